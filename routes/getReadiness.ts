@@ -1,0 +1,15 @@
+// GET /readyz: NATS connected and the stream answering; 503 problem otherwise.
+import type { FastifyRequest } from 'fastify';
+import { GatewayError } from '../src/errors.ts';
+
+export async function getReadiness(req: FastifyRequest) {
+  const { bus, config } = req.server.gateway;
+  const nats = bus.connected;
+  const stream = nats && (await bus.streamReady());
+  if (!stream) {
+    throw new GatewayError('GW_NOT_READY', nats ? `Stream ${config.STREAM_NAME} does not answer` : 'Not connected to NATS', {
+      retryAfter: config.RETRY_AFTER_SECONDS,
+    });
+  }
+  return { status: 'ready' as const, nats, stream };
+}

@@ -1,0 +1,22 @@
+// POST /v1/events: authenticate (onRequest hook), validate and normalise, publish, answer 202 once
+// JetStream acknowledged the event.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { correlationIdFromHeader, traceIdFromTraceparent } from '../src/event-preparer.ts';
+
+export async function publishEvent(req: FastifyRequest, reply: FastifyReply) {
+  const { preparer, bus } = req.server.gateway;
+  const tenantId = (req.principal as NonNullable<typeof req.principal>).tenantId;
+  const prepared = preparer.prepare(req.body, {
+    tenantId,
+    correlationId: correlationIdFromHeader(req.headers['x-correlation-id']),
+    traceId: traceIdFromTraceparent(req.headers.traceparent),
+  });
+  if (!prepared.ok) throw prepared.error;
+  const { event } = prepared;
+  const stored = await bus.publish(event);
+  req.log.info(
+    { event_id: event.id, correlation_id: event.metadata.correlation_id, type: event.type, seq: stored.seq, duplicate: stored.duplicate },
+    'event published',
+  );
+  return reply.code(202).send({ id: event.id, ...stored });
+}

@@ -1,0 +1,45 @@
+// POST /v1/events/batch: every entry is prepared and published on its own (publishes are pipelined
+// on the one NATS connection); valid entries are stored even when others fail.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { GatewayError } from '../src/errors.ts';
+import { correlationIdFromHeader, traceIdFromTraceparent } from '../src/event-preparer.ts';
+
+type Result =
+  | { id: string; seq: number; duplicate: boolean }
+  | { index: number; error: { code: string; message: string; errors?: GatewayError['errors'] } };
+
+export async function publishEventBatch(req: FastifyRequest<{ Body: { events: unknown[] } }>, reply: FastifyReply) {
+  const { preparer, bus, config } = req.server.gateway;
+  const { events } = req.body;
+  if (events.length > config.BATCH_MAX_EVENTS) {
+    throw new GatewayError('GW_BATCH_TOO_LARGE', `A batch holds at most ${config.BATCH_MAX_EVENTS} events; this one has ${events.length}`);
+  }
+  // Nothing can be stored: one 503 for the request, rather than N identical failures.
+  if (!bus.connected) throw bus.unavailable('The event bus is not connected');
+  const ctx = {
+    tenantId: (req.principal as NonNullable<typeof req.principal>).tenantId,
+    correlationId: correlationIdFromHeader(req.headers['x-correlation-id']),
+    traceId: traceIdFromTraceparent(req.headers.traceparent),
+  };
+  const failure = (index: number, err: GatewayError): Result => {
+    const error: { code: string; message: string; errors?: GatewayError['errors'] } = { code: err.code, message: err.message };
+    if (err.errors) error.errors = err.errors;
+    return { index, error };
+  };
+
+  const results = await Promise.all(
+    events.map(async (raw, index): Promise<Result> => {
+      const prepared = preparer.prepare(raw, ctx);
+      if (!prepared.ok) return failure(index, prepared.error);
+      try {
+        const stored = await bus.publish(prepared.event);
+        return { id: prepared.event.id, seq: stored.seq, duplicate: stored.duplicate };
+      } catch (err) {
+        return failure(index, bus.translate(err));
+      }
+    }),
+  );
+  const failed = results.reduce((n, r) => n + ('error' in r ? 1 : 0), 0);
+  req.log.info({ events: events.length, failed }, 'batch published');
+  return reply.code(200).send({ results, failed });
+}

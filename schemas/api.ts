@@ -1,0 +1,113 @@
+// Request and response bodies of the REST API (besides the envelope itself).
+import { type Static, Type } from '@sinclair/typebox';
+import { ERROR_CODES } from '../src/errors.ts';
+import { EventInput } from './envelope.ts';
+
+export const FieldError = Type.Object(
+  {
+    pointer: Type.String({
+      description: 'JSON pointer (RFC 6901) into the request body, or the parameter name.',
+      examples: ['/data/order_id'],
+    }),
+    message: Type.String({ examples: ['is required'] }),
+    keyword: Type.Optional(Type.String({ description: 'The JSON Schema keyword that failed.', examples: ['required'] })),
+  },
+  { title: 'FieldError' },
+);
+
+export const ErrorCode = Type.Unsafe<keyof typeof ERROR_CODES>({
+  type: 'string',
+  enum: Object.keys(ERROR_CODES),
+  title: 'ErrorCode',
+  description: 'Stable machine-readable code; branch on this.',
+});
+
+export const Problem = Type.Object(
+  {
+    type: Type.String({ description: 'URI identifying the problem type.', examples: ['urn:platforma:gateway:problem:validation-failed'] }),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    code: ErrorCode,
+    instance: Type.Optional(Type.String({ description: 'The request path.' })),
+    request_id: Type.Optional(Type.String({ description: 'Also in the `X-Request-Id` response header and the logs.' })),
+    errors: Type.Optional(Type.Array(FieldError, { description: 'Each failing field, for validation problems.' })),
+  },
+  { title: 'Problem', description: 'RFC 9457 problem details, served as `application/problem+json`.' },
+);
+export type Problem = Static<typeof Problem>;
+
+export const PublishResult = Type.Object(
+  {
+    id: Type.String({ description: 'The event id (generated when the request had none).', examples: ['evt_01J9Z3K4M5N6P7Q8R9S0T1V2W3'] }),
+    seq: Type.Integer({ minimum: 1, description: 'Stream sequence the event is stored at.', examples: [42] }),
+    stream: Type.String({ examples: ['EVENTS'] }),
+    duplicate: Type.Boolean({ description: 'True when this id was already stored within the duplicate window; `seq` is the original.' }),
+  },
+  { title: 'PublishResult' },
+);
+
+export const BatchRequest = Type.Object(
+  {
+    events: Type.Array(Type.Unknown({ description: 'An EventInput; each entry is validated on its own.' }), {
+      minItems: 1,
+      description: 'Events to publish, 1 to BATCH_MAX_EVENTS (default 500). Each is validated as an `EventInput`.',
+    }),
+  },
+  { title: 'BatchRequest', additionalProperties: false },
+);
+
+export const BatchItemStored = Type.Object(
+  {
+    id: Type.String(),
+    seq: Type.Integer({ minimum: 1 }),
+    duplicate: Type.Boolean(),
+  },
+  { title: 'BatchItemStored', additionalProperties: false },
+);
+
+export const BatchItemFailed = Type.Object(
+  {
+    index: Type.Integer({ minimum: 0, description: 'Position of the failed event in the request.' }),
+    error: Type.Object({
+      code: ErrorCode,
+      message: Type.String(),
+      errors: Type.Optional(Type.Array(FieldError)),
+    }),
+  },
+  { title: 'BatchItemFailed', additionalProperties: false },
+);
+
+export const BatchResult = Type.Object(
+  {
+    results: Type.Array(Type.Union([BatchItemStored, BatchItemFailed]), { description: 'One result per input event, in input order.' }),
+    failed: Type.Integer({ minimum: 0, description: 'How many events were not stored.' }),
+  },
+  { title: 'BatchResult' },
+);
+
+export const EventTypeInfo = Type.Object(
+  {
+    type: Type.String({ examples: ['order.created'] }),
+    version: Type.String({ examples: ['1.0'] }),
+    description: Type.String(),
+    builtin: Type.Boolean({ description: 'False for types registered by the operator.' }),
+    schema: Type.Record(Type.String(), Type.Unknown(), { description: 'JSON Schema of `data`.' }),
+  },
+  { title: 'EventTypeInfo' },
+);
+
+export const EventTypeList = Type.Object({ types: Type.Array(EventTypeInfo) }, { title: 'EventTypeList' });
+
+export const Health = Type.Object({ status: Type.Literal('ok') }, { title: 'Health' });
+
+export const Readiness = Type.Object(
+  {
+    status: Type.Union([Type.Literal('ready'), Type.Literal('not_ready')]),
+    nats: Type.Boolean({ description: 'Connected to NATS.' }),
+    stream: Type.Boolean({ description: 'The event stream answers.' }),
+  },
+  { title: 'Readiness' },
+);
+
+export { EventInput };

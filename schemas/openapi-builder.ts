@@ -1,0 +1,184 @@
+// Builds an OpenAPI 3.1 document from operation descriptions whose bodies are TypeBox schemas.
+// Every schema with a `title` becomes a named component and is referenced by `$ref`, so generated
+// clients get real type names. Problem responses are derived from each operation's error codes.
+import type { TSchema } from '@sinclair/typebox';
+import { ERROR_CODES, type ErrorCode, problemType } from '../src/errors.ts';
+
+export type Scope = 'publish' | 'subscribe' | 'read';
+
+export interface ParameterSpec {
+  name: string;
+  in: 'query' | 'path' | 'header';
+  required?: boolean;
+  description: string;
+  schema: TSchema | Record<string, unknown>;
+  example?: unknown;
+}
+
+export interface ResponseSpec {
+  description: string;
+  schema?: TSchema;
+  example?: unknown;
+  headers?: Record<string, { description: string; schema: Record<string, unknown> }>;
+}
+
+export interface OperationSpec {
+  method: 'get' | 'post' | 'put' | 'delete';
+  path: string;
+  operationId: string;
+  summary: string;
+  description: string;
+  tag: string;
+  /** The scope an API key needs; `'any'` for any valid key; omitted for unauthenticated routes. */
+  scope?: Scope | 'any';
+  parameters?: ParameterSpec[];
+  requestBody?: { description: string; schema: TSchema; examples: Record<string, { summary: string; value: unknown }> };
+  responses: Record<number, ResponseSpec>;
+  /** Every error code the operation can answer with. */
+  errors: ErrorCode[];
+}
+
+const RETRY_AFTER = {
+  description: 'Seconds to wait before retrying.',
+  schema: { type: 'integer', minimum: 1 },
+};
+
+const REQUEST_ID = { description: 'Request id, also in logs and in problem bodies.', schema: { type: 'string' } };
+
+/** A JSON copy of a schema without TypeBox's symbol keys. */
+export function plain<T>(schema: T): T {
+  return JSON.parse(JSON.stringify(schema)) as T;
+}
+
+export interface DocumentInfo {
+  title: string;
+  version: string;
+  description: string;
+  tags: { name: string; description: string }[];
+}
+
+export function buildDocument(info: DocumentInfo, operations: OperationSpec[], components: TSchema[]): Record<string, unknown> {
+  const named = new Map<string, unknown>();
+  for (const c of components) {
+    const title = (c as { title?: string }).title;
+    if (!title) throw new Error('component schemas need a title');
+    named.set(title, plain(c));
+  }
+
+  // Replace every titled sub-schema by a reference to its component.
+  const refs = (node: unknown, root = false): unknown => {
+    if (Array.isArray(node)) return node.map((n) => refs(n));
+    if (node === null || typeof node !== 'object') return node;
+    const title = (node as { title?: unknown }).title;
+    if (!root && typeof title === 'string' && named.has(title)) return { $ref: `#/components/schemas/${title}` };
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(node)) out[k] = k === 'examples' || k === 'example' ? v : refs(v);
+    return out;
+  };
+
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const op of operations) {
+    const responses: Record<string, unknown> = {};
+    for (const [status, r] of Object.entries(op.responses)) {
+      const response: Record<string, unknown> = { description: r.description, headers: { 'X-Request-Id': REQUEST_ID, ...r.headers } };
+      if (r.schema) {
+        const media: Record<string, unknown> = { schema: refs(plain(r.schema)) };
+        if (r.example !== undefined) media.example = r.example;
+        response.content = { 'application/json': media };
+      }
+      responses[status] = response;
+    }
+    const byStatus = new Map<number, ErrorCode[]>();
+    for (const code of op.errors) {
+      const status = ERROR_CODES[code].status;
+      byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+    }
+    for (const [status, codes] of [...byStatus].sort((a, b) => a[0] - b[0])) {
+      const examples: Record<string, unknown> = {};
+      for (const code of codes) {
+        examples[code] = {
+          summary: ERROR_CODES[code].title,
+          value: {
+            type: problemType(code),
+            title: ERROR_CODES[code].title,
+            status,
+            detail: ERROR_CODES[code].title,
+            code,
+            instance: op.path,
+            request_id: 'req-1',
+          },
+        };
+      }
+      const headers: Record<string, unknown> = { 'X-Request-Id': REQUEST_ID };
+      if (status === 503) headers['Retry-After'] = RETRY_AFTER;
+      responses[String(status)] = {
+        description: `${codes.map((c) => `\`${c}\``).join(', ')}: ${codes.map((c) => ERROR_CODES[c].title.toLowerCase()).join('; ')}.`,
+        headers,
+        content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' }, examples } },
+      };
+    }
+
+    const operation: Record<string, unknown> = {
+      operationId: op.operationId,
+      summary: op.summary,
+      description: op.description,
+      tags: [op.tag],
+    };
+    if (op.scope) {
+      operation.security = [{ bearerAuth: op.scope === 'any' ? [] : [op.scope] }];
+      operation['x-required-scope'] = op.scope;
+    } else {
+      operation.security = [];
+    }
+    if (op.parameters) {
+      operation.parameters = op.parameters.map((p) => {
+        const out: Record<string, unknown> = {
+          name: p.name,
+          in: p.in,
+          required: p.in === 'path' ? true : (p.required ?? false),
+          description: p.description,
+          schema: refs(plain(p.schema)),
+        };
+        if (p.example !== undefined) out.example = p.example;
+        return out;
+      });
+    }
+    if (op.requestBody) {
+      operation.requestBody = {
+        required: true,
+        description: op.requestBody.description,
+        content: { 'application/json': { schema: refs(plain(op.requestBody.schema)), examples: op.requestBody.examples } },
+      };
+    }
+    operation.responses = responses;
+    paths[op.path] = { ...paths[op.path], [op.method]: operation };
+  }
+
+  const schemas: Record<string, unknown> = {};
+  for (const [title, schema] of [...named].sort((a, b) => a[0].localeCompare(b[0]))) schemas[title] = refs(schema, true);
+
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: info.title,
+      version: info.version,
+      description: info.description,
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+    },
+    servers: [{ url: 'http://127.0.0.1:8080', description: 'A gateway running locally (`npm start`).' }],
+    tags: info.tags,
+    security: [{ bearerAuth: [] }],
+    paths,
+    components: {
+      schemas,
+      securitySchemes: {
+        bearerAuth: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'A tenant API key: `Authorization: Bearer <key>`. Keys carry scopes (`publish`, `subscribe`, `read`); an operation names the one it needs.',
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,208 @@
+// The gateway's REST contract. `npm run generate:openapi` writes it to openapi/openapi.json, which
+// fastify-openapi-glue mounts; a test fails when the committed file is stale.
+import { Type } from '@sinclair/typebox';
+import { BUILTIN_CATALOGUE } from './catalogue.ts';
+import {
+  BatchItemFailed,
+  BatchItemStored,
+  BatchRequest,
+  BatchResult,
+  ErrorCode,
+  EventTypeInfo,
+  EventTypeList,
+  FieldError,
+  Health,
+  Problem,
+  PublishResult,
+  Readiness,
+} from './api.ts';
+import { EventEnvelope, EventInput } from './envelope.ts';
+import { buildDocument, type OperationSpec, type ParameterSpec } from './openapi-builder.ts';
+
+const AUTH_ERRORS = ['GW_UNAUTHORIZED', 'GW_FORBIDDEN_SCOPE'] as const;
+const BODY_ERRORS = ['GW_MALFORMED_JSON', 'GW_INVALID_REQUEST', 'GW_PAYLOAD_TOO_LARGE', 'GW_UNSUPPORTED_MEDIA_TYPE'] as const;
+const BUS_ERRORS = ['GW_NATS_UNAVAILABLE', 'GW_PUBLISH_TIMEOUT'] as const;
+
+const PUBLISH_HEADERS: ParameterSpec[] = [
+  {
+    name: 'X-Correlation-Id',
+    in: 'header',
+    description: 'Correlation id for events that do not carry `metadata.correlation_id`; defaults to the event id.',
+    schema: Type.String({ pattern: '^[A-Za-z0-9_-]{1,128}$' }),
+    example: 'req_abc123',
+  },
+  {
+    name: 'traceparent',
+    in: 'header',
+    description: 'W3C trace context; its trace id fills `metadata.trace_id` when the event has none.',
+    schema: Type.String({ maxLength: 256 }),
+    example: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+  },
+];
+
+const example = (type: string) => ({
+  type,
+  source: 'docs-example',
+  data: BUILTIN_CATALOGUE[type]?.example,
+});
+
+export const CORE_OPERATIONS: OperationSpec[] = [
+  {
+    method: 'post',
+    path: '/v1/events',
+    operationId: 'publishEvent',
+    summary: 'Publish one event',
+    description:
+      "Validates the envelope and its `data` against the catalogue, stores the event in JetStream under the key's tenant, and answers once JetStream acknowledged it. " +
+      'Publishing the same `id` again within the duplicate window stores nothing new and answers `duplicate: true` with the original `seq`, so retrying after a `503` is always safe when the event has an `id`.',
+    tag: 'publish',
+    scope: 'publish',
+    parameters: PUBLISH_HEADERS,
+    requestBody: {
+      description: 'An event envelope. `id`, `timestamp`, `tenant_id`, `version` and `metadata` may be omitted.',
+      schema: EventInput,
+      examples: {
+        full: { summary: "The design's example envelope", value: (EventInput as { examples: unknown[] }).examples[0] },
+        minimal: { summary: 'Only what the server cannot fill', value: example('order.created') },
+      },
+    },
+    responses: {
+      202: {
+        description: 'Stored (or already stored: `duplicate: true`).',
+        schema: PublishResult,
+        example: { id: 'evt_abc123', seq: 42, stream: 'EVENTS', duplicate: false },
+      },
+    },
+    errors: [
+      ...AUTH_ERRORS,
+      'GW_TENANT_MISMATCH',
+      ...BODY_ERRORS,
+      'GW_VALIDATION_FAILED',
+      'GW_UNKNOWN_EVENT_TYPE',
+      'GW_UNSUPPORTED_VERSION',
+      ...BUS_ERRORS,
+      'GW_INTERNAL',
+    ],
+  },
+  {
+    method: 'post',
+    path: '/v1/events/batch',
+    operationId: 'publishEventBatch',
+    summary: 'Publish up to BATCH_MAX_EVENTS events',
+    description:
+      'Each event is validated and stored on its own: valid events are stored even when others fail. ' +
+      'The answer has one result per input, in input order: `{id, seq, duplicate}` when stored, `{index, error}` when not. ' +
+      'A request-level problem (auth, malformed body, too many events) rejects the whole batch.',
+    tag: 'publish',
+    scope: 'publish',
+    parameters: PUBLISH_HEADERS,
+    requestBody: {
+      description: '`{"events": [...]}` with 1 to BATCH_MAX_EVENTS (default 500) envelopes.',
+      schema: BatchRequest,
+      examples: {
+        saga: {
+          summary: 'Two steps of an order saga',
+          value: {
+            events: [
+              { ...example('order.created'), metadata: { correlation_id: 'req_abc123' } },
+              { ...example('order.validated'), metadata: { correlation_id: 'req_abc123' } },
+            ],
+          },
+        },
+      },
+    },
+    responses: {
+      200: {
+        description: 'Every event was attempted; `failed` counts the ones not stored.',
+        schema: BatchResult,
+        example: {
+          results: [
+            { id: 'evt_1', seq: 43, duplicate: false },
+            {
+              index: 1,
+              error: {
+                code: 'GW_VALIDATION_FAILED',
+                message: 'data does not match the schema of order.validated',
+                errors: [{ pointer: '/data/order_id', message: 'is required', keyword: 'required' }],
+              },
+            },
+          ],
+          failed: 1,
+        },
+      },
+    },
+    errors: [...AUTH_ERRORS, ...BODY_ERRORS, 'GW_VALIDATION_FAILED', 'GW_BATCH_TOO_LARGE', 'GW_NATS_UNAVAILABLE', 'GW_INTERNAL'],
+  },
+  {
+    method: 'get',
+    path: '/v1/event-types',
+    operationId: 'listEventTypes',
+    summary: 'The event catalogue',
+    description:
+      'Every event type the gateway accepts, with its current version and the JSON Schema of its `data`. Any valid key may read it.',
+    tag: 'catalogue',
+    scope: 'any',
+    responses: { 200: { description: 'The catalogue.', schema: EventTypeList } },
+    errors: ['GW_UNAUTHORIZED', 'GW_INTERNAL'],
+  },
+  {
+    method: 'get',
+    path: '/healthz',
+    operationId: 'getHealth',
+    summary: 'Liveness',
+    description: 'Answers 200 while the process is alive.',
+    tag: 'operations',
+    responses: { 200: { description: 'Alive.', schema: Health, example: { status: 'ok' } } },
+    errors: [],
+  },
+  {
+    method: 'get',
+    path: '/readyz',
+    operationId: 'getReadiness',
+    summary: 'Readiness',
+    description: 'Answers 200 when NATS is connected and the event stream answers, `503` otherwise.',
+    tag: 'operations',
+    responses: { 200: { description: 'Ready.', schema: Readiness, example: { status: 'ready', nats: true, stream: true } } },
+    errors: ['GW_NOT_READY'],
+  },
+];
+
+/** Schemas that get a name of their own in `components.schemas`. */
+export const CORE_COMPONENTS = [
+  EventInput,
+  EventEnvelope,
+  PublishResult,
+  BatchRequest,
+  BatchResult,
+  BatchItemStored,
+  BatchItemFailed,
+  EventTypeInfo,
+  EventTypeList,
+  Problem,
+  ErrorCode,
+  FieldError,
+  Health,
+  Readiness,
+];
+
+export const OPERATIONS: OperationSpec[] = [...CORE_OPERATIONS];
+export const COMPONENTS = [...CORE_COMPONENTS];
+
+export function buildOpenApiDocument(): Record<string, unknown> {
+  return buildDocument(
+    {
+      title: 'PLATFORMA Event Gateway',
+      version: '0.1.0',
+      description:
+        "HTTP and WebSocket gateway to PLATFORMA's event bus (NATS JetStream). Publish validated, tenant-isolated events over HTTP; " +
+        'subscribe over WebSocket (`GET /v1/ws`, see docs/websocket.md). Every error is `application/problem+json` with a stable `code`.',
+      tags: [
+        { name: 'publish', description: 'Store events on the bus.' },
+        { name: 'catalogue', description: 'The event types the gateway accepts.' },
+        { name: 'operations', description: 'Health and readiness probes.' },
+      ],
+    },
+    OPERATIONS,
+    COMPONENTS,
+  );
+}

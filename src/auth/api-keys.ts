@@ -1,0 +1,83 @@
+// API keys: which tenant a bearer key belongs to and what it may do. Only SHA-256 digests of keys
+// are ever held; a presented key is hashed and compared in constant time.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+
+export const SCOPES = ['publish', 'subscribe', 'read'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export interface Principal {
+  tenantId: string;
+  scopes: ReadonlySet<Scope>;
+}
+
+interface KeyRecord extends Principal {
+  digest: Buffer;
+}
+
+export class ApiKeyFileError extends Error {}
+
+export function sha256(key: string): Buffer {
+  return createHash('sha256').update(key, 'utf8').digest();
+}
+
+export class ApiKeys {
+  // Keyed by the hex digest. The map lookup only reveals digest bits, which give an attacker
+  // nothing about a key; the final comparison is constant-time all the same.
+  readonly #byDigest = new Map<string, KeyRecord>();
+
+  add(tenantId: string, keySha256Hex: string, scopes: Iterable<Scope>): void {
+    const digest = Buffer.from(keySha256Hex, 'hex');
+    this.#byDigest.set(digest.toString('hex'), { tenantId, scopes: new Set(scopes), digest });
+  }
+
+  /** The principal of a raw key, or undefined. */
+  authenticate(key: string): Principal | undefined {
+    const digest = sha256(key);
+    const record = this.#byDigest.get(digest.toString('hex'));
+    if (!record || !timingSafeEqual(record.digest, digest)) return undefined;
+    return record;
+  }
+
+  get size(): number {
+    return this.#byDigest.size;
+  }
+
+  static fromFile(path: string): ApiKeys {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (err) {
+      throw new ApiKeyFileError(`API_KEYS_FILE ${path}: ${(err as Error).message}`);
+    }
+    return ApiKeys.fromDocument(doc, path);
+  }
+
+  static fromDocument(doc: unknown, where = 'API keys'): ApiKeys {
+    const keys = (doc as { keys?: unknown })?.keys;
+    if (!Array.isArray(keys)) throw new ApiKeyFileError(`${where}: expected {"keys": [...]}`);
+    const out = new ApiKeys();
+    keys.forEach((k: Record<string, unknown>, i) => {
+      const at = `${where}: keys[${i}]`;
+      if (typeof k?.tenant_id !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(k.tenant_id)) {
+        throw new ApiKeyFileError(`${at}.tenant_id must be 1-128 letters, digits, _ or -`);
+      }
+      if (typeof k.key_sha256 !== 'string' || !/^[0-9a-fA-F]{64}$/.test(k.key_sha256)) {
+        throw new ApiKeyFileError(`${at}.key_sha256 must be the hex SHA-256 of the key (64 hex digits)`);
+      }
+      const scopes = k.scopes;
+      if (!Array.isArray(scopes) || scopes.some((s) => !SCOPES.includes(s as Scope))) {
+        throw new ApiKeyFileError(`${at}.scopes must be a list of ${SCOPES.join(', ')}`);
+      }
+      out.add(k.tenant_id, k.key_sha256, scopes as Scope[]);
+    });
+    return out;
+  }
+
+  /** Dev mode: one tenant with every scope, and its raw key (random unless given). */
+  static devMode(tenantId: string, key = `gw_dev_${randomBytes(18).toString('base64url')}`): { keys: ApiKeys; key: string } {
+    const keys = new ApiKeys();
+    keys.add(tenantId, sha256(key).toString('hex'), SCOPES);
+    return { keys, key };
+  }
+}

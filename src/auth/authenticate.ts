@@ -1,0 +1,37 @@
+// Authentication as an onRequest hook, so a request without a valid key is refused before its
+// body is read or validated. The scope an operation needs comes from the OpenAPI document.
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import { GatewayError } from '../errors.ts';
+import type { ApiKeys, Principal, Scope } from './api-keys.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+/** The raw key of an `Authorization: Bearer <key>` header, or undefined. */
+export function bearerKey(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+  return m?.[1];
+}
+
+/** Resolves the principal or throws GW_UNAUTHORIZED / GW_FORBIDDEN_SCOPE. */
+export function authorize(keys: ApiKeys, key: string | undefined, scope: Scope | 'any'): Principal {
+  if (key === undefined) {
+    throw new GatewayError('GW_UNAUTHORIZED', 'Send the API key as "Authorization: Bearer <key>"');
+  }
+  const principal = keys.authenticate(key);
+  if (!principal) throw new GatewayError('GW_UNAUTHORIZED', 'Unknown API key');
+  if (scope !== 'any' && !principal.scopes.has(scope)) {
+    throw new GatewayError('GW_FORBIDDEN_SCOPE', `This operation needs the "${scope}" scope`);
+  }
+  return principal;
+}
+
+export function requireScope(keys: ApiKeys, scope: Scope | 'any'): onRequestAsyncHookHandler {
+  return async function authenticate(req: FastifyRequest, _reply: FastifyReply) {
+    req.principal = authorize(keys, bearerKey(req.headers.authorization), scope);
+  };
+}

@@ -1,0 +1,233 @@
+// The gateway's one connection to NATS: it owns the event stream's configuration and publishing.
+// Everything outside src/bus/ sees `publish(event)` and a few status calls, never a raw
+// connection; NATS and JetStream errors become GW_* errors here, at the edge.
+import {
+  ClosedConnectionError,
+  connect,
+  DrainingConnectionError,
+  type NatsConnection,
+  NoRespondersError,
+  nanos,
+  RequestError,
+  TimeoutError,
+} from '@nats-io/transport-node';
+import {
+  DiscardPolicy,
+  type JetStreamClient,
+  JetStreamApiError,
+  type JetStreamManager,
+  jetstream,
+  jetstreamManager,
+  type StreamConfig,
+  StorageType,
+} from '@nats-io/jetstream';
+import type { Logger } from 'pino';
+import type { EventEnvelope } from '../../schemas/envelope.ts';
+import type { Config } from '../config.ts';
+import { GatewayError } from '../errors.ts';
+import { eventSubject } from './subjects.ts';
+
+export interface PublishResult {
+  seq: number;
+  stream: string;
+  duplicate: boolean;
+}
+
+export type BusConfig = Pick<
+  Config,
+  | 'NATS_URL'
+  | 'NATS_TOKEN'
+  | 'NATS_USER'
+  | 'NATS_PASSWORD'
+  | 'STREAM_NAME'
+  | 'STREAM_SUBJECT_PREFIX'
+  | 'STREAM_MAX_AGE'
+  | 'STREAM_MAX_BYTES'
+  | 'STREAM_REPLICAS'
+  | 'STREAM_DUPLICATE_WINDOW'
+  | 'STREAM_STORAGE'
+  | 'PUBLISH_TIMEOUT_MS'
+  | 'RETRY_AFTER_SECONDS'
+>;
+
+/** The stream settings the gateway owns; anything else an operator set on the stream is kept. */
+export function streamSettings(config: BusConfig): Partial<StreamConfig> & { name: string; subjects: string[] } {
+  return {
+    name: config.STREAM_NAME,
+    subjects: [`${config.STREAM_SUBJECT_PREFIX}.>`],
+    max_age: nanos(config.STREAM_MAX_AGE),
+    max_bytes: config.STREAM_MAX_BYTES,
+    num_replicas: config.STREAM_REPLICAS,
+    duplicate_window: nanos(config.STREAM_DUPLICATE_WINDOW),
+    storage: config.STREAM_STORAGE === 'memory' ? StorageType.Memory : StorageType.File,
+    discard: DiscardPolicy.Old,
+    // Direct gets let any replica answer history reads without a consumer.
+    allow_direct: true,
+  };
+}
+
+export class EventBus {
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly config: BusConfig;
+  readonly log: Logger;
+  #connected = true;
+
+  private constructor(nc: NatsConnection, jsm: JetStreamManager, config: BusConfig, log: Logger) {
+    this.nc = nc;
+    this.jsm = jsm;
+    this.js = jetstream(nc, { timeout: config.PUBLISH_TIMEOUT_MS });
+    this.config = config;
+    this.log = log;
+  }
+
+  /** Connects (waiting for the first connection), creates or updates the stream, and watches the connection. */
+  static async connect(config: BusConfig, log: Logger): Promise<EventBus> {
+    const servers = config.NATS_URL;
+    if (!servers || servers.length === 0) throw new Error('NATS_URL is not set');
+    let attempt = 0;
+    const nc = await connect({
+      servers,
+      name: 'platforma-event-gateway',
+      token: config.NATS_TOKEN,
+      user: config.NATS_USER,
+      pass: config.NATS_PASSWORD,
+      maxReconnectAttempts: -1,
+      waitOnFirstConnect: true,
+      // Exponential backoff from 100 ms to 5 s with jitter, forever; reset on reconnect.
+      reconnectDelayHandler: () => {
+        const base = Math.min(5000, 100 * 2 ** Math.min(attempt++, 6));
+        return base / 2 + Math.random() * (base / 2);
+      },
+      pingInterval: 10_000,
+      maxPingOut: 3,
+    });
+    const jsm = await jetstreamManager(nc, { timeout: config.PUBLISH_TIMEOUT_MS });
+    const bus = new EventBus(nc, jsm, config, log);
+    await bus.ensureStream();
+    void bus.#watch(() => {
+      attempt = 0;
+    });
+    return bus;
+  }
+
+  async #watch(onReconnect: () => void): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type === 'disconnect') {
+        this.#connected = false;
+        this.log.warn({ server: s.server }, 'NATS disconnected');
+      } else if (s.type === 'reconnect') {
+        this.#connected = true;
+        onReconnect();
+        this.log.info({ server: s.server }, 'NATS reconnected');
+        // A server that lost its storage (or a new cluster) gets the stream back.
+        this.ensureStream().catch((err: unknown) => this.log.error({ err }, 'could not ensure the stream after reconnect'));
+      } else if (s.type === 'close') {
+        this.#connected = false;
+      }
+    }
+  }
+
+  get connected(): boolean {
+    return this.#connected && !this.nc.isClosed() && !this.nc.isDraining();
+  }
+
+  /** Creates the stream, or updates the settings the gateway owns. Safe when instances race. */
+  async ensureStream(): Promise<void> {
+    const wanted = streamSettings(this.config);
+    for (let tries = 0; tries < 3; tries++) {
+      try {
+        const info = await this.jsm.streams.info(wanted.name);
+        const current = info.config;
+        const changed = (Object.keys(wanted) as (keyof typeof wanted)[]).some(
+          (k) => JSON.stringify(current[k]) !== JSON.stringify(wanted[k]),
+        );
+        if (changed) {
+          await this.jsm.streams.update(wanted.name, { ...current, ...wanted });
+          this.log.info({ stream: wanted.name }, 'stream updated');
+        }
+        return;
+      } catch (err) {
+        if (!(err instanceof JetStreamApiError) || err.code !== 10059) throw err; // 10059: stream not found
+      }
+      try {
+        await this.jsm.streams.add(wanted);
+        this.log.info({ stream: wanted.name, subjects: wanted.subjects }, 'stream created');
+        return;
+      } catch (err) {
+        // Another instance created it between our info and add: go round and update instead.
+        if (!(err instanceof JetStreamApiError) || err.code !== 10058) throw err;
+      }
+    }
+  }
+
+  /** True when NATS is connected and the stream answers. */
+  async streamReady(): Promise<boolean> {
+    if (!this.connected) return false;
+    try {
+      await this.jsm.streams.info(this.config.STREAM_NAME);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Stores one event and resolves only once JetStream acknowledged it. The dedupe key includes
+   * the tenant, so two tenants can use the same event id.
+   */
+  async publish(event: EventEnvelope): Promise<PublishResult> {
+    if (!this.connected) throw this.unavailable('The event bus is not connected');
+    const subject = eventSubject(this.config.STREAM_SUBJECT_PREFIX, event.tenant_id, event.type, event.metadata.correlation_id);
+    try {
+      const ack = await this.js.publish(subject, JSON.stringify(event), {
+        msgID: `${event.tenant_id}:${event.id}`,
+        timeout: this.config.PUBLISH_TIMEOUT_MS,
+      });
+      return { seq: ack.seq, stream: ack.stream, duplicate: ack.duplicate };
+    } catch (err) {
+      throw this.translate(err);
+    }
+  }
+
+  unavailable(detail: string, cause?: unknown): GatewayError {
+    return new GatewayError('GW_NATS_UNAVAILABLE', detail, { retryAfter: this.config.RETRY_AFTER_SECONDS, cause });
+  }
+
+  /** NATS and JetStream failures as GW_* errors (every one retryable: the event was not acknowledged). */
+  translate(err: unknown): GatewayError {
+    if (err instanceof GatewayError) return err;
+    const cause = err instanceof RequestError || err instanceof Error ? (err.cause ?? err) : err;
+    if (err instanceof TimeoutError || cause instanceof TimeoutError) {
+      return new GatewayError(
+        'GW_PUBLISH_TIMEOUT',
+        `No acknowledgement from JetStream within ${this.config.PUBLISH_TIMEOUT_MS} ms; retry with the same event id`,
+        {
+          retryAfter: this.config.RETRY_AFTER_SECONDS,
+          cause: err,
+        },
+      );
+    }
+    if (err instanceof NoRespondersError || cause instanceof NoRespondersError) {
+      return this.unavailable('JetStream is not answering (no responders for the stream)', err);
+    }
+    if (err instanceof ClosedConnectionError || err instanceof DrainingConnectionError) {
+      return this.unavailable('The event bus connection is closed', err);
+    }
+    if (err instanceof JetStreamApiError) {
+      return this.unavailable(`JetStream refused the operation: ${err.message}`, err);
+    }
+    return this.unavailable(`The event bus failed: ${(err as Error)?.message ?? String(err)}`, err);
+  }
+
+  /** Stops taking work and flushes what is in flight. */
+  async close(): Promise<void> {
+    if (this.nc.isClosed()) return;
+    try {
+      await this.nc.drain();
+    } catch {
+      await this.nc.close();
+    }
+  }
+}

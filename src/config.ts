@@ -1,0 +1,138 @@
+// Configuration: every setting is an environment variable, declared once in SETTINGS (name,
+// default, parser, documentation). `loadConfig` validates them all and reports every bad value at
+// once; the README's configuration table lists the same names (a test keeps them in step).
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+type Parser<T> = (raw: string) => T;
+
+const int =
+  (min: number, max: number): Parser<number> =>
+  (raw) => {
+    if (!/^-?\d+$/.test(raw.trim())) throw new Error(`must be an integer from ${min} to ${max}`);
+    const n = Number(raw);
+    if (n < min || n > max) throw new Error(`must be an integer from ${min} to ${max}`);
+    return n;
+  };
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Durations as `500ms`, `30s`, `2m`, `12h`, `7d` (or a bare number of milliseconds); to ms. */
+export const duration =
+  (min: number, max: number): Parser<number> =>
+  (raw) => {
+    const m = /^(\d+)(ms|s|m|h|d)?$/.exec(raw.trim());
+    const ms = m ? Number(m[1]) * (UNITS[m[2] ?? 'ms'] as number) : Number.NaN;
+    if (!Number.isFinite(ms) || ms < min || ms > max) {
+      throw new Error(`must be a duration like 500ms, 30s, 2m, 12h or 7d, from ${min}ms to ${max}ms`);
+    }
+    return ms;
+  };
+
+const str: Parser<string> = (raw) => raw;
+const optionalStr: Parser<string | undefined> = (raw) => (raw === '' ? undefined : raw);
+const oneOf =
+  <T extends string>(...values: T[]): Parser<T> =>
+  (raw) => {
+    if (!values.includes(raw as T)) throw new Error(`must be one of ${values.join(', ')}`);
+    return raw as T;
+  };
+const token: Parser<string> = (raw) => {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(raw)) throw new Error('must be 1-64 letters, digits, _ or -');
+  return raw;
+};
+const natsUrls: Parser<string[] | undefined> = (raw) => {
+  if (raw.trim() === '') return undefined;
+  const urls = raw.split(',').map((u) => u.trim());
+  for (const u of urls) {
+    if (!/^(nats|tls|ws|wss):\/\/[^\s,]+$|^[^\s:/,]+:\d+$/.test(u)) throw new Error(`"${u}" is not a NATS URL (nats://host:port)`);
+  }
+  return urls;
+};
+
+interface Setting<T> {
+  default: string | undefined;
+  parse: Parser<T>;
+  doc: string;
+}
+
+const setting = <T>(def: string | undefined, parse: Parser<T>, doc: string): Setting<T> => ({ default: def, parse, doc });
+
+/** Every environment variable the gateway reads. */
+export const SETTINGS = {
+  HOST: setting('127.0.0.1', str, 'Address the HTTP server listens on (`0.0.0.0` in the container).'),
+  PORT: setting('8080', int(0, 65535), 'HTTP port (`0` picks a free one).'),
+  LOG_LEVEL: setting('info', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), 'pino log level.'),
+  NATS_URL: setting(undefined, natsUrls, 'Comma-separated NATS URLs. Unset: start an embedded `nats-server` with JetStream.'),
+  NATS_SERVER_BIN: setting(
+    undefined,
+    optionalStr,
+    'Path of the `nats-server` binary for the embedded server (else PATH, else fetched into `.cache/`).',
+  ),
+  NATS_DATA_DIR: setting('./data', str, "The embedded server's JetStream storage directory."),
+  NATS_TOKEN: setting(undefined, optionalStr, 'Token for authenticating to NATS, when the cluster requires one.'),
+  NATS_USER: setting(undefined, optionalStr, 'User for authenticating to NATS (with `NATS_PASSWORD`).'),
+  NATS_PASSWORD: setting(undefined, optionalStr, 'Password for `NATS_USER`.'),
+  STREAM_NAME: setting('EVENTS', token, 'JetStream stream that stores every event.'),
+  STREAM_SUBJECT_PREFIX: setting(
+    'events',
+    token,
+    'First subject token; events are stored at `<prefix>.<tenant>.<domain>.<action>.<correlation_id>`.',
+  ),
+  STREAM_MAX_AGE: setting('7d', duration(0, 3650 * 86_400_000), 'How long events are kept (`0`: forever).'),
+  STREAM_MAX_BYTES: setting(
+    '-1',
+    int(-1, Number.MAX_SAFE_INTEGER),
+    'Stream size limit in bytes (`-1`: unlimited); the oldest events go first.',
+  ),
+  STREAM_REPLICAS: setting('1', int(1, 5), 'Stream replicas in a NATS cluster.'),
+  STREAM_DUPLICATE_WINDOW: setting('2m', duration(100, 7 * 86_400_000), 'Window in which a repeated event id (per tenant) is stored once.'),
+  STREAM_STORAGE: setting('file', oneOf('file', 'memory'), 'JetStream storage type.'),
+  API_KEYS_FILE: setting(
+    undefined,
+    optionalStr,
+    'JSON file of API keys (`{"keys": [{"tenant_id", "key_sha256", "scopes"}]}`). Unset: dev mode with a demo tenant.',
+  ),
+  DEV_API_KEY: setting(undefined, optionalStr, 'Dev mode only: use this key for the demo tenant instead of a random one.'),
+  DEV_TENANT_ID: setting('ten_demo', token, 'Dev mode only: the demo tenant.'),
+  EVENT_TYPES_DIR: setting(undefined, optionalStr, 'Directory of JSON files registering more event types (see docs/event-types.md).'),
+  BODY_LIMIT_BYTES: setting('1048576', int(1024, 64 * 1048576), 'Largest request body accepted (`413` above).'),
+  BATCH_MAX_EVENTS: setting('500', int(1, 10_000), 'Most events in one `POST /v1/events/batch`.'),
+  PUBLISH_TIMEOUT_MS: setting('5000', int(100, 120_000), 'How long a publish waits for the JetStream acknowledgement before `503`.'),
+  RETRY_AFTER_SECONDS: setting('2', int(1, 3600), '`Retry-After` sent with `503` answers.'),
+  SHUTDOWN_TIMEOUT_MS: setting('10000', int(0, 600_000), 'How long `SIGTERM` waits for in-flight requests before closing.'),
+} satisfies Record<string, Setting<unknown>>;
+
+type Settings = typeof SETTINGS;
+export type Config = { [K in keyof Settings]: ReturnType<Settings[K]['parse']> };
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const problems: string[] = [];
+  const out: Record<string, unknown> = {};
+  for (const [name, s] of Object.entries(SETTINGS) as [string, Setting<unknown>][]) {
+    const raw = env[name] ?? s.default;
+    if (raw === undefined) {
+      out[name] = undefined;
+      continue;
+    }
+    try {
+      out[name] = s.parse(raw);
+    } catch (err) {
+      problems.push(`${name}=${JSON.stringify(raw)}: ${(err as Error).message}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return out as Config;
+}
+
+/** A full config for tests and embedding: defaults, overridden by `overrides`. */
+export function configWith(overrides: Partial<Config>): Config {
+  return { ...loadConfig({}), ...overrides };
+}

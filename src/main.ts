@@ -1,0 +1,77 @@
+// The gateway process: configuration, the embedded nats-server when NATS_URL is unset, the HTTP
+// server, and graceful shutdown on SIGTERM/SIGINT.
+import { resolve } from 'node:path';
+import { pino } from 'pino';
+import { ApiKeys } from './auth/api-keys.ts';
+import { findNatsServer } from './bus/nats-server-binary.ts';
+import { type NatsServer, startNatsServer } from './bus/nats-server-process.ts';
+import { type Config, ConfigError, loadConfig } from './config.ts';
+import { buildServer } from './server.ts';
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = pino({
+    level: config.LOG_LEVEL,
+    redact: { paths: ['req.headers.authorization', 'req.headers["sec-websocket-protocol"]'], censor: '[redacted]' },
+  });
+
+  let embedded: NatsServer | undefined;
+  if (!config.NATS_URL) {
+    const bin = await findNatsServer(config.NATS_SERVER_BIN, (msg) => log.info(msg));
+    embedded = await startNatsServer({ bin, storeDir: resolve(config.NATS_DATA_DIR) });
+    config = { ...config, NATS_URL: [embedded.url] };
+    log.info({ url: embedded.url, store: resolve(config.NATS_DATA_DIR) }, 'embedded nats-server started');
+  }
+
+  let apiKeys: ApiKeys;
+  if (config.API_KEYS_FILE) {
+    apiKeys = ApiKeys.fromFile(config.API_KEYS_FILE);
+    log.info({ keys: apiKeys.size }, 'API keys loaded');
+  } else {
+    const dev = ApiKeys.devMode(config.DEV_TENANT_ID, config.DEV_API_KEY);
+    apiKeys = dev.keys;
+    log.warn({ tenant_id: config.DEV_TENANT_ID }, 'dev mode: no API_KEYS_FILE, using a demo tenant');
+    // Printed plainly (not only logged) so a developer can copy it.
+    process.stdout.write(`\n  dev mode: tenant ${config.DEV_TENANT_ID}, API key ${dev.key}\n  export KEY=${dev.key}\n\n`);
+  }
+
+  const app = await buildServer(config, { apiKeys, logger: log });
+  await app.listen({ host: config.HOST, port: config.PORT });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down: finishing in-flight requests');
+    const force = setTimeout(() => {
+      log.error('shutdown timed out; exiting');
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT_MS + 5000);
+    force.unref();
+    try {
+      await app.close(); // stops accepting, waits for in-flight requests, drains NATS (onClose)
+      await embedded?.stop();
+      log.info('stopped');
+      process.exit(0);
+    } catch (err) {
+      log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

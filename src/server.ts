@@ -1,0 +1,110 @@
+// buildServer(config) → a ready fastify instance: the REST API mounted from openapi/openapi.json,
+// the docs, and the error handling. Tests build as many as they want, each with its own NATS
+// connection.
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import openapiGlue from 'fastify-openapi-glue';
+import type { Logger } from 'pino';
+import { handlers } from '../routes/index.ts';
+import type { ApiKeys, Scope } from './auth/api-keys.ts';
+import { requireScope } from './auth/authenticate.ts';
+import { EventBus } from './bus/event-bus.ts';
+import { PROJECT_ROOT } from './bus/nats-server-binary.ts';
+import { type Catalogue, loadCatalogue } from './catalogue.ts';
+import type { Config } from './config.ts';
+import { EventPreparer } from './event-preparer.ts';
+import { notFoundHandler, problemHandler } from './problem-handler.ts';
+import { validatorCompiler } from './validation.ts';
+
+export interface Gateway {
+  config: Config;
+  bus: EventBus;
+  apiKeys: ApiKeys;
+  catalogue: Catalogue;
+  preparer: EventPreparer;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    gateway: Gateway;
+  }
+}
+
+export const OPENAPI_PATH = join(PROJECT_ROOT, 'openapi', 'openapi.json');
+
+export interface BuildOptions {
+  apiKeys: ApiKeys;
+  /** A pino logger to use (tests pass a silent one); else one is made from LOG_LEVEL. */
+  logger?: Logger;
+}
+
+type Operation = { operationId?: string; 'x-required-scope'?: Scope | 'any' };
+
+export async function buildServer(config: Config, opts: BuildOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(opts.logger
+      ? { loggerInstance: opts.logger as FastifyBaseLogger }
+      : {
+          logger: {
+            level: config.LOG_LEVEL,
+            redact: { paths: ['req.headers.authorization', 'req.headers["sec-websocket-protocol"]'], censor: '[redacted]' },
+          },
+        }),
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
+    return503OnClosing: true,
+  });
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setErrorHandler(problemHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  // JSON only: anything else is a 415, not a string handed to a handler.
+  app.removeContentTypeParser('text/plain');
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('X-Request-Id', req.id);
+  });
+  // One log line a request, with its outcome.
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.info(
+      { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      'request completed',
+    );
+  });
+  app.decorateRequest('principal', null);
+
+  const catalogue = loadCatalogue(config.EVENT_TYPES_DIR);
+  const bus = await EventBus.connect(config, app.log as Logger);
+  app.decorate('gateway', { config, bus, apiKeys: opts.apiKeys, catalogue, preparer: new EventPreparer(catalogue) });
+  app.addHook('onClose', async () => {
+    await bus.close();
+  });
+
+  const specification = JSON.parse(readFileSync(OPENAPI_PATH, 'utf8')) as {
+    paths: Record<string, Record<string, Operation>>;
+  };
+  const scopes = new Map<string, Scope | 'any' | undefined>();
+  for (const ops of Object.values(specification.paths)) {
+    for (const op of Object.values(ops)) if (op.operationId) scopes.set(op.operationId, op['x-required-scope']);
+  }
+  await app.register(openapiGlue, {
+    specification,
+    operationResolver: (operationId: string) => {
+      const handler = handlers[operationId];
+      if (!handler) throw new Error(`No handler in routes/ for operationId ${operationId}`);
+      const scope = scopes.get(operationId);
+      return (scope ? { handler, onRequest: requireScope(opts.apiKeys, scope) } : { handler }) as never;
+    },
+  });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async (_req, reply) => reply.type('application/json').send(specification));
+  await app.register(swagger, { mode: 'static', specification: { document: specification as never } });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  return app;
+}
