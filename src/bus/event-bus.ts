@@ -54,7 +54,8 @@ export type BusConfig = Pick<
 export function streamSettings(config: BusConfig): Partial<StreamConfig> & { name: string; subjects: string[] } {
   return {
     name: config.STREAM_NAME,
-    subjects: [`${config.STREAM_SUBJECT_PREFIX}.>`],
+    // `<prefix>_redrive.<tenant>.<consumer>` carries dead letters put back to one durable consumer.
+    subjects: [`${config.STREAM_SUBJECT_PREFIX}.>`, `${config.STREAM_SUBJECT_PREFIX}_redrive.>`],
     max_age: nanos(config.STREAM_MAX_AGE),
     max_bytes: config.STREAM_MAX_BYTES,
     num_replicas: config.STREAM_REPLICAS,

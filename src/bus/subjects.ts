@@ -35,3 +35,11 @@ export function parseEventSubject(subject: string): { tenant: string; type: stri
   if (parts.length !== 5) return undefined;
   return { tenant: parts[1] as string, type: `${parts[2]}.${parts[3]}`, correlationId: parts[4] as string };
 }
+
+/**
+ * Dead letters redriven to one durable consumer are republished here: only that consumer has
+ * this subject among its filters, so nobody else sees them again.
+ */
+export function redriveSubject(prefix: string, tenant: string, consumerName: string): string {
+  return `${prefix}_redrive.${tenant}.${consumerName}`;
+}
