@@ -38,7 +38,9 @@ export class Catalogue {
   }
 }
 
-export class CatalogueFileError extends Error {}
+export class CatalogueFileError extends Error {
+  override name = 'CatalogueFileError';
+}
 
 /**
  * Operator types: one `*.json` file a type, shaped

@@ -22,8 +22,20 @@ export const paramAjv = makeAjv(true);
 
 export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
   const ajv = httpPart === 'body' ? bodyAjv : paramAjv;
-  return ajv.compile(schema as object) as ReturnType<FastifySchemaCompiler<unknown>>;
+  // Node lowercases incoming header names; fastify only normalises header schemas for its own compiler.
+  const compiled = httpPart === 'headers' ? lowerCaseProperties(schema as Record<string, unknown>) : (schema as object);
+  return ajv.compile(compiled) as ReturnType<FastifySchemaCompiler<unknown>>;
 };
+
+function lowerCaseProperties(schema: Record<string, unknown>): Record<string, unknown> {
+  const properties = schema.properties as Record<string, unknown> | undefined;
+  if (!properties) return schema;
+  return {
+    ...schema,
+    properties: Object.fromEntries(Object.entries(properties).map(([k, v]) => [k.toLowerCase(), v])),
+    ...(Array.isArray(schema.required) ? { required: schema.required.map((r: string) => r.toLowerCase()) } : {}),
+  };
+}
 
 /** Ajv errors as field errors with JSON pointers; `prefix` is prepended to every pointer. */
 export function fieldErrors(errors: ErrorObject[] | null | undefined, prefix = ''): FieldError[] {

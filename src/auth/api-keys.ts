@@ -15,7 +15,9 @@ interface KeyRecord extends Principal {
   digest: Buffer;
 }
 
-export class ApiKeyFileError extends Error {}
+export class ApiKeyFileError extends Error {
+  override name = 'ApiKeyFileError';
+}
 
 export function sha256(key: string): Buffer {
   return createHash('sha256').update(key, 'utf8').digest();

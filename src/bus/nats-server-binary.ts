@@ -17,7 +17,9 @@ export const INSTALL_HINT =
   'Install nats-server 2.10 or newer (https://docs.nats.io/running-a-nats-service/introduction/installation), ' +
   'then put it on PATH or set NATS_SERVER_BIN to its path; or set NATS_URL to use an existing NATS server.';
 
-export class NatsServerNotFound extends Error {}
+export class NatsServerNotFound extends Error {
+  override name = 'NatsServerNotFound';
+}
 
 /** `[major, minor, patch]` of a binary, or undefined when it does not run. */
 export async function natsServerVersion(bin: string): Promise<[number, number, number] | undefined> {

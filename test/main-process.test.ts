@@ -1,0 +1,110 @@
+// The gateway as `npm start` runs it: dev mode, an embedded nats-server, graceful SIGTERM.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import t from 'tap';
+import { PROJECT_ROOT } from '../src/bus/nats-server-binary.ts';
+import { sampleEvent } from './helpers/gateway.ts';
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+  key: string;
+  natsUrl: string;
+  lines: string[];
+}
+
+async function startMain(env: Record<string, string>): Promise<Started> {
+  const child = spawn(process.execPath, ['src/main.ts'], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', NATS_URL: '', API_KEYS_FILE: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${lines.join('\n')}`)), 30_000);
+    let key = '';
+    let natsUrl = '';
+    createInterface({ input: child.stderr }).on('line', (l) => lines.push(l));
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      lines.push(line);
+      key ||= /export KEY=(\S+)/.exec(line)?.[1] ?? '';
+      natsUrl ||= /"url":"(nats:\/\/127\.0\.0\.1:\d+)"/.exec(line)?.[1] ?? '';
+      const listening = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
+      if (listening?.[1]) {
+        clearTimeout(timer);
+        resolve({ child, url: listening[1], key, natsUrl, lines });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}:\n${lines.join('\n')}`)));
+  });
+}
+
+t.test('npm start: dev mode with an embedded nats-server, publish, graceful SIGTERM', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'gw-main-'));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const gw = await startMain({ NATS_DATA_DIR: dataDir, DEV_API_KEY: '' });
+  t.teardown(() => gw.child.kill('SIGKILL'));
+  t.match(gw.key, /^gw_dev_/, 'prints a demo key');
+  t.match(gw.natsUrl, /^nats:\/\/127\.0\.0\.1:\d+$/, 'started an embedded nats-server on loopback');
+
+  const publish = (key: string) =>
+    fetch(`${gw.url}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify(sampleEvent()),
+    });
+  const ok = await publish(gw.key);
+  t.equal(ok.status, 202);
+  t.match(await ok.json(), { seq: 1, stream: 'EVENTS' });
+  t.equal((await publish('wrong')).status, 401);
+  t.equal((await fetch(`${gw.url}/readyz`)).status, 200);
+  t.notOk(
+    gw.lines.some((l) => l.includes(gw.key) && !l.includes('export KEY') && !l.includes('API key')),
+    'the key is not logged elsewhere',
+  );
+
+  const exited = new Promise<number | null>((resolve) => gw.child.once('exit', (code) => resolve(code)));
+  gw.child.kill('SIGTERM');
+  t.equal(await exited, 0, 'exits 0 after SIGTERM');
+  const port = Number(gw.natsUrl.split(':').pop());
+  const stillUp = await fetch(`http://127.0.0.1:${port}`).then(
+    () => true,
+    () => false,
+  );
+  t.notOk(stillUp, 'the embedded nats-server stopped with it');
+
+  // The data survives: a restart on the same data dir continues the stream.
+  const again = await startMain({ NATS_DATA_DIR: dataDir, DEV_API_KEY: 'gw_dev_fixed_key' });
+  t.teardown(() => again.child.kill('SIGKILL'));
+  t.equal(again.key, 'gw_dev_fixed_key', 'DEV_API_KEY fixes the demo key');
+  const next = await publish.call(null, 'gw_dev_fixed_key').catch(() => undefined);
+  t.notOk(next, 'the old URL is gone');
+  const res = await fetch(`${again.url}/v1/events`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer gw_dev_fixed_key', 'content-type': 'application/json' },
+    body: JSON.stringify(sampleEvent()),
+  });
+  t.match(await res.json(), { seq: 2 }, 'the stream kept the first event');
+  const stopped = new Promise<number | null>((resolve) => again.child.once('exit', (code) => resolve(code)));
+  again.child.kill('SIGTERM');
+  t.equal(await stopped, 0);
+});
+
+t.test('a bad configuration stops the start with a message per bad value', async (t) => {
+  const child = spawn(process.execPath, ['src/main.ts'], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, PORT: 'x', STREAM_MAX_AGE: 'forever' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  t.equal(code, 2);
+  t.match(stderr, /PORT="x"/);
+  t.match(stderr, /STREAM_MAX_AGE="forever"/);
+});
