@@ -57,6 +57,51 @@ export interface DocumentInfo {
   tags: { name: string; description: string }[];
 }
 
+/**
+ * Codes an operation can answer whatever its spec lists, because the server produces them around
+ * the handler: authentication (onRequest), parameter and body parsing and validation, and the error
+ * handler's catch-all. Listing them here keeps every operation's documented responses complete.
+ */
+export function impliedErrors(op: OperationSpec): ErrorCode[] {
+  const codes: ErrorCode[] = [];
+  if (op.scope) codes.push('GW_UNAUTHORIZED');
+  if (op.scope && op.scope !== 'any') codes.push('GW_FORBIDDEN_SCOPE');
+  if (op.parameters?.length) codes.push('GW_INVALID_REQUEST');
+  if (op.requestBody) {
+    codes.push('GW_MALFORMED_JSON', 'GW_INVALID_REQUEST', 'GW_PAYLOAD_TOO_LARGE', 'GW_UNSUPPORTED_MEDIA_TYPE', 'GW_VALIDATION_FAILED');
+  }
+  codes.push('GW_INTERNAL');
+  return codes;
+}
+
+const shellQuote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+
+/**
+ * curl commands for an operation, one per request body example, that work when pasted into a shell
+ * once GATEWAY_URL and GATEWAY_API_KEY are exported. A test runs them against a live gateway.
+ */
+export function curlSamples(op: OperationSpec): { lang: string; label: string; source: string }[] {
+  let path = op.path;
+  const query: string[] = [];
+  const headers: string[] = [];
+  for (const p of op.parameters ?? []) {
+    if (p.in === 'path')
+      path = path.replace(`{${p.name}}`, p.example === undefined ? `<${p.name}>` : encodeURIComponent(String(p.example)));
+    else if (p.in === 'query' && p.required && p.example !== undefined) {
+      query.push(`${encodeURIComponent(p.name)}=${encodeURIComponent(String(p.example))}`);
+    }
+  }
+  if (op.scope) headers.push('-H "Authorization: Bearer $GATEWAY_API_KEY"');
+  const url = `"\${GATEWAY_URL:-http://127.0.0.1:8080}${path}${query.length ? `?${query.join('&')}` : ''}"`;
+  const base = [`curl -sS${op.method === 'get' ? '' : ` -X ${op.method.toUpperCase()}`} ${url}`, ...headers];
+  if (!op.requestBody) return [{ lang: 'Shell', label: 'curl', source: base.join(' \\\n  ') }];
+  return Object.entries(op.requestBody.examples).map(([name, example]) => ({
+    lang: 'Shell',
+    label: `curl (${name})`,
+    source: [...base, "-H 'Content-Type: application/json'", `--data-binary ${shellQuote(JSON.stringify(example.value))}`].join(' \\\n  '),
+  }));
+}
+
 export function buildDocument(info: DocumentInfo, operations: OperationSpec[], components: TSchema[]): Record<string, unknown> {
   const named = new Map<string, unknown>();
   for (const c of components) {
@@ -89,7 +134,7 @@ export function buildDocument(info: DocumentInfo, operations: OperationSpec[], c
       responses[status] = response;
     }
     const byStatus = new Map<number, ErrorCode[]>();
-    for (const code of op.errors) {
+    for (const code of new Set([...op.errors, ...impliedErrors(op)])) {
       const status = ERROR_CODES[code].status;
       byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
     }
@@ -151,6 +196,7 @@ export function buildDocument(info: DocumentInfo, operations: OperationSpec[], c
       };
     }
     operation.responses = responses;
+    operation['x-codeSamples'] = curlSamples(op);
     paths[op.path] = { ...paths[op.path], [op.method]: operation };
   }
 

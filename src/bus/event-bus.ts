@@ -25,6 +25,7 @@ import type { Logger } from 'pino';
 import type { EventEnvelope } from '../../schemas/envelope.ts';
 import type { Config } from '../config.ts';
 import { GatewayError } from '../errors.ts';
+import { ensureDeadLetterStream } from './dead-letters.ts';
 import { eventSubject } from './subjects.ts';
 
 export interface PublishResult {
@@ -48,6 +49,11 @@ export type BusConfig = Pick<
   | 'STREAM_STORAGE'
   | 'PUBLISH_TIMEOUT_MS'
   | 'RETRY_AFTER_SECONDS'
+  | 'CONSUMER_ACK_WAIT'
+  | 'CONSUMER_MAX_DELIVER'
+  | 'CONSUMER_IDLE_TIMEOUT'
+  | 'DEAD_LETTER_STREAM'
+  | 'DEAD_LETTER_MAX_AGE'
 >;
 
 /** The stream settings the gateway owns; anything else an operator set on the stream is kept. */
@@ -107,6 +113,7 @@ export class EventBus {
     const jsm = await jetstreamManager(nc, { timeout: config.PUBLISH_TIMEOUT_MS });
     const bus = new EventBus(nc, jsm, config, log);
     await bus.ensureStream();
+    await ensureDeadLetterStream(bus);
     void bus.#watch(() => {
       attempt = 0;
     });
@@ -123,7 +130,9 @@ export class EventBus {
         onReconnect();
         this.log.info({ server: s.server }, 'NATS reconnected');
         // A server that lost its storage (or a new cluster) gets the stream back.
-        this.ensureStream().catch((err: unknown) => this.log.error({ err }, 'could not ensure the stream after reconnect'));
+        Promise.all([this.ensureStream(), ensureDeadLetterStream(this)]).catch((err: unknown) =>
+          this.log.error({ err }, 'could not ensure the stream after reconnect'),
+        );
       } else if (s.type === 'close') {
         this.#connected = false;
       }

@@ -1,0 +1,4 @@
+// The PLATFORMA Event Gateway client: REST (openapi-fetch over types generated from the gateway's
+// OpenAPI document) and, for subscriptions, a WebSocket helper that resumes after reconnects.
+export type * from './generated/openapi.ts';
+export * from './gateway-client.ts';

@@ -1,0 +1,293 @@
+// Dead letters: events a durable consumer failed to process `max_deliver` times are kept, not lost.
+//
+// JetStream's own `max_deliver` only stops delivering, so durable consumers are created with the
+// configured maximum + 1 (durable-consumers.ts). Every delivery path (HTTP fetch, WebSocket groups)
+// calls `deadLetterIfExhausted` on each message before handing it out: on that extra delivery the
+// event is published to the dead-letter stream (DEAD_LETTER_STREAM, subjects
+// `<prefix>_dlq.<tenant>.<consumer>`, headers carrying reason, delivery count, original sequence
+// and consumer) with the msgID `<durable>:<stream seq>`, so a crash between the publish and the
+// `term` cannot store it twice; only once JetStream acknowledged the dead letter is the original
+// `term`ed. Redrive republishes a dead letter to `redriveSubject(prefix, tenant, consumer)` in the
+// main stream, which only that consumer filters on, and deletes it from the dead-letter stream once
+// the republish is acknowledged.
+import { headers, type MsgHdrs, nanos } from '@nats-io/transport-node';
+import { DiscardPolicy, JetStreamApiError, type StoredMsg, StorageType, type StreamConfig } from '@nats-io/jetstream';
+import type { EventEnvelope } from '../../schemas/envelope.ts';
+import { type ErrorCode, GatewayError } from '../errors.ts';
+import { getDurableConsumer } from './durable-consumers.ts';
+import type { EventBus } from './event-bus.ts';
+import { redriveSubject } from './subjects.ts';
+
+/** What dead-lettering needs of a delivered message; a nats.js `JsMsg` is one. */
+export interface DeliveredMessage {
+  subject: string;
+  data: Uint8Array;
+  headers?: MsgHdrs | undefined;
+  info: { deliveryCount: number; streamSequence: number };
+  term(reason?: string): void;
+}
+
+/** The consumer a message was delivered to; a `DurableConsumer` is one. */
+export interface DeadLetterTarget {
+  tenant: string;
+  name: string;
+  durable: string;
+  /** Deliveries a client may get; a message delivered more often is dead-lettered. */
+  maxDeliver: number;
+}
+
+export const DEAD_LETTER_HEADERS = {
+  reason: 'Gw-Dead-Letter-Reason',
+  deliveryCount: 'Gw-Delivery-Count',
+  originalSeq: 'Gw-Original-Seq',
+  originalSubject: 'Gw-Original-Subject',
+  consumer: 'Gw-Consumer',
+  tenant: 'Gw-Tenant',
+} as const;
+
+export type DeadLetterReason = 'max_deliver_exceeded' | 'undecodable';
+
+export function deadLetterSubject(prefix: string, tenant: string, consumerName: string): string {
+  return `${prefix}_dlq.${tenant}.${consumerName}`;
+}
+
+function deadLetterStreamSettings(bus: EventBus): Partial<StreamConfig> & { name: string; subjects: string[] } {
+  const c = bus.config;
+  return {
+    name: c.DEAD_LETTER_STREAM,
+    subjects: [`${c.STREAM_SUBJECT_PREFIX}_dlq.>`],
+    max_age: nanos(c.DEAD_LETTER_MAX_AGE),
+    num_replicas: c.STREAM_REPLICAS,
+    storage: c.STREAM_STORAGE === 'memory' ? StorageType.Memory : StorageType.File,
+    discard: DiscardPolicy.Old,
+    allow_direct: true,
+  };
+}
+
+/** Creates the dead-letter stream, or updates the settings the gateway owns. Safe when instances race. */
+export async function ensureDeadLetterStream(bus: EventBus): Promise<void> {
+  const wanted = deadLetterStreamSettings(bus);
+  for (let tries = 0; tries < 3; tries++) {
+    try {
+      const info = await bus.jsm.streams.info(wanted.name);
+      const current = info.config;
+      const changed = (Object.keys(wanted) as (keyof typeof wanted)[]).some(
+        (k) => JSON.stringify(current[k]) !== JSON.stringify(wanted[k]),
+      );
+      if (changed) await bus.jsm.streams.update(wanted.name, { ...current, ...wanted });
+      return;
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError) || err.code !== 10059) throw err; // 10059: stream not found
+    }
+    try {
+      await bus.jsm.streams.add(wanted);
+      bus.log.info({ stream: wanted.name, subjects: wanted.subjects }, 'dead-letter stream created');
+      return;
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError) || err.code !== 10058) throw err; // 10058: created meanwhile
+    }
+  }
+}
+
+/**
+ * Stores `msg` in the dead-letter stream, waits for JetStream's acknowledgement, then `term`s the
+ * original so it is never delivered again. Throws (leaving the original to be redelivered and
+ * dead-lettered on a later attempt) when the dead letter could not be stored.
+ */
+export async function deadLetter(
+  bus: EventBus,
+  msg: DeliveredMessage,
+  consumer: DeadLetterTarget,
+  reason: DeadLetterReason,
+): Promise<void> {
+  const h = headers();
+  h.set(DEAD_LETTER_HEADERS.reason, reason);
+  h.set(DEAD_LETTER_HEADERS.deliveryCount, String(msg.info.deliveryCount));
+  h.set(DEAD_LETTER_HEADERS.originalSeq, String(msg.info.streamSequence));
+  h.set(DEAD_LETTER_HEADERS.originalSubject, msg.subject);
+  h.set(DEAD_LETTER_HEADERS.consumer, consumer.name);
+  h.set(DEAD_LETTER_HEADERS.tenant, consumer.tenant);
+  try {
+    const ack = await bus.js.publish(deadLetterSubject(bus.config.STREAM_SUBJECT_PREFIX, consumer.tenant, consumer.name), msg.data, {
+      msgID: `${consumer.durable}:${msg.info.streamSequence}`,
+      headers: h,
+      timeout: bus.config.PUBLISH_TIMEOUT_MS,
+    });
+    bus.log.warn(
+      { consumer: consumer.durable, seq: msg.info.streamSequence, deliveries: msg.info.deliveryCount, dlq_seq: ack.seq, reason },
+      'event dead-lettered',
+    );
+  } catch (err) {
+    throw bus.translate(err);
+  }
+  msg.term(reason);
+}
+
+/**
+ * True when `msg` was delivered more often than the consumer allows: it is then dead-lettered and
+ * the caller must not hand it to a client. Call it on every message before delivering it.
+ */
+export async function deadLetterIfExhausted(bus: EventBus, msg: DeliveredMessage, consumer: DeadLetterTarget): Promise<boolean> {
+  if (msg.info.deliveryCount <= consumer.maxDeliver) return false;
+  await deadLetter(bus, msg, consumer, 'max_deliver_exceeded');
+  return true;
+}
+
+// --- reading and redriving ---
+
+export interface DeadLetterRecord {
+  /** Sequence in the dead-letter stream; the handle for redrive. */
+  seq: number;
+  consumer: string;
+  reason: string;
+  delivery_count: number;
+  original_seq: number;
+  dead_lettered_at: string;
+  event: EventEnvelope | null;
+}
+
+function toRecord(m: StoredMsg): DeadLetterRecord {
+  let event: EventEnvelope | null = null;
+  try {
+    event = m.json<EventEnvelope>();
+  } catch {
+    event = null;
+  }
+  const h = m.header;
+  return {
+    seq: m.seq,
+    consumer: h.get(DEAD_LETTER_HEADERS.consumer),
+    reason: h.get(DEAD_LETTER_HEADERS.reason),
+    delivery_count: Number(h.get(DEAD_LETTER_HEADERS.deliveryCount)) || 0,
+    original_seq: Number(h.get(DEAD_LETTER_HEADERS.originalSeq)) || 0,
+    dead_lettered_at: m.time.toISOString(),
+    event,
+  };
+}
+
+async function directGet(bus: EventBus, query: { seq: number; next_by_subj?: string }): Promise<StoredMsg | null> {
+  try {
+    return await bus.jsm.direct.getMessage(bus.config.DEAD_LETTER_STREAM, query);
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === 10037) return null; // no message found
+    throw bus.translate(err);
+  }
+}
+
+function tenantFilter(bus: EventBus, tenant: string, consumer?: string): string {
+  return deadLetterSubject(bus.config.STREAM_SUBJECT_PREFIX, tenant, consumer ?? '*');
+}
+
+export interface DeadLetterQuery {
+  /** Only dead letters after this dead-letter sequence (paging cursor). */
+  afterSeq?: number;
+  limit: number;
+  consumer?: string | undefined;
+  /** Type patterns (`*`, `order.*`, `order.created`); any when omitted. */
+  types?: string[] | undefined;
+}
+
+function typeMatches(patterns: string[] | undefined, type: string | undefined): boolean {
+  if (!patterns || patterns.length === 0) return true;
+  if (type === undefined) return false;
+  return patterns.some((p) => p === '*' || p === type || (p.endsWith('.*') && type.startsWith(p.slice(0, -1))));
+}
+
+/**
+ * The tenant's dead letters in sequence order, `limit` at a time. `next_after_seq` is set when
+ * there may be more; pass it back as `afterSeq`. At most `limit * 4` stored messages are read per
+ * call when a type filter skips some, so one call stays bounded.
+ */
+export async function listDeadLetters(
+  bus: EventBus,
+  tenant: string,
+  q: DeadLetterQuery,
+): Promise<{ dead_letters: DeadLetterRecord[]; next_after_seq?: number }> {
+  const subject = tenantFilter(bus, tenant, q.consumer);
+  const out: DeadLetterRecord[] = [];
+  let seq = (q.afterSeq ?? 0) + 1;
+  let lastRead = q.afterSeq ?? 0;
+  for (let reads = 0; out.length < q.limit && reads < q.limit * 4; reads++) {
+    const m = await directGet(bus, { seq, next_by_subj: subject });
+    if (!m) return { dead_letters: out };
+    lastRead = m.seq;
+    seq = m.seq + 1;
+    const record = toRecord(m);
+    if (typeMatches(q.types, record.event?.type)) out.push(record);
+  }
+  return { dead_letters: out, next_after_seq: lastRead };
+}
+
+export type RedriveResult =
+  | { seq: number; status: 'redriven'; consumer: string; redriven_seq: number }
+  | { seq: number; status: 'not_found' }
+  | { seq: number; status: 'failed'; error: { code: ErrorCode; message: string } };
+
+/**
+ * Puts dead letters back to their consumer: by dead-letter sequence, or every one of the tenant's
+ * that matches `filter` (up to `limit`). Each is republished to its consumer's redrive subject and
+ * removed from the dead-letter stream once the republish is acknowledged. A sequence that is not
+ * the tenant's answers `not_found`, exactly like one that does not exist.
+ */
+export async function redriveDeadLetters(
+  bus: EventBus,
+  tenant: string,
+  what: { seqs: number[] } | { filter: { consumer?: string | undefined; types?: string[] | undefined }; limit: number },
+): Promise<RedriveResult[]> {
+  const prefix = bus.config.STREAM_SUBJECT_PREFIX;
+  const tenantPrefix = `${prefix}_dlq.${tenant}.`;
+  const chosen: (StoredMsg | { seq: number; missing: true })[] = [];
+  if ('seqs' in what) {
+    for (const seq of [...new Set(what.seqs)]) {
+      const m = await directGet(bus, { seq });
+      chosen.push(m?.subject.startsWith(tenantPrefix) ? m : { seq, missing: true });
+    }
+  } else {
+    let after = 0;
+    while (chosen.length < what.limit) {
+      const page = await listDeadLetters(bus, tenant, {
+        afterSeq: after,
+        limit: Math.min(100, what.limit - chosen.length),
+        consumer: what.filter.consumer,
+        types: what.filter.types,
+      });
+      for (const r of page.dead_letters) {
+        const m = await directGet(bus, { seq: r.seq });
+        if (m) chosen.push(m);
+      }
+      if (page.next_after_seq === undefined) break;
+      after = page.next_after_seq;
+    }
+  }
+
+  const consumerExists = new Map<string, boolean>();
+  const results: RedriveResult[] = [];
+  for (const m of chosen) {
+    if ('missing' in m) {
+      results.push({ seq: m.seq, status: 'not_found' });
+      continue;
+    }
+    const consumer = m.header.get(DEAD_LETTER_HEADERS.consumer);
+    try {
+      if (!consumerExists.has(consumer)) consumerExists.set(consumer, (await getDurableConsumer(bus, tenant, consumer)) !== undefined);
+      if (!consumerExists.get(consumer)) {
+        throw new GatewayError('GW_NOT_FOUND', `The consumer "${consumer}" no longer exists; create it again, then redrive`);
+      }
+      const h = headers();
+      h.set('Gw-Redriven-From', String(m.seq));
+      const ack = await bus.js.publish(redriveSubject(prefix, tenant, consumer), m.data, {
+        // Main-stream dedupe keys are `<tenant>:<event id>` (one colon); this one cannot collide.
+        msgID: `redrive:${tenant}:${m.seq}`,
+        headers: h,
+        timeout: bus.config.PUBLISH_TIMEOUT_MS,
+      });
+      await bus.jsm.streams.deleteMessage(bus.config.DEAD_LETTER_STREAM, m.seq, false);
+      bus.log.info({ dlq_seq: m.seq, consumer, seq: ack.seq }, 'dead letter redriven');
+      results.push({ seq: m.seq, status: 'redriven', consumer, redriven_seq: ack.seq });
+    } catch (err) {
+      const e = err instanceof GatewayError ? err : bus.translate(err);
+      results.push({ seq: m.seq, status: 'failed', error: { code: e.code, message: e.message } });
+    }
+  }
+  return results;
+}

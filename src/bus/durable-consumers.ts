@@ -1,0 +1,341 @@
+// Named durable consumers: the one definition shared by WebSocket consumer groups and HTTP pull
+// consumers, so a WebSocket `group` and an HTTP consumer with the same name are the same consumer.
+//
+// - JetStream name `gw_<tenant>_<name>`; `name` matches NAME_PATTERN. The filter subjects are always
+//   inside `<prefix>.<tenant>.` plus the consumer's own redrive subject, so a consumer can only ever
+//   see its tenant's events. Because `gw_a_b_c` could be tenant `a_b` + name `c` or tenant `a` +
+//   name `b_c`, the owning tenant and name are also kept in the metadata, and a consumer whose
+//   metadata names another tenant is "not found" for this one (and taken, for ensure).
+// - Explicit acks; `ack_wait` and `max_deliver` per consumer (defaults CONSUMER_ACK_WAIT,
+//   CONSUMER_MAX_DELIVER); `inactive_threshold` = CONSUMER_IDLE_TIMEOUT, so JetStream deletes
+//   consumers nobody pulls from.
+// - JetStream's `max_deliver` is set to the configured maximum + 1: the extra delivery is the one on
+//   which the gateway moves the event to the dead-letter stream (see dead-letters.ts) instead of
+//   handing it to a client.
+// - `types`, the content filter and the configured max_deliver live in the consumer's metadata, so
+//   any gateway instance can serve any consumer with no local state: `getDurableConsumer` rebuilds
+//   everything (including the compiled filter) from one consumer-info call.
+// - `from` ("new" | "all" | {seq} | {time}) only applies when the consumer is created; updating a
+//   consumer never moves its position.
+import { nanos } from '@nats-io/transport-node';
+import { AckPolicy, type ConsumerConfig, type ConsumerInfo, DeliverPolicy, JetStreamApiError } from '@nats-io/jetstream';
+import { type ContentFilter, compileContentFilter } from '../content-filter.ts';
+import { type FieldError, GatewayError } from '../errors.ts';
+import type { EventBus } from './event-bus.ts';
+import { redriveSubject, typePatternSubject } from './subjects.ts';
+
+export const NAME_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
+const NAME_RE = new RegExp(NAME_PATTERN);
+export const MAX_TYPES = 32;
+export const ACK_WAIT_RANGE_MS = [1000, 12 * 3_600_000] as const;
+export const MAX_DELIVER_RANGE = [1, 100] as const;
+
+export type StartFrom = 'new' | 'all' | { seq: number } | { time: string };
+
+/** What a caller asks for. Omitted ack wait / max deliver take the configured defaults. */
+export interface ConsumerSpec {
+  /** Type patterns: `*`, `order.*` or `order.created`. */
+  types: string[];
+  filter?: Record<string, unknown> | undefined;
+  from?: StartFrom | undefined;
+  ackWaitMs?: number | undefined;
+  maxDeliver?: number | undefined;
+}
+
+/** A consumer as stored in JetStream, rebuilt from its info. */
+export interface DurableConsumer {
+  tenant: string;
+  name: string;
+  /** The JetStream consumer name, `gw_<tenant>_<name>`. */
+  durable: string;
+  stream: string;
+  types: string[];
+  filter: Record<string, unknown> | undefined;
+  /** The compiled content filter; matches every event when the consumer has none. */
+  matcher: ContentFilter;
+  from: StartFrom;
+  ackWaitMs: number;
+  /** Deliveries a client gets; the one after is dead-lettered. */
+  maxDeliver: number;
+  created: string;
+}
+
+export interface ConsumerDescription {
+  name: string;
+  types: string[];
+  filter?: Record<string, unknown>;
+  from: StartFrom;
+  ack_wait_ms: number;
+  max_deliver: number;
+  /** Events matching the consumer's subjects not yet delivered. */
+  pending: number;
+  /** Delivered, not yet acknowledged. */
+  unacked: number;
+  redelivered: number;
+  /** Stream sequence of the last event delivered (0: none yet). */
+  last_delivered_seq: number;
+  /** Every event up to this stream sequence is acknowledged. */
+  ack_floor_seq: number;
+  created: string;
+}
+
+const META = {
+  tenant: 'gw_tenant',
+  name: 'gw_name',
+  types: 'gw_types',
+  filter: 'gw_filter',
+  from: 'gw_from',
+  maxDeliver: 'gw_max_deliver',
+} as const;
+
+const MATCH_ALL: ContentFilter = { match: () => true };
+
+export function durableName(tenant: string, name: string): string {
+  return `gw_${tenant}_${name}`;
+}
+
+/** Throws GW_INVALID_REQUEST unless `name` is a valid consumer name. */
+export function assertConsumerName(name: string): void {
+  if (!NAME_RE.test(name)) {
+    throw new GatewayError('GW_INVALID_REQUEST', 'A consumer name is 1-64 letters, digits, _ or -', {
+      errors: [{ pointer: 'name', message: `must match ${NAME_PATTERN}` }],
+    });
+  }
+}
+
+/**
+ * The filter subjects of a type list: overlapping patterns are dropped (JetStream refuses
+ * overlapping filter subjects), and the consumer's redrive subject is always added.
+ */
+export function consumerSubjects(prefix: string, tenant: string, name: string, types: string[]): string[] {
+  const patterns = new Set(types);
+  let subjects: string[];
+  if (patterns.has('*')) {
+    subjects = [typePatternSubject(prefix, tenant, '*') as string];
+  } else {
+    const domains = new Set([...patterns].filter((p) => p.endsWith('.*')).map((p) => p.slice(0, -2)));
+    subjects = [...patterns]
+      .filter((p) => p.endsWith('.*') || !domains.has(p.split('.')[0] as string))
+      .sort()
+      .map((p) => typePatternSubject(prefix, tenant, p) as string);
+  }
+  return [...subjects, redriveSubject(prefix, tenant, name)];
+}
+
+interface Normalised {
+  types: string[];
+  filter: Record<string, unknown> | undefined;
+  matcher: ContentFilter;
+  from: StartFrom;
+  ackWaitMs: number;
+  maxDeliver: number;
+}
+
+/** Validates a spec (GW_VALIDATION_FAILED / GW_INVALID_FILTER with pointers into a request body). */
+export function normaliseSpec(bus: EventBus, spec: ConsumerSpec): Normalised {
+  const errors: FieldError[] = [];
+  if (!Array.isArray(spec.types) || spec.types.length === 0 || spec.types.length > MAX_TYPES) {
+    errors.push({ pointer: '/types', message: `must list 1 to ${MAX_TYPES} type patterns` });
+  } else {
+    spec.types.forEach((p, i) => {
+      if (typeof p !== 'string' || typePatternSubject('x', 'x', p) === undefined) {
+        errors.push({ pointer: `/types/${i}`, message: 'must be "*", "<domain>.*" or "<domain>.<action>"' });
+      }
+    });
+  }
+  const ackWaitMs = spec.ackWaitMs ?? bus.config.CONSUMER_ACK_WAIT;
+  if (!Number.isInteger(ackWaitMs) || ackWaitMs < ACK_WAIT_RANGE_MS[0] || ackWaitMs > ACK_WAIT_RANGE_MS[1]) {
+    errors.push({ pointer: '/ack_wait', message: `must be ${ACK_WAIT_RANGE_MS[0]} to ${ACK_WAIT_RANGE_MS[1]} ms` });
+  }
+  const maxDeliver = spec.maxDeliver ?? bus.config.CONSUMER_MAX_DELIVER;
+  if (!Number.isInteger(maxDeliver) || maxDeliver < MAX_DELIVER_RANGE[0] || maxDeliver > MAX_DELIVER_RANGE[1]) {
+    errors.push({ pointer: '/max_deliver', message: `must be an integer from ${MAX_DELIVER_RANGE[0]} to ${MAX_DELIVER_RANGE[1]}` });
+  }
+  const from = spec.from ?? 'new';
+  if (!validFrom(from)) {
+    errors.push({ pointer: '/from', message: 'must be "new", "all", {"seq": n} (n >= 1) or {"time": "<RFC 3339>"}' });
+  }
+  if (errors.length > 0) throw new GatewayError('GW_VALIDATION_FAILED', 'The consumer definition is invalid', { errors });
+  const matcher = spec.filter === undefined ? MATCH_ALL : compileContentFilter(spec.filter, { pointer: '/filter' });
+  return { types: [...new Set(spec.types)].sort(), filter: spec.filter, matcher, from, ackWaitMs, maxDeliver };
+}
+
+function validFrom(from: unknown): from is StartFrom {
+  if (from === 'new' || from === 'all') return true;
+  if (typeof from !== 'object' || from === null) return false;
+  const keys = Object.keys(from);
+  if (keys.length !== 1) return false;
+  const o = from as { seq?: unknown; time?: unknown };
+  if (keys[0] === 'seq') return Number.isSafeInteger(o.seq) && (o.seq as number) >= 1;
+  if (keys[0] === 'time') return typeof o.time === 'string' && !Number.isNaN(Date.parse(o.time));
+  return false;
+}
+
+function startPosition(from: StartFrom): Partial<ConsumerConfig> {
+  if (from === 'new') return { deliver_policy: DeliverPolicy.New };
+  if (from === 'all') return { deliver_policy: DeliverPolicy.All };
+  if ('seq' in from) return { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from.seq };
+  return { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(from.time).toISOString() };
+}
+
+/** The settings the gateway owns on a consumer, for both create and update. */
+function updatableConfig(bus: EventBus, tenant: string, name: string, n: Normalised) {
+  const metadata: Record<string, string> = {
+    [META.tenant]: tenant,
+    [META.name]: name,
+    [META.types]: JSON.stringify(n.types),
+    [META.from]: JSON.stringify(n.from),
+    [META.maxDeliver]: String(n.maxDeliver),
+  };
+  if (n.filter !== undefined) metadata[META.filter] = JSON.stringify(n.filter);
+  return {
+    ack_wait: nanos(n.ackWaitMs),
+    max_deliver: n.maxDeliver + 1,
+    inactive_threshold: nanos(bus.config.CONSUMER_IDLE_TIMEOUT),
+    filter_subjects: consumerSubjects(bus.config.STREAM_SUBJECT_PREFIX, tenant, name, n.types),
+    metadata,
+  };
+}
+
+/** True when what the gateway owns on `info` already equals `wanted` (so no update is sent). */
+function sameSettings(info: ConsumerInfo, wanted: ReturnType<typeof updatableConfig>): boolean {
+  const c = info.config;
+  const meta = c.metadata ?? {};
+  const metaSame = Object.values(META).every((k) => meta[k] === wanted.metadata[k]);
+  return (
+    metaSame && c.ack_wait === wanted.ack_wait && c.max_deliver === wanted.max_deliver && c.inactive_threshold === wanted.inactive_threshold
+  );
+}
+
+/** A consumer rebuilt from JetStream's info, or undefined when it is not the tenant's gateway consumer. */
+export function fromConsumerInfo(info: ConsumerInfo, tenant: string): DurableConsumer | undefined {
+  const meta = info.config.metadata ?? {};
+  const name = meta[META.name];
+  if (meta[META.tenant] !== tenant || name === undefined || info.name !== durableName(tenant, name)) return undefined;
+  try {
+    const rawFilter = meta[META.filter];
+    const filter = rawFilter === undefined ? undefined : (JSON.parse(rawFilter) as Record<string, unknown>);
+    return {
+      tenant,
+      name,
+      durable: info.name,
+      stream: info.stream_name,
+      types: JSON.parse(meta[META.types] ?? '[]') as string[],
+      filter,
+      matcher: filter === undefined ? MATCH_ALL : compileContentFilter(filter),
+      from: JSON.parse(meta[META.from] ?? '"new"') as StartFrom,
+      ackWaitMs: Math.round((info.config.ack_wait ?? 30e9) / 1e6),
+      maxDeliver: Number(meta[META.maxDeliver] ?? (info.config.max_deliver ?? 2) - 1),
+      created: info.created,
+    };
+  } catch {
+    return undefined; // metadata not written by the gateway: not ours to serve
+  }
+}
+
+async function consumerInfo(bus: EventBus, durable: string): Promise<ConsumerInfo | undefined> {
+  try {
+    return await bus.jsm.consumers.info(bus.config.STREAM_NAME, durable);
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === 10014) return undefined; // consumer not found
+    throw bus.translate(err);
+  }
+}
+
+export type EnsureOutcome = 'created' | 'updated' | 'unchanged';
+
+/**
+ * Creates the consumer, or updates the settings the gateway owns (types, filter, ack wait, max
+ * deliver) to match `spec`. Idempotent, and safe when instances race: a lost create race turns
+ * into an update. Throws GW_CONFLICT when the JetStream name belongs to another tenant.
+ */
+export async function ensureDurableConsumer(
+  bus: EventBus,
+  tenant: string,
+  name: string,
+  spec: ConsumerSpec,
+): Promise<DurableConsumer & { outcome: EnsureOutcome }> {
+  assertConsumerName(name);
+  const n = normaliseSpec(bus, spec);
+  const durable = durableName(tenant, name);
+  const stream = bus.config.STREAM_NAME;
+  const wanted = updatableConfig(bus, tenant, name, n);
+  for (let tries = 0; tries < 4; tries++) {
+    const info = await consumerInfo(bus, durable);
+    if (info) {
+      if (!fromConsumerInfo(info, tenant)) {
+        throw new GatewayError('GW_CONFLICT', `The consumer name "${name}" is not available; choose another`);
+      }
+      // The start position is fixed at creation: an update keeps the recorded one.
+      wanted.metadata[META.from] = info.config.metadata?.[META.from] ?? JSON.stringify(n.from);
+      if (sameSettings(info, wanted)) return { ...(fromConsumerInfo(info, tenant) as DurableConsumer), outcome: 'unchanged' };
+      try {
+        const updated = await bus.jsm.consumers.update(stream, durable, wanted);
+        bus.log.info({ consumer: durable, types: n.types }, 'consumer updated');
+        return { ...(fromConsumerInfo(updated, tenant) as DurableConsumer), outcome: 'updated' };
+      } catch (err) {
+        if (err instanceof JetStreamApiError && err.code === 10014) continue; // deleted meanwhile: create
+        throw bus.translate(err);
+      }
+    }
+    try {
+      const created = await bus.jsm.consumers.add(stream, {
+        durable_name: durable,
+        ack_policy: AckPolicy.Explicit,
+        ...startPosition(n.from),
+        ...wanted,
+      });
+      bus.log.info({ consumer: durable, types: n.types, from: n.from }, 'consumer created');
+      return { ...(fromConsumerInfo(created, tenant) as DurableConsumer), outcome: 'created' };
+    } catch (err) {
+      // Another instance created it between our info and add: go round and update instead.
+      if (err instanceof JetStreamApiError && (err.code === 10148 || err.code === 10013)) continue;
+      throw bus.translate(err);
+    }
+  }
+  throw new GatewayError('GW_CONFLICT', `The consumer "${name}" is being changed concurrently; retry`);
+}
+
+/** The tenant's consumer of that name, or undefined. */
+export async function getDurableConsumer(bus: EventBus, tenant: string, name: string): Promise<DurableConsumer | undefined> {
+  assertConsumerName(name);
+  const info = await consumerInfo(bus, durableName(tenant, name));
+  return info ? fromConsumerInfo(info, tenant) : undefined;
+}
+
+/** Deletes the tenant's consumer; false when there was none. Its dead letters stay. */
+export async function deleteDurableConsumer(bus: EventBus, tenant: string, name: string): Promise<boolean> {
+  const consumer = await getDurableConsumer(bus, tenant, name);
+  if (!consumer) return false;
+  try {
+    await bus.jsm.consumers.delete(bus.config.STREAM_NAME, consumer.durable);
+    bus.log.info({ consumer: consumer.durable }, 'consumer deleted');
+    return true;
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === 10014) return false;
+    throw bus.translate(err);
+  }
+}
+
+/** Configuration and position of the tenant's consumer, or undefined. */
+export async function describeConsumer(bus: EventBus, tenant: string, name: string): Promise<ConsumerDescription | undefined> {
+  assertConsumerName(name);
+  const info = await consumerInfo(bus, durableName(tenant, name));
+  const c = info ? fromConsumerInfo(info, tenant) : undefined;
+  if (!info || !c) return undefined;
+  const out: ConsumerDescription = {
+    name: c.name,
+    types: c.types,
+    from: c.from,
+    ack_wait_ms: c.ackWaitMs,
+    max_deliver: c.maxDeliver,
+    pending: info.num_pending,
+    unacked: info.num_ack_pending,
+    redelivered: info.num_redelivered,
+    last_delivered_seq: info.delivered.stream_seq,
+    ack_floor_seq: info.ack_floor.stream_seq,
+    created: c.created,
+  };
+  if (c.filter !== undefined) out.filter = c.filter;
+  return out;
+}
