@@ -1,6 +1,8 @@
 // The REST handlers, by OpenAPI operationId; fastify-openapi-glue mounts them from openapi.json.
+import { getCorrelation } from './getCorrelation.ts';
 import { getHealth } from './getHealth.ts';
 import { getReadiness } from './getReadiness.ts';
+import { listEvents } from './listEvents.ts';
 import { listEventTypes } from './listEventTypes.ts';
 import { publishEvent } from './publishEvent.ts';
 import { publishEventBatch } from './publishEventBatch.ts';
@@ -11,4 +13,6 @@ export const handlers: Record<string, (...args: never[]) => unknown> = {
   listEventTypes,
   getHealth,
   getReadiness,
+  listEvents,
+  getCorrelation,
 };

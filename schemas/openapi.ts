@@ -17,6 +17,7 @@ import {
   Readiness,
 } from './api.ts';
 import { EventEnvelope, EventInput } from './envelope.ts';
+import { HISTORY_COMPONENTS, HISTORY_OPERATIONS } from './history.ts';
 import { buildDocument, type OperationSpec, type ParameterSpec } from './openapi-builder.ts';
 
 const AUTH_ERRORS = ['GW_UNAUTHORIZED', 'GW_FORBIDDEN_SCOPE'] as const;
@@ -185,8 +186,8 @@ export const CORE_COMPONENTS = [
   Readiness,
 ];
 
-export const OPERATIONS: OperationSpec[] = [...CORE_OPERATIONS];
-export const COMPONENTS = [...CORE_COMPONENTS];
+export const OPERATIONS: OperationSpec[] = [...CORE_OPERATIONS, ...HISTORY_OPERATIONS];
+export const COMPONENTS = [...CORE_COMPONENTS, ...HISTORY_COMPONENTS];
 
 export function buildOpenApiDocument(): Record<string, unknown> {
   return buildDocument(
@@ -200,6 +201,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         { name: 'publish', description: 'Store events on the bus.' },
         { name: 'catalogue', description: 'The event types the gateway accepts.' },
         { name: 'operations', description: 'Health and readiness probes.' },
+        { name: 'history', description: "Read a tenant's stored events back: history pages and correlation traces." },
       ],
     },
     OPERATIONS,

@@ -105,28 +105,16 @@ export const SETTINGS = {
   EVENT_TYPES_DIR: setting(undefined, optionalStr, 'Directory of JSON files registering more event types (see docs/event-types.md).'),
   BODY_LIMIT_BYTES: setting('1048576', int(1024, 64 * 1048576), 'Largest request body accepted (`413` above).'),
   BATCH_MAX_EVENTS: setting('500', int(1, 10_000), 'Most events in one `POST /v1/events/batch`.'),
-  CONSUMER_ACK_WAIT: setting(
-    '30s',
-    duration(1000, 12 * 3_600_000),
-    'Default ack wait of durable consumers (HTTP pull consumers, WebSocket groups): an event not acked within it is redelivered.',
-  ),
-  CONSUMER_MAX_DELIVER: setting('5', int(1, 100), 'Default deliveries of one event to a durable consumer before it is dead-lettered.'),
-  CONSUMER_IDLE_TIMEOUT: setting(
-    '24h',
-    duration(60_000, 365 * 86_400_000),
-    'A durable consumer nobody fetched from for this long is deleted by JetStream (its dead letters stay).',
-  ),
-  CONSUMER_MAX_FETCH: setting('256', int(1, 10_000), 'Most events one `POST /v1/consumers/{name}/fetch` may ask for.'),
-  ACK_TOKEN_SECRET: setting(
-    undefined,
-    optionalStr,
-    'Secret that signs the ack tokens of HTTP pull consumers. Every instance serving one deployment must share it. Unset: random per process (tokens then ack only on the instance that fetched them).',
-  ),
-  DEAD_LETTER_STREAM: setting('EVENTS_DLQ', token, 'JetStream stream that keeps events a durable consumer failed to process `max_deliver` times.'),
-  DEAD_LETTER_MAX_AGE: setting('30d', duration(0, 3650 * 86_400_000), 'How long dead letters are kept (`0`: forever).'),
   PUBLISH_TIMEOUT_MS: setting('5000', int(100, 120_000), 'How long a publish waits for the JetStream acknowledgement before `503`.'),
   RETRY_AFTER_SECONDS: setting('2', int(1, 3600), '`Retry-After` sent with `503` answers.'),
   SHUTDOWN_TIMEOUT_MS: setting('10000', int(0, 600_000), 'How long `SIGTERM` waits for in-flight requests before closing.'),
+  HISTORY_TIME_BUDGET_MS: setting(
+    '2000',
+    int(50, 60_000),
+    'How long one `GET /v1/events` page may scan before answering with what it found and a `next` cursor.',
+  ),
+  HISTORY_MAX_SCAN: setting('20000', int(1, 10_000_000), 'Most stored events one `GET /v1/events` page looks at (filters such as `source` drop some).'),
+  CORRELATION_MAX_EVENTS: setting('10000', int(1, 1_000_000), 'Most events `GET /v1/correlations/{id}` returns; beyond it the answer says `truncated`.'),
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof SETTINGS;

@@ -1,0 +1,16 @@
+// GET /v1/correlations/{correlation_id}: authenticate (onRequest hook, scope `read`), read every
+// event of the correlation within the key's tenant, answer them with their summary. Another
+// tenant's correlation is indistinguishable from one that does not exist.
+import type { FastifyRequest } from 'fastify';
+import { traceCorrelation } from '../src/bus/correlations.ts';
+import { GatewayError } from '../src/errors.ts';
+
+export async function getCorrelation(req: FastifyRequest<{ Params: { correlation_id: string } }>) {
+  const { bus, config } = req.server.gateway;
+  const tenantId = (req.principal as NonNullable<typeof req.principal>).tenantId;
+  const { correlation_id: correlationId } = req.params;
+  const trace = await traceCorrelation(bus, tenantId, correlationId, config.CORRELATION_MAX_EVENTS);
+  if (!trace) throw new GatewayError('GW_NOT_FOUND', `No events with correlation id "${correlationId}"`);
+  req.log.debug({ correlation_id: correlationId, events: trace.events.length, truncated: trace.truncated }, 'correlation read');
+  return trace;
+}

@@ -1,0 +1,249 @@
+// Reading events back: `GET /v1/events` (a tenant's history, filtered and paged) and
+// `GET /v1/correlations/{correlation_id}` (one workflow and its summary). Operations, parameters
+// and response schemas; the handlers are routes/listEvents.ts and routes/getCorrelation.ts.
+import { Type } from '@sinclair/typebox';
+import { EventEnvelope, TOKEN_PATTERN } from './envelope.ts';
+import type { OperationSpec, ParameterSpec } from './openapi-builder.ts';
+
+export const HISTORY_MAX_LIMIT = 1000;
+export const HISTORY_DEFAULT_LIMIT = 100;
+
+export const StoredEvent = Type.Object(
+  {
+    seq: Type.Integer({ minimum: 1, description: 'Stream sequence; history is ordered by it.', examples: [42] }),
+    stored_at: Type.String({
+      format: 'date-time',
+      description: 'When JetStream stored the event; `since` and `until` compare with this time.',
+      examples: ['2026-03-15T10:05:22.123Z'],
+    }),
+    event: EventEnvelope,
+  },
+  { title: 'StoredEvent', additionalProperties: false },
+);
+
+export const EventPage = Type.Object(
+  {
+    events: Type.Array(StoredEvent, { description: 'Matching events in sequence order; at most `limit`.' }),
+    next: Type.Union([Type.String(), Type.Null()], {
+      description:
+        'Pass as `cursor` to read on; `null` when the stored history (or `until`) was reached. A page cut short by the scan budget can hold fewer than `limit` events, even none, with a non-null `next`.',
+    }),
+  },
+  { title: 'EventPage', additionalProperties: false },
+);
+
+const Step = {
+  seq: Type.Integer({ minimum: 1 }),
+  id: Type.String(),
+  type: Type.String(),
+  source: Type.String(),
+  timestamp: Type.String({ format: 'date-time' }),
+};
+
+export const FailedStep = Type.Object(
+  {
+    ...Step,
+    rule: Type.Union([Type.Literal('type'), Type.Literal('data.error'), Type.Literal('data.status')], {
+      description:
+        'Why the step counts as failed: `type` (its action is `failed`/`cancelled` or ends in `_failed`/`_cancelled`), `data.error` (present, not null or false), or `data.status` (one of failed, failure, error, errored, cancelled, canceled, aborted, rejected).',
+    }),
+    reason: Type.Optional(Type.String({ description: '`data.reason`, or `data.error` (its `message` when an object).' })),
+  },
+  { title: 'FailedStep', additionalProperties: false },
+);
+
+export const Compensation = Type.Object(
+  { ...Step, follows_seq: Type.Integer({ minimum: 1, description: 'Sequence of the latest failed step before this event.' }) },
+  { title: 'Compensation', additionalProperties: false, description: 'An event that followed a failed step.' },
+);
+
+export const CorrelationSummary = Type.Object(
+  {
+    count: Type.Integer({ minimum: 1 }),
+    first_timestamp: Type.String({ format: 'date-time', description: 'Earliest event `timestamp`.' }),
+    last_timestamp: Type.String({ format: 'date-time', description: 'Latest event `timestamp`.' }),
+    sources: Type.Array(Type.String(), { description: 'Producing services, in order of first appearance.' }),
+    types: Type.Array(Type.String(), { description: 'Event types, in order of first appearance.' }),
+    failed: Type.Boolean({ description: 'True when any step failed or was cancelled.' }),
+    failures: Type.Array(FailedStep),
+    compensations: Type.Array(Compensation, { description: 'Every event after the first failed step, in order.' }),
+  },
+  { title: 'CorrelationSummary', additionalProperties: false },
+);
+
+export const CorrelationTrace = Type.Object(
+  {
+    correlation_id: Type.String(),
+    events: Type.Array(StoredEvent, { description: 'Every event of the correlation in sequence order.' }),
+    truncated: Type.Boolean({
+      description: 'True when the correlation holds more than CORRELATION_MAX_EVENTS events; only the first are here.',
+    }),
+    summary: CorrelationSummary,
+  },
+  { title: 'CorrelationTrace', additionalProperties: false },
+);
+
+const TypePatterns = Type.Array(Type.String({ minLength: 1, maxLength: 129 }), { maxItems: 32 });
+
+export const LIST_EVENTS_PARAMETERS: ParameterSpec[] = [
+  {
+    name: 'types',
+    in: 'query',
+    description:
+      'Type patterns: `order.created` (one type), `order.*` (a domain) or `*` (all). Comma-separated or repeated; an event matching any pattern is returned. Omitted: all.',
+    schema: TypePatterns,
+    example: ['order.*', 'resource.created'],
+  },
+  {
+    name: 'from_seq',
+    in: 'query',
+    description: 'Start at this stream sequence (inclusive). Not with `since` or `cursor`.',
+    schema: Type.Integer({ minimum: 1 }),
+  },
+  {
+    name: 'since',
+    in: 'query',
+    description: 'Start at the first event stored at or after this RFC 3339 time. Not with `from_seq` or `cursor`.',
+    schema: Type.String({ format: 'date-time' }),
+  },
+  {
+    name: 'until',
+    in: 'query',
+    description: 'Stop after the events stored at or before this RFC 3339 time.',
+    schema: Type.String({ format: 'date-time' }),
+  },
+  {
+    name: 'correlation_id',
+    in: 'query',
+    description: 'Only events of this correlation id.',
+    schema: Type.String({ pattern: TOKEN_PATTERN }),
+    example: 'req_abc123',
+  },
+  {
+    name: 'source',
+    in: 'query',
+    description: 'Only events from this source (exact match).',
+    schema: Type.String({ minLength: 1, maxLength: 256 }),
+    example: 'provisioning-service',
+  },
+  {
+    name: 'limit',
+    in: 'query',
+    description: `Most events in the page (default ${HISTORY_DEFAULT_LIMIT}).`,
+    schema: Type.Integer({ minimum: 1, maximum: HISTORY_MAX_LIMIT, default: HISTORY_DEFAULT_LIMIT }),
+  },
+  {
+    name: 'cursor',
+    in: 'query',
+    description:
+      "`next` of the previous page. It carries the position and the filters; filter parameters may be repeated (they must equal the cursor's) or left out. Not with `from_seq` or `since`.",
+    schema: Type.String({ minLength: 1, maxLength: 4096 }),
+  },
+];
+
+const HISTORY_ERRORS = [
+  'GW_UNAUTHORIZED',
+  'GW_FORBIDDEN_SCOPE',
+  'GW_INVALID_REQUEST',
+  'GW_NATS_UNAVAILABLE',
+  'GW_PUBLISH_TIMEOUT',
+  'GW_INTERNAL',
+] as const;
+
+const storedExample = (seq: number, type: string, source: string, data: Record<string, unknown>) => ({
+  seq,
+  stored_at: '2026-03-15T10:05:22.123Z',
+  event: {
+    id: `evt_${seq}`,
+    type,
+    version: '1.0',
+    tenant_id: 'ten_xyz789',
+    timestamp: '2026-03-15T10:05:22Z',
+    source,
+    data,
+    metadata: { correlation_id: 'req_abc123' },
+  },
+});
+
+export const HISTORY_OPERATIONS: OperationSpec[] = [
+  {
+    method: 'get',
+    path: '/v1/events',
+    operationId: 'listEvents',
+    summary: "Read the tenant's event history",
+    description:
+      "The key's tenant's stored events in sequence order, filtered by type patterns, time or sequence, correlation id and source, a page at a time. " +
+      'Follow `next` with `cursor` to read on: pages never overlap or skip an event. For new events, poll with `from_seq` = last `seq` + 1 (or subscribe over WebSocket).',
+    tag: 'history',
+    scope: 'read',
+    parameters: LIST_EVENTS_PARAMETERS,
+    responses: {
+      200: {
+        description: 'One page of history.',
+        schema: EventPage,
+        example: {
+          events: [storedExample(41, 'order.created', 'order-service', { order_id: 'ord_xyz789' })],
+          next: 'eyJ2IjoxLCJwIjo0MiwidCI6W119',
+        },
+      },
+    },
+    errors: [...HISTORY_ERRORS],
+  },
+  {
+    method: 'get',
+    path: '/v1/correlations/{correlation_id}',
+    operationId: 'getCorrelation',
+    summary: 'Trace one workflow by correlation id',
+    description:
+      "Every event of the key's tenant carrying this correlation id, in sequence order, with a summary: first and last timestamps, the sources and types involved, the steps that failed or were cancelled and the events that followed them (compensations). " +
+      'The lookup uses the correlation id subject token, so its cost follows the size of the workflow, not of the history.',
+    tag: 'history',
+    scope: 'read',
+    parameters: [
+      {
+        name: 'correlation_id',
+        in: 'path',
+        description: 'The correlation id (`metadata.correlation_id`).',
+        schema: Type.String({ pattern: TOKEN_PATTERN }),
+        example: 'req_abc123',
+      },
+    ],
+    responses: {
+      200: {
+        description: 'The workflow and its summary.',
+        schema: CorrelationTrace,
+        example: {
+          correlation_id: 'req_abc123',
+          events: [
+            storedExample(41, 'order.created', 'order-service', { order_id: 'ord_xyz789' }),
+            storedExample(44, 'order.failed', 'provisioning-service', { order_id: 'ord_xyz789', reason: 'quota exceeded' }),
+          ],
+          truncated: false,
+          summary: {
+            count: 2,
+            first_timestamp: '2026-03-15T10:05:22.000Z',
+            last_timestamp: '2026-03-15T10:05:22.000Z',
+            sources: ['order-service', 'provisioning-service'],
+            types: ['order.created', 'order.failed'],
+            failed: true,
+            failures: [
+              {
+                seq: 44,
+                id: 'evt_44',
+                type: 'order.failed',
+                source: 'provisioning-service',
+                timestamp: '2026-03-15T10:05:22Z',
+                rule: 'type',
+                reason: 'quota exceeded',
+              },
+            ],
+            compensations: [],
+          },
+        },
+      },
+    },
+    errors: [...HISTORY_ERRORS, 'GW_NOT_FOUND'],
+  },
+];
+
+export const HISTORY_COMPONENTS = [StoredEvent, EventPage, CorrelationTrace, CorrelationSummary, FailedStep, Compensation];

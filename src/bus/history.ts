@@ -1,0 +1,316 @@
+// Reading a tenant's stored events back: `GET /v1/events` pages through history and
+// `GET /v1/correlations/{id}` reads one workflow. Reads use JetStream batch direct gets
+// (`allow_direct` is on the stream): no consumer is created, any replica can answer, and the
+// server finds each next message through its per-subject index, so a filter on the correlation
+// token costs what that correlation holds, not what the stream holds. Every filter is built
+// inside `<prefix>.<tenant>.`; nothing here can address another tenant or the redrive space.
+import type { Msg } from '@nats-io/transport-node';
+import type { EventEnvelope } from '../../schemas/envelope.ts';
+import { GatewayError } from '../errors.ts';
+import type { EventBus } from './event-bus.ts';
+import { correlationSubject, parseEventSubject, tenantSubjects, typePatternSubject } from './subjects.ts';
+
+/** One stored event as the read endpoints answer it. */
+export interface StoredEvent {
+  seq: number;
+  /** When JetStream stored the event (RFC 3339); `since`/`until` compare with this time. */
+  stored_at: string;
+  event: EventEnvelope;
+}
+
+/** The filters of a history read, in canonical form (what a cursor carries). */
+export interface HistoryFilters {
+  /** Type patterns, deduplicated and sorted; empty means every type. */
+  types: string[];
+  correlationId?: string | undefined;
+  source?: string | undefined;
+  /** Inclusive upper bound on the stored time, epoch ms. */
+  until?: number | undefined;
+}
+
+export interface HistoryPage {
+  events: StoredEvent[];
+  /** Sequence to continue from, or undefined when the stored history (or `until`) was reached. */
+  nextSeq: number | undefined;
+}
+
+export interface HistoryLimits {
+  limit: number;
+  /** Stop scanning after this long and hand back a cursor, even with fewer than `limit` events. */
+  timeBudgetMs: number;
+  /** Stop after looking at this many stored events (they can be dropped by `source`). */
+  maxScanned: number;
+}
+
+/** Messages asked for per direct-get request, and a byte cap so one request cannot hold too much. */
+const DIRECT_BATCH = 256;
+const DIRECT_MAX_BYTES = 8 * 1024 * 1024;
+
+interface RawMessage {
+  seq: number;
+  subject: string;
+  storedAt: string;
+  data: Uint8Array;
+}
+
+interface DirectBatchResult {
+  messages: RawMessage[];
+  /** True when the server reported no further matching message after this batch. */
+  exhausted: boolean;
+}
+
+/**
+ * One batch direct get: up to `batch` messages matching `filter` at or after `seq` (or after
+ * `startTime`). Answers end with a `204 EOB` status carrying the remaining count; a `404` means
+ * nothing matched.
+ */
+async function directBatch(
+  bus: EventBus,
+  filter: string,
+  from: { seq: number } | { startTime: string },
+  batch: number,
+): Promise<DirectBatchResult> {
+  const request: Record<string, unknown> = { next_by_subj: filter, batch, max_bytes: DIRECT_MAX_BYTES };
+  if ('seq' in from) request.seq = from.seq;
+  else request.start_time = from.startTime;
+  const messages: RawMessage[] = [];
+  let ended = false;
+  let exhausted = false;
+  try {
+    const replies = await bus.nc.requestMany(`$JS.API.DIRECT.GET.${bus.config.STREAM_NAME}`, JSON.stringify(request), {
+      strategy: 'sentinel',
+      maxWait: bus.config.PUBLISH_TIMEOUT_MS,
+    });
+    for await (const m of replies) {
+      const status = statusOf(m);
+      if (status === undefined) {
+        messages.push(rawMessage(m));
+        continue;
+      }
+      ended = true;
+      if (status === 404) exhausted = true;
+      else if (status === 204) exhausted = Number(m.headers?.get('Nats-Num-Pending') ?? '0') === 0;
+      else throw new GatewayError('GW_NATS_UNAVAILABLE', `JetStream direct get failed: ${status} ${m.headers?.description ?? ''}`.trim());
+      break;
+    }
+  } catch (err) {
+    throw bus.translate(err);
+  }
+  if (!ended) {
+    throw new GatewayError('GW_PUBLISH_TIMEOUT', `JetStream did not finish a history read within ${bus.config.PUBLISH_TIMEOUT_MS} ms`, {
+      retryAfter: bus.config.RETRY_AFTER_SECONDS,
+    });
+  }
+  return { messages, exhausted };
+}
+
+/** The status code of a headers-only status reply, undefined for a stored message. */
+function statusOf(m: Msg): number | undefined {
+  if (m.data.length > 0 || !m.headers) return undefined;
+  const code = m.headers.code;
+  return code > 0 ? code : undefined;
+}
+
+function rawMessage(m: Msg): RawMessage {
+  const h = m.headers;
+  return {
+    seq: Number(h?.get('Nats-Sequence') ?? '0'),
+    subject: h?.get('Nats-Subject') ?? '',
+    storedAt: h?.get('Nats-Time-Stamp') ?? '',
+    data: m.data,
+  };
+}
+
+/**
+ * The stored event of a message, or undefined when it is not a well-formed event of `tenant`
+ * (something published to the stream around the gateway); such messages are skipped, not served.
+ */
+function decode(bus: EventBus, tenant: string, raw: RawMessage): StoredEvent | undefined {
+  const where = parseEventSubject(raw.subject);
+  let event: EventEnvelope | undefined;
+  try {
+    event = JSON.parse(new TextDecoder().decode(raw.data)) as EventEnvelope;
+  } catch {
+    event = undefined;
+  }
+  if (!where || where.tenant !== tenant || !event || typeof event !== 'object' || event.tenant_id !== tenant) {
+    bus.log.warn({ seq: raw.seq, subject: raw.subject }, 'skipped a stored message that is not an event of this tenant');
+    return undefined;
+  }
+  // JetStream reports nanoseconds; RFC 3339 with milliseconds is what the rest of the API uses.
+  return { seq: raw.seq, stored_at: new Date(Date.parse(raw.storedAt)).toISOString(), event };
+}
+
+/**
+ * The subject filters of a history read: one per type pattern (a `*` pattern or no patterns
+ * means the whole tenant), each narrowed to the correlation id when one is given. Patterns
+ * covered by a broader one are dropped, so the filters never overlap.
+ */
+export function historyFilterSubjects(prefix: string, tenant: string, types: string[], correlationId?: string): string[] {
+  // A type pattern's subject ends in the correlation token's `*`; a correlation id narrows it.
+  const byCorrelation = (subject: string) => (correlationId === undefined ? subject : subject.replace(/\.\*$/, `.${correlationId}`));
+  if (types.length === 0 || types.includes('*')) {
+    return [correlationId === undefined ? tenantSubjects(prefix, tenant) : correlationSubject(prefix, tenant, correlationId)];
+  }
+  const domains = new Set(types.filter((t) => t.endsWith('.*')).map((t) => t.slice(0, -2)));
+  const kept = types.filter((t) => t.endsWith('.*') || !domains.has(t.split('.')[0] as string));
+  return [...new Set(kept)].map((t) => {
+    const subject = typePatternSubject(prefix, tenant, t);
+    if (subject === undefined) throw new Error(`invalid type pattern ${t}`);
+    return byCorrelation(subject);
+  });
+}
+
+/** The first sequence of the tenant's events stored at or after `since`, or undefined if none. */
+export async function firstSeqSince(bus: EventBus, tenant: string, since: string): Promise<number | undefined> {
+  const { messages } = await directBatch(bus, tenantSubjects(bus.config.STREAM_SUBJECT_PREFIX, tenant), { startTime: since }, 1);
+  const first = messages[0];
+  // A start time after the last message makes nats-server (2.15) answer from the first one again.
+  if (!first || Date.parse(first.storedAt) < Math.floor(Date.parse(since))) return undefined;
+  return first.seq;
+}
+
+/** One filter's messages, fetched a batch at a time as the merge consumes them. */
+class FilterReader {
+  readonly #bus: EventBus;
+  readonly #filter: string;
+  #nextSeq: number;
+  #buffer: RawMessage[] = [];
+  #exhausted = false;
+
+  constructor(bus: EventBus, filter: string, fromSeq: number) {
+    this.#bus = bus;
+    this.#filter = filter;
+    this.#nextSeq = fromSeq;
+  }
+
+  /** The next message without consuming it; undefined when the filter has no more. */
+  async peek(batch: number): Promise<RawMessage | undefined> {
+    if (this.#buffer.length === 0 && !this.#exhausted) {
+      const { messages, exhausted } = await directBatch(this.#bus, this.#filter, { seq: this.#nextSeq }, batch);
+      this.#buffer = messages;
+      this.#exhausted = exhausted || messages.length === 0;
+      const last = messages.at(-1);
+      if (last) this.#nextSeq = last.seq + 1;
+    }
+    return this.#buffer[0];
+  }
+
+  shift(): void {
+    this.#buffer.shift();
+  }
+}
+
+/**
+ * One page of a tenant's history from `fromSeq`, in sequence order: the filters' messages are
+ * merged by sequence, `source` and `until` are applied to each, and the page ends at `limit`
+ * events, at the end of the history, past `until`, or when the scan budget runs out.
+ */
+export async function readHistory(
+  bus: EventBus,
+  tenant: string,
+  filters: HistoryFilters,
+  fromSeq: number,
+  limits: HistoryLimits,
+): Promise<HistoryPage> {
+  const subjects = historyFilterSubjects(bus.config.STREAM_SUBJECT_PREFIX, tenant, filters.types, filters.correlationId);
+  const readers = subjects.map((s) => new FilterReader(bus, s, fromSeq));
+  const batch = Math.min(DIRECT_BATCH, limits.limit + 1);
+  const deadline = Date.now() + limits.timeBudgetMs;
+  const events: StoredEvent[] = [];
+  let scanned = 0;
+  let position = fromSeq;
+
+  for (;;) {
+    // The lowest sequence across filters comes next; filters never overlap, so no duplicates.
+    let next: { reader: FilterReader; msg: RawMessage } | undefined;
+    for (const reader of readers) {
+      const msg = await reader.peek(batch);
+      if (msg && (!next || msg.seq < next.msg.seq)) next = { reader, msg };
+    }
+    if (!next) return { events, nextSeq: undefined };
+    if (events.length >= limits.limit || scanned >= limits.maxScanned || Date.now() >= deadline) {
+      return { events, nextSeq: position };
+    }
+    next.reader.shift();
+    scanned++;
+    position = next.msg.seq + 1;
+    if (filters.until !== undefined && Date.parse(next.msg.storedAt) > filters.until) return { events, nextSeq: undefined };
+    const stored = decode(bus, tenant, next.msg);
+    if (!stored) continue;
+    if (filters.source !== undefined && stored.event.source !== filters.source) continue;
+    events.push(stored);
+  }
+}
+
+export interface CorrelationRead {
+  events: StoredEvent[];
+  /** True when the correlation holds more than `maxEvents` events and only the first were read. */
+  truncated: boolean;
+}
+
+/** Every event of one correlation id within a tenant, in sequence order, up to `maxEvents`. */
+export async function readCorrelation(bus: EventBus, tenant: string, correlationId: string, maxEvents: number): Promise<CorrelationRead> {
+  const reader = new FilterReader(bus, correlationSubject(bus.config.STREAM_SUBJECT_PREFIX, tenant, correlationId), 1);
+  const events: StoredEvent[] = [];
+  for (;;) {
+    const msg = await reader.peek(Math.min(DIRECT_BATCH * 4, maxEvents + 1));
+    if (!msg) return { events, truncated: false };
+    if (events.length >= maxEvents) return { events, truncated: true };
+    reader.shift();
+    const stored = decode(bus, tenant, msg);
+    if (stored) events.push(stored);
+  }
+}
+
+/**
+ * Cursors are opaque to clients: base64url JSON of a position and the filters it was issued for.
+ * They carry no tenant (the key decides that), so a cursor handed to another tenant only moves
+ * that tenant through its own events.
+ */
+export function encodeCursor(nextSeq: number, filters: HistoryFilters): string {
+  const doc: Record<string, unknown> = { v: 1, p: nextSeq, t: filters.types };
+  if (filters.correlationId !== undefined) doc.c = filters.correlationId;
+  if (filters.source !== undefined) doc.s = filters.source;
+  if (filters.until !== undefined) doc.u = filters.until;
+  return Buffer.from(JSON.stringify(doc), 'utf8').toString('base64url');
+}
+
+/** The position and filters of a cursor, or undefined when it is not one this gateway issued. */
+export function decodeCursor(cursor: string): { nextSeq: number; filters: HistoryFilters } | undefined {
+  let doc: Record<string, unknown>;
+  try {
+    doc = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  if (!doc || typeof doc !== 'object' || doc.v !== 1) return undefined;
+  const { p, t, c, s, u } = doc;
+  if (!Number.isSafeInteger(p) || (p as number) < 1) return undefined;
+  if (!Array.isArray(t) || t.some((x) => typeof x !== 'string' || (x !== '*' && typePatternSubject('p', 't', x) === undefined))) {
+    return undefined;
+  }
+  if (c !== undefined && (typeof c !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(c))) return undefined;
+  if (s !== undefined && (typeof s !== 'string' || s.length < 1 || s.length > 256)) return undefined;
+  if (u !== undefined && !Number.isSafeInteger(u)) return undefined;
+  return {
+    nextSeq: p as number,
+    filters: {
+      types: t as string[],
+      correlationId: c as string | undefined,
+      source: s as string | undefined,
+      until: u as number | undefined,
+    },
+  };
+}
+
+/** Whether two canonical filter sets are the same. */
+export function sameFilters(a: HistoryFilters, b: HistoryFilters): boolean {
+  return (
+    a.types.length === b.types.length &&
+    a.types.every((t, i) => t === b.types[i]) &&
+    a.correlationId === b.correlationId &&
+    a.source === b.source &&
+    a.until === b.until
+  );
+}
