@@ -1,4 +1,5 @@
 // The REST handlers, by OpenAPI operationId; fastify-openapi-glue mounts them from openapi.json.
+import { createWsTicket } from './createWsTicket.ts';
 import { getCorrelation } from './getCorrelation.ts';
 import { getHealth } from './getHealth.ts';
 import { getReadiness } from './getReadiness.ts';
@@ -15,4 +16,5 @@ export const handlers: Record<string, (...args: never[]) => unknown> = {
   getReadiness,
   listEvents,
   getCorrelation,
+  createWsTicket,
 };

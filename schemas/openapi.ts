@@ -19,6 +19,7 @@ import {
 import { EventEnvelope, EventInput } from './envelope.ts';
 import { HISTORY_COMPONENTS, HISTORY_OPERATIONS } from './history.ts';
 import { buildDocument, type OperationSpec, type ParameterSpec } from './openapi-builder.ts';
+import { WS_OPERATIONS, WsTicket } from './websocket.ts';
 
 const AUTH_ERRORS = ['GW_UNAUTHORIZED', 'GW_FORBIDDEN_SCOPE'] as const;
 const BODY_ERRORS = ['GW_MALFORMED_JSON', 'GW_INVALID_REQUEST', 'GW_PAYLOAD_TOO_LARGE', 'GW_UNSUPPORTED_MEDIA_TYPE'] as const;
@@ -186,8 +187,8 @@ export const CORE_COMPONENTS = [
   Readiness,
 ];
 
-export const OPERATIONS: OperationSpec[] = [...CORE_OPERATIONS, ...HISTORY_OPERATIONS];
-export const COMPONENTS = [...CORE_COMPONENTS, ...HISTORY_COMPONENTS];
+export const OPERATIONS: OperationSpec[] = [...CORE_OPERATIONS, ...HISTORY_OPERATIONS, ...WS_OPERATIONS];
+export const COMPONENTS = [...CORE_COMPONENTS, ...HISTORY_COMPONENTS, WsTicket];
 
 export function buildOpenApiDocument(): Record<string, unknown> {
   return buildDocument(
@@ -201,6 +202,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         { name: 'publish', description: 'Store events on the bus.' },
         { name: 'catalogue', description: 'The event types the gateway accepts.' },
         { name: 'operations', description: 'Health and readiness probes.' },
+        { name: 'subscribe', description: 'WebSocket subscriptions (`GET /v1/ws`, docs/websocket.md, asyncapi/asyncapi.json).' },
         { name: 'history', description: "Read a tenant's stored events back: history pages and correlation traces." },
       ],
     },

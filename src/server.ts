@@ -6,10 +6,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import openapiGlue from 'fastify-openapi-glue';
 import type { Logger } from 'pino';
 import { handlers } from '../routes/index.ts';
+import { websocketOptions, wsRoute } from '../routes/ws.ts';
 import type { ApiKeys, Scope } from './auth/api-keys.ts';
 import { requireScope } from './auth/authenticate.ts';
 import { EventBus } from './bus/event-bus.ts';
@@ -74,7 +76,8 @@ export async function buildServer(config: Config, opts: BuildOptions): Promise<F
   // One log line a request, with its outcome.
   app.addHook('onResponse', async (req, reply) => {
     req.log.info(
-      { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      // A WebSocket ticket is a credential: never logged.
+      { method: req.method, url: req.url.replace(/([?&]ticket=)[^&]*/g, '$1[redacted]'), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
       'request completed',
     );
   });
@@ -107,6 +110,8 @@ export async function buildServer(config: Config, opts: BuildOptions): Promise<F
   app.get('/openapi.json', { schema: { hide: true } }, async (_req, reply) => reply.type('application/json').send(specification));
   await app.register(swagger, { mode: 'static', specification: { document: specification as never } });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(websocket, websocketOptions(config));
+  await app.register(wsRoute);
 
   return app;
 }

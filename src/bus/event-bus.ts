@@ -70,6 +70,9 @@ export function streamSettings(config: BusConfig): Partial<StreamConfig> & { nam
     discard: DiscardPolicy.Old,
     // Direct gets let any replica answer history reads without a consumer.
     allow_direct: true,
+    // Every STORED event is republished to `<prefix>_live.…` (with its Nats-Sequence), which the
+    // WebSocket live hub subscribes to: a deduplicated retry is never seen twice by a live reader.
+    republish: { src: `${config.STREAM_SUBJECT_PREFIX}.>`, dest: `${config.STREAM_SUBJECT_PREFIX}_live.>` },
   };
 }
 

@@ -9,7 +9,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Read the tenant's event history
+         * @description The key's tenant's stored events in sequence order, filtered by type patterns, time or sequence, correlation id and source, a page at a time. Follow `next` with `cursor` to read on: pages never overlap or skip an event. For new events, poll with `from_seq` = last `seq` + 1 (or subscribe over WebSocket).
+         */
+        get: operations["listEvents"];
         put?: never;
         /**
          * Publish one event
@@ -102,6 +106,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/correlations/{correlation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Trace one workflow by correlation id
+         * @description Every event of the key's tenant carrying this correlation id, in sequence order, with a summary: first and last timestamps, the sources and types involved, the steps that failed or were cancelled and the events that followed them (compensations). The lookup uses the correlation id subject token, so its cost follows the size of the workflow, not of the history.
+         */
+        get: operations["getCorrelation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -135,11 +159,57 @@ export interface components {
             failed: number;
         };
         /**
+         * Compensation
+         * @description An event that followed a failed step.
+         */
+        Compensation: {
+            seq: number;
+            id: string;
+            type: string;
+            source: string;
+            /** Format: date-time */
+            timestamp: string;
+            /** @description Sequence of the latest failed step before this event. */
+            follows_seq: number;
+        };
+        /** CorrelationSummary */
+        CorrelationSummary: {
+            count: number;
+            /**
+             * Format: date-time
+             * @description Earliest event `timestamp`.
+             */
+            first_timestamp: string;
+            /**
+             * Format: date-time
+             * @description Latest event `timestamp`.
+             */
+            last_timestamp: string;
+            /** @description Producing services, in order of first appearance. */
+            sources: string[];
+            /** @description Event types, in order of first appearance. */
+            types: string[];
+            /** @description True when any step failed or was cancelled. */
+            failed: boolean;
+            failures: components["schemas"]["FailedStep"][];
+            /** @description Every event after the first failed step, in order. */
+            compensations: components["schemas"]["Compensation"][];
+        };
+        /** CorrelationTrace */
+        CorrelationTrace: {
+            correlation_id: string;
+            /** @description Every event of the correlation in sequence order. */
+            events: components["schemas"]["StoredEvent"][];
+            /** @description True when the correlation holds more than CORRELATION_MAX_EVENTS events; only the first are here. */
+            truncated: boolean;
+            summary: components["schemas"]["CorrelationSummary"];
+        };
+        /**
          * ErrorCode
          * @description Stable machine-readable code; branch on this.
          * @enum {string}
          */
-        ErrorCode: "GW_UNAUTHORIZED" | "GW_FORBIDDEN_SCOPE" | "GW_TENANT_MISMATCH" | "GW_MALFORMED_JSON" | "GW_INVALID_REQUEST" | "GW_VALIDATION_FAILED" | "GW_UNKNOWN_EVENT_TYPE" | "GW_UNSUPPORTED_VERSION" | "GW_BATCH_TOO_LARGE" | "GW_PAYLOAD_TOO_LARGE" | "GW_UNSUPPORTED_MEDIA_TYPE" | "GW_NOT_FOUND" | "GW_CONFLICT" | "GW_NATS_UNAVAILABLE" | "GW_PUBLISH_TIMEOUT" | "GW_NOT_READY" | "GW_INTERNAL";
+        ErrorCode: "GW_UNAUTHORIZED" | "GW_FORBIDDEN_SCOPE" | "GW_TENANT_MISMATCH" | "GW_MALFORMED_JSON" | "GW_INVALID_REQUEST" | "GW_VALIDATION_FAILED" | "GW_UNKNOWN_EVENT_TYPE" | "GW_UNSUPPORTED_VERSION" | "GW_BATCH_TOO_LARGE" | "GW_PAYLOAD_TOO_LARGE" | "GW_UNSUPPORTED_MEDIA_TYPE" | "GW_NOT_FOUND" | "GW_CONFLICT" | "GW_INVALID_FILTER" | "GW_INVALID_ACK_TOKEN" | "GW_ACK_TOKEN_EXPIRED" | "GW_NATS_UNAVAILABLE" | "GW_PUBLISH_TIMEOUT" | "GW_NOT_READY" | "GW_INTERNAL";
         /** EventEnvelope */
         EventEnvelope: {
             /**
@@ -268,6 +338,13 @@ export interface components {
                 [key: string]: string;
             };
         };
+        /** EventPage */
+        EventPage: {
+            /** @description Matching events in sequence order; at most `limit`. */
+            events: components["schemas"]["StoredEvent"][];
+            /** @description Pass as `cursor` to read on; `null` when the stored history (or `until`) was reached. A page cut short by the scan budget can hold fewer than `limit` events, even none, with a non-null `next`. */
+            next: string | null;
+        };
         /** EventTypeInfo */
         EventTypeInfo: {
             /** @example order.created */
@@ -285,6 +362,19 @@ export interface components {
         /** EventTypeList */
         EventTypeList: {
             types: components["schemas"]["EventTypeInfo"][];
+        };
+        /** FailedStep */
+        FailedStep: {
+            seq: number;
+            id: string;
+            type: string;
+            source: string;
+            /** Format: date-time */
+            timestamp: string;
+            /** @description Why the step counts as failed: `type` (its action is `failed`/`cancelled` or ends in `_failed`/`_cancelled`), `data.error` (present, not null or false), or `data.status` (one of failed, failure, error, errored, cancelled, canceled, aborted, rejected). */
+            rule: "type" | "data.error" | "data.status";
+            /** @description `data.reason`, or `data.error` (its `message` when an object). */
+            reason?: string;
         };
         /** FieldError */
         FieldError: {
@@ -352,6 +442,21 @@ export interface components {
             /** @description The event stream answers. */
             stream: boolean;
         };
+        /** StoredEvent */
+        StoredEvent: {
+            /**
+             * @description Stream sequence; history is ordered by it.
+             * @example 42
+             */
+            seq: number;
+            /**
+             * Format: date-time
+             * @description When JetStream stored the event; `since` and `until` compare with this time.
+             * @example 2026-03-15T10:05:22.123Z
+             */
+            stored_at: string;
+            event: components["schemas"]["EventEnvelope"];
+        };
     };
     responses: never;
     parameters: never;
@@ -363,18 +468,157 @@ export type BatchItemFailed = components['schemas']['BatchItemFailed'];
 export type BatchItemStored = components['schemas']['BatchItemStored'];
 export type BatchRequest = components['schemas']['BatchRequest'];
 export type BatchResult = components['schemas']['BatchResult'];
+export type Compensation = components['schemas']['Compensation'];
+export type CorrelationSummary = components['schemas']['CorrelationSummary'];
+export type CorrelationTrace = components['schemas']['CorrelationTrace'];
 export type ErrorCode = components['schemas']['ErrorCode'];
 export type EventEnvelope = components['schemas']['EventEnvelope'];
 export type EventInput = components['schemas']['EventInput'];
+export type EventPage = components['schemas']['EventPage'];
 export type EventTypeInfo = components['schemas']['EventTypeInfo'];
 export type EventTypeList = components['schemas']['EventTypeList'];
+export type FailedStep = components['schemas']['FailedStep'];
 export type FieldError = components['schemas']['FieldError'];
 export type Health = components['schemas']['Health'];
 export type Problem = components['schemas']['Problem'];
 export type PublishResult = components['schemas']['PublishResult'];
 export type Readiness = components['schemas']['Readiness'];
+export type StoredEvent = components['schemas']['StoredEvent'];
 export type $defs = Record<string, never>;
 export interface operations {
+    listEvents: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Type patterns: `order.created` (one type), `order.*` (a domain) or `*` (all). Comma-separated or repeated; an event matching any pattern is returned. Omitted: all.
+                 * @example [
+                 *       "order.*",
+                 *       "resource.created"
+                 *     ]
+                 */
+                types?: string[];
+                /** @description Start at this stream sequence (inclusive). Not with `since` or `cursor`. */
+                from_seq?: number;
+                /** @description Start at the first event stored at or after this RFC 3339 time. Not with `from_seq` or `cursor`. */
+                since?: string;
+                /** @description Stop after the events stored at or before this RFC 3339 time. */
+                until?: string;
+                /**
+                 * @description Only events of this correlation id.
+                 * @example req_abc123
+                 */
+                correlation_id?: string;
+                /**
+                 * @description Only events from this source (exact match).
+                 * @example provisioning-service
+                 */
+                source?: string;
+                /** @description Most events in the page (default 100). */
+                limit?: number;
+                /** @description `next` of the previous page. It carries the position and the filters; filter parameters may be repeated (they must equal the cursor's) or left out. Not with `from_seq` or `since`. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of history. */
+            200: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "events": [
+                     *         {
+                     *           "seq": 41,
+                     *           "stored_at": "2026-03-15T10:05:22.123Z",
+                     *           "event": {
+                     *             "id": "evt_41",
+                     *             "type": "order.created",
+                     *             "version": "1.0",
+                     *             "tenant_id": "ten_xyz789",
+                     *             "timestamp": "2026-03-15T10:05:22Z",
+                     *             "source": "order-service",
+                     *             "data": {
+                     *               "order_id": "ord_xyz789"
+                     *             },
+                     *             "metadata": {
+                     *               "correlation_id": "req_abc123"
+                     *             }
+                     *           }
+                     *         }
+                     *       ],
+                     *       "next": "eyJ2IjoxLCJwIjo0MiwidCI6W119"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EventPage"];
+                };
+            };
+            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid. */
+            400: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_UNAUTHORIZED`: missing or unknown api key. */
+            401: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_FORBIDDEN_SCOPE`: the api key lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_INTERNAL`: internal error. */
+            500: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`: the event bus is unavailable; the event bus did not acknowledge the event in time. */
+            503: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     publishEvent: {
         parameters: {
             query?: never;
@@ -786,6 +1030,173 @@ export interface operations {
                 };
             };
             /** @description `GW_NOT_READY`: the gateway is not ready. */
+            503: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCorrelation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The correlation id (`metadata.correlation_id`).
+                 * @example req_abc123
+                 */
+                correlation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The workflow and its summary. */
+            200: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "correlation_id": "req_abc123",
+                     *       "events": [
+                     *         {
+                     *           "seq": 41,
+                     *           "stored_at": "2026-03-15T10:05:22.123Z",
+                     *           "event": {
+                     *             "id": "evt_41",
+                     *             "type": "order.created",
+                     *             "version": "1.0",
+                     *             "tenant_id": "ten_xyz789",
+                     *             "timestamp": "2026-03-15T10:05:22Z",
+                     *             "source": "order-service",
+                     *             "data": {
+                     *               "order_id": "ord_xyz789"
+                     *             },
+                     *             "metadata": {
+                     *               "correlation_id": "req_abc123"
+                     *             }
+                     *           }
+                     *         },
+                     *         {
+                     *           "seq": 44,
+                     *           "stored_at": "2026-03-15T10:05:22.123Z",
+                     *           "event": {
+                     *             "id": "evt_44",
+                     *             "type": "order.failed",
+                     *             "version": "1.0",
+                     *             "tenant_id": "ten_xyz789",
+                     *             "timestamp": "2026-03-15T10:05:22Z",
+                     *             "source": "provisioning-service",
+                     *             "data": {
+                     *               "order_id": "ord_xyz789",
+                     *               "reason": "quota exceeded"
+                     *             },
+                     *             "metadata": {
+                     *               "correlation_id": "req_abc123"
+                     *             }
+                     *           }
+                     *         }
+                     *       ],
+                     *       "truncated": false,
+                     *       "summary": {
+                     *         "count": 2,
+                     *         "first_timestamp": "2026-03-15T10:05:22.000Z",
+                     *         "last_timestamp": "2026-03-15T10:05:22.000Z",
+                     *         "sources": [
+                     *           "order-service",
+                     *           "provisioning-service"
+                     *         ],
+                     *         "types": [
+                     *           "order.created",
+                     *           "order.failed"
+                     *         ],
+                     *         "failed": true,
+                     *         "failures": [
+                     *           {
+                     *             "seq": 44,
+                     *             "id": "evt_44",
+                     *             "type": "order.failed",
+                     *             "source": "provisioning-service",
+                     *             "timestamp": "2026-03-15T10:05:22Z",
+                     *             "rule": "type",
+                     *             "reason": "quota exceeded"
+                     *           }
+                     *         ],
+                     *         "compensations": []
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CorrelationTrace"];
+                };
+            };
+            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid. */
+            400: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_UNAUTHORIZED`: missing or unknown api key. */
+            401: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_FORBIDDEN_SCOPE`: the api key lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_NOT_FOUND`: no such resource. */
+            404: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_INTERNAL`: internal error. */
+            500: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`: the event bus is unavailable; the event bus did not acknowledge the event in time. */
             503: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */

@@ -1,0 +1,68 @@
+// GET /v1/ws: the WebSocket subscription endpoint (protocol: docs/websocket.md, frames:
+// schemas/websocket.ts). The upgrade is authenticated like REST, before any upgrade happens: an
+// `Authorization: Bearer` key with the `subscribe` scope, or a single-use `?ticket=` from
+// POST /v1/ws-tickets for browsers. A refused upgrade is an ordinary problem+json answer.
+import type { WebsocketPluginOptions } from '@fastify/websocket';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { authorize, bearerKey } from '../src/auth/authenticate.ts';
+import type { Config } from '../src/config.ts';
+import { GatewayError } from '../src/errors.ts';
+import { WsSubscriptions } from '../src/subscriptions/ws-subscriptions.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    wsSubscriptions: WsSubscriptions;
+  }
+}
+
+/** Options for @fastify/websocket (registered in src/server.ts). */
+export function websocketOptions(config: Pick<Config, 'WS_MAX_FRAME_BYTES'>): WebsocketPluginOptions {
+  return {
+    options: {
+      // A hard cap for the transport (it answers 1009 above it); frames over WS_MAX_FRAME_BYTES but
+      // under this are read and closed with 4009 by the connection, which can say why.
+      maxPayload: config.WS_MAX_FRAME_BYTES * 2,
+      perMessageDeflate: false,
+    },
+    // Replaces the plugin's default (close every socket without a code): 1001, and consumers
+    // deleted, before NATS is drained in onClose.
+    preClose: async function closeWebSockets(this: FastifyInstance) {
+      await this.wsSubscriptions?.close();
+      await new Promise<void>((resolve) => this.websocketServer.close(() => resolve()));
+    },
+  };
+}
+
+export const wsRoute = fp(
+  async function wsRoute(app: FastifyInstance) {
+    const { bus, config, apiKeys } = app.gateway;
+    const subscriptions = await WsSubscriptions.start(bus, config, app.log as never);
+    app.decorate('wsSubscriptions', subscriptions);
+
+    async function authenticateUpgrade(req: FastifyRequest) {
+      const ticket = (req.query as { ticket?: unknown }).ticket;
+      if (req.headers.authorization === undefined && typeof ticket === 'string') {
+        const principal = await subscriptions.tickets.redeem(ticket);
+        if (!principal.scopes.has('subscribe')) throw new GatewayError('GW_FORBIDDEN_SCOPE', 'This operation needs the "subscribe" scope');
+        req.principal = principal;
+        return;
+      }
+      req.principal = authorize(apiKeys, bearerKey(req.headers.authorization), 'subscribe');
+    }
+
+    app.route({
+      method: 'GET',
+      url: '/v1/ws',
+      schema: { hide: true },
+      onRequest: authenticateUpgrade,
+      handler: async () => {
+        throw new GatewayError('GW_INVALID_REQUEST', 'GET /v1/ws is a WebSocket endpoint: send an upgrade request');
+      },
+      wsHandler: (socket, req) => {
+        subscriptions.accept(socket, req.principal as NonNullable<typeof req.principal>, req.log as never);
+      },
+    });
+  },
+  { name: 'ws-subscriptions', dependencies: ['@fastify/websocket'] },
+);

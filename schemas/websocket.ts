@@ -1,0 +1,212 @@
+// The WebSocket subscription protocol (GET /v1/ws): every frame either side sends, as TypeBox
+// schemas. They are the single source of the runtime frame validators (src/subscriptions/) and of
+// asyncapi/asyncapi.json (scripts/generate-asyncapi.ts); docs/websocket.md explains them.
+import { type Static, Type } from '@sinclair/typebox';
+import { ErrorCode, FieldError } from './api.ts';
+import { EventEnvelope, TOKEN_PATTERN } from './envelope.ts';
+import type { OperationSpec } from './openapi-builder.ts';
+
+/** Close codes the gateway uses; clients branch on them. */
+export const CLOSE_CODES = {
+  GOING_AWAY: { code: 1001, reason: 'The gateway is shutting down; reconnect (to another instance).' },
+  FLOOD: { code: 4008, reason: 'The client sent more than WS_MAX_FRAMES_PER_SECOND frames in one second.' },
+  FRAME_TOO_LARGE: { code: 4009, reason: 'The client sent a frame larger than WS_MAX_FRAME_BYTES.' },
+  SLOW_CONSUMER: {
+    code: 4010,
+    reason: 'A live auto-ack subscription could not be delivered: more than WS_SEND_BUFFER_BYTES were waiting for the client to read.',
+  },
+} as const;
+
+const SubId = Type.String({
+  pattern: TOKEN_PATTERN,
+  maxLength: 64,
+  description: 'Client-chosen subscription id, unique within the connection; every frame about the subscription carries it.',
+  examples: ['orders'],
+});
+
+const Seq = Type.Integer({ minimum: 1, description: 'Stream sequence of the event.', examples: [42] });
+
+const TypePattern = Type.String({
+  pattern: '^(\\*|[a-z][a-z0-9_]{0,63}\\.(\\*|[a-z][a-z0-9_]{0,63}))$',
+  description: 'An event type (`invoice.paid`), a domain wildcard (`order.*`) or `*` for every type.',
+  examples: ['order.*'],
+});
+
+export const StartPosition = Type.Union(
+  [
+    Type.Literal('new', { description: 'Only events stored from now on.' }),
+    Type.Literal('all', { description: 'Every event the stream still holds, then live.' }),
+    Type.Object(
+      { seq: Seq },
+      { additionalProperties: false, description: 'From this stream sequence on (resume with the last seq seen + 1).' },
+    ),
+    Type.Object(
+      { time: Type.String({ format: 'date-time', description: 'RFC 3339 time.', examples: ['2026-03-15T10:00:00Z'] }) },
+      { additionalProperties: false, description: 'From the first event stored at or after this time.' },
+    ),
+  ],
+  { title: 'StartPosition', description: 'Where delivery starts; replays continue live with no gap and no duplicate.' },
+);
+
+export const SubscribeFrame = Type.Object(
+  {
+    op: Type.Literal('subscribe'),
+    sub: SubId,
+    types: Type.Array(TypePattern, { minItems: 1, maxItems: 32, description: 'Event type patterns; an event matching any is delivered.' }),
+    from: Type.Optional(StartPosition),
+    ack: Type.Optional(
+      Type.Union([Type.Literal('auto'), Type.Literal('client')], {
+        description:
+          '`auto` (default): the gateway acknowledges an event once its frame is written. `client`: at-least-once; the client sends `ack` (or `nak`) for each `seq`, an event not acknowledged within the ack wait is delivered again.',
+      }),
+    ),
+    group: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9_-]{1,64}$',
+        description:
+          "Consumer group: every connection of the tenant with this group name, on any gateway instance, shares one durable position and each event goes to one member. The group's position outlives its members.",
+        examples: ['billing'],
+      }),
+    ),
+    filter: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), {
+        description:
+          'Content filter on the envelope, evaluated by the gateway (docs/content-filter.md); filtered-out events are never sent.',
+      }),
+    ),
+  },
+  { additionalProperties: false, title: 'SubscribeFrame', description: 'Client → gateway: start a subscription.' },
+);
+export type SubscribeFrame = Static<typeof SubscribeFrame>;
+
+export const AckFrame = Type.Object(
+  { op: Type.Literal('ack'), sub: SubId, seq: Seq },
+  {
+    additionalProperties: false,
+    title: 'AckFrame',
+    description: 'Client → gateway: the event at `seq` is processed (client-ack subscriptions).',
+  },
+);
+export type AckFrame = Static<typeof AckFrame>;
+
+export const NakFrame = Type.Object(
+  {
+    op: Type.Literal('nak'),
+    sub: SubId,
+    seq: Seq,
+    delay_ms: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 86_400_000, description: 'Redeliver after this delay (default: at once).' }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    title: 'NakFrame',
+    description: 'Client → gateway: deliver the event at `seq` again (client-ack subscriptions).',
+  },
+);
+export type NakFrame = Static<typeof NakFrame>;
+
+export const UnsubscribeFrame = Type.Object(
+  { op: Type.Literal('unsubscribe'), sub: SubId },
+  {
+    additionalProperties: false,
+    title: 'UnsubscribeFrame',
+    description: 'Client → gateway: stop a subscription (unacknowledged events of a group go to other members).',
+  },
+);
+export type UnsubscribeFrame = Static<typeof UnsubscribeFrame>;
+
+/** Client frames by `op`: a frame is validated against the schema its `op` names. */
+export const CLIENT_FRAMES = { subscribe: SubscribeFrame, ack: AckFrame, nak: NakFrame, unsubscribe: UnsubscribeFrame } as const;
+export type ClientFrame = SubscribeFrame | AckFrame | NakFrame | UnsubscribeFrame;
+
+export const SubscribedFrame = Type.Object(
+  {
+    op: Type.Literal('subscribed'),
+    sub: SubId,
+    ack: Type.Union([Type.Literal('auto'), Type.Literal('client')]),
+    group: Type.Optional(Type.String()),
+    start: Type.Union([Type.Literal('new'), Type.Literal('position')], {
+      description: '`new`: only events stored from now on. `position`: from `start_seq` (or, for a group that exists, from its position).',
+    }),
+    start_seq: Type.Optional(Type.Integer({ minimum: 1, description: 'Stream sequence delivery starts at (replays).' })),
+    truncated: Type.Boolean({
+      description:
+        'True when the requested start is older than the oldest event the stream still holds; delivery starts at the oldest held (`start_seq`).',
+    }),
+    resumed_group: Type.Optional(
+      Type.Boolean({ description: 'The group existed: delivery continues from its position, `from` is ignored.' }),
+    ),
+  },
+  { additionalProperties: false, title: 'SubscribedFrame', description: 'Gateway → client: the subscription is active.' },
+);
+export type SubscribedFrame = Static<typeof SubscribedFrame>;
+
+export const UnsubscribedFrame = Type.Object(
+  { op: Type.Literal('unsubscribed'), sub: SubId },
+  { additionalProperties: false, title: 'UnsubscribedFrame', description: 'Gateway → client: the subscription is gone.' },
+);
+
+export const EventFrame = Type.Object(
+  {
+    op: Type.Literal('event'),
+    sub: SubId,
+    seq: Seq,
+    delivery: Type.Integer({
+      minimum: 1,
+      description: 'How many times this event was delivered to the subscription (or group); 1 the first time.',
+    }),
+    event: EventEnvelope,
+  },
+  { additionalProperties: false, title: 'EventFrame', description: 'Gateway → client: one event.' },
+);
+
+export const ErrorFrame = Type.Object(
+  {
+    op: Type.Literal('error'),
+    sub: Type.Optional(SubId),
+    code: ErrorCode,
+    message: Type.String(),
+    errors: Type.Optional(Type.Array(FieldError, { description: 'Each failing field of the frame.' })),
+  },
+  {
+    additionalProperties: false,
+    title: 'ErrorFrame',
+    description: 'Gateway → client: a frame was refused, or a subscription failed (`sub` says which). The connection stays open.',
+  },
+);
+export type ErrorFrame = Static<typeof ErrorFrame>;
+
+export const SERVER_FRAMES = [SubscribedFrame, UnsubscribedFrame, EventFrame, ErrorFrame];
+
+/** `POST /v1/ws-tickets`. */
+export const WsTicket = Type.Object(
+  {
+    ticket: Type.String({ description: 'Pass as `GET /v1/ws?ticket=<ticket>`; single use.' }),
+    expires_at: Type.String({ format: 'date-time', description: 'The ticket is refused after this time.' }),
+  },
+  { title: 'WsTicket' },
+);
+
+export const WS_OPERATIONS: OperationSpec[] = [
+  {
+    method: 'post',
+    path: '/v1/ws-tickets',
+    operationId: 'createWsTicket',
+    summary: 'A WebSocket ticket for browsers',
+    description:
+      'Browsers cannot send `Authorization` on a WebSocket, and an API key must never appear in a URL. A service holding a key with the `subscribe` scope ' +
+      "asks for a ticket and hands it to the browser, which connects to `GET /v1/ws?ticket=<ticket>`. A ticket stands for the key's tenant, is valid for " +
+      'WS_TICKET_TTL (default 30 s) and works once, on any instance sharing WS_TICKET_SECRET. See docs/websocket.md.',
+    tag: 'subscribe',
+    scope: 'subscribe',
+    responses: {
+      201: {
+        description: 'A ticket.',
+        schema: WsTicket,
+        example: { ticket: 'eyJ0IjoidGVuX3h5ejc4OSIsLi4ufQ.c2lnbmF0dXJl', expires_at: '2026-03-15T10:05:52Z' },
+      },
+    },
+    errors: ['GW_UNAUTHORIZED', 'GW_FORBIDDEN_SCOPE', 'GW_INTERNAL'],
+  },
+];

@@ -1,0 +1,56 @@
+// A plain live subscription (`from: "new"`, `ack: "auto"`, no group): a listener on the instance's
+// live hub, costing no JetStream consumer. Delivery is at-most-once by nature (core NATS); clients
+// that must not miss events use `ack: "client"` or resume with `from: {seq}`. A client that cannot
+// keep up is disconnected (4010) rather than buffered without bound.
+import type { SubscribedFrame } from '../../schemas/websocket.ts';
+import type { LiveEvent, LiveListener, SubscriptionHub } from './subscription-hub.ts';
+import { autoAckOnly, type DeliveryTarget, eventFrame, passes, type SubscriptionSpec, type WsSubscription } from './subscription.ts';
+
+export class LiveSubscription implements WsSubscription, LiveListener {
+  readonly id: string;
+  readonly tenant: string;
+  readonly #spec: SubscriptionSpec;
+  readonly #target: DeliveryTarget;
+  readonly #hub: SubscriptionHub;
+
+  constructor(spec: SubscriptionSpec, target: DeliveryTarget, hub: SubscriptionHub) {
+    this.id = spec.id;
+    this.tenant = target.tenant;
+    this.#spec = spec;
+    this.#target = target;
+    this.#hub = hub;
+  }
+
+  matches(type: string): boolean {
+    return this.#spec.patterns.matches(type);
+  }
+
+  onEvent(event: LiveEvent): void {
+    if (!passes(this.#spec.filter, event.json)) return;
+    if (!this.#target.keepingUp) {
+      this.#target.closeSlow();
+      return;
+    }
+    this.#target.sendRaw(eventFrame(this.id, event.seq, 1, event.json));
+  }
+
+  async prepare(): Promise<SubscribedFrame> {
+    return { op: 'subscribed', sub: this.id, ack: 'auto', start: 'new', truncated: false };
+  }
+
+  run(): void {
+    this.#hub.add(this);
+  }
+
+  ack(): void {
+    throw autoAckOnly();
+  }
+
+  nak(): void {
+    throw autoAckOnly();
+  }
+
+  async stop(): Promise<void> {
+    this.#hub.remove(this);
+  }
+}

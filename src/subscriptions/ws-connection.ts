@@ -1,0 +1,270 @@
+// One WebSocket connection: reads client frames (size and rate limited, each validated against its
+// schema in schemas/websocket.ts), runs the connection's subscriptions, and writes frames with
+// bounded buffering. A bad frame gets an error frame and the connection stays open; only protocol
+// abuse closes it (CLOSE_CODES). Everything the connection created is removed when it goes.
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import { CLIENT_FRAMES, CLOSE_CODES, type ClientFrame, type ErrorFrame, type SubscribeFrame } from '../../schemas/websocket.ts';
+import type { Principal } from '../auth/api-keys.ts';
+import type { EventBus } from '../bus/event-bus.ts';
+import type { Config } from '../config.ts';
+import { type ContentFilter, compileContentFilter } from '../content-filter.ts';
+import { GatewayError } from '../errors.ts';
+import { bodyAjv, fieldErrors, type ValidateFunction } from '../validation.ts';
+import { LiveSubscription } from './live-subscription.ts';
+import { PullSubscription } from './pull-subscription.ts';
+import { ReplaySubscription } from './replay-subscription.ts';
+import type { DeliveryTarget, SubscriptionSpec, WsSubscription } from './subscription.ts';
+import type { SubscriptionHub } from './subscription-hub.ts';
+import { compileTypePatterns } from './type-patterns.ts';
+
+const validators = Object.fromEntries(Object.entries(CLIENT_FRAMES).map(([op, schema]) => [op, bodyAjv.compile(schema)])) as Record<
+  keyof typeof CLIENT_FRAMES,
+  ValidateFunction
+>;
+
+export type WsConfig = Pick<
+  Config,
+  | 'WS_MAX_SUBSCRIPTIONS'
+  | 'WS_MAX_FRAME_BYTES'
+  | 'WS_MAX_FRAMES_PER_SECOND'
+  | 'WS_SEND_BUFFER_BYTES'
+  | 'WS_MAX_IN_FLIGHT'
+  | 'STREAM_SUBJECT_PREFIX'
+>;
+
+export interface ConnectionContext {
+  bus: EventBus;
+  hub: SubscriptionHub;
+  config: WsConfig;
+}
+
+/** How often a paused subscription looks whether the client caught up. */
+const CATCH_UP_POLL_MS = 20;
+
+export class WsConnection implements DeliveryTarget {
+  readonly tenant: string;
+  readonly log: Logger;
+  /** Cleared by each ping round, set by the pong: a connection that stays false is dead. */
+  alive = true;
+  readonly #socket: WebSocket;
+  readonly #ctx: ConnectionContext;
+  /** Subscriptions by id; a pending subscribe holds its id with `undefined`. */
+  readonly #subs = new Map<string, WsSubscription | undefined>();
+  #windowStart = 0;
+  #framesInWindow = 0;
+  #closed = false;
+
+  constructor(socket: WebSocket, principal: Principal, ctx: ConnectionContext, log: Logger) {
+    this.#socket = socket;
+    this.tenant = principal.tenantId;
+    this.#ctx = ctx;
+    this.log = log;
+    socket.on('message', (data, isBinary) => this.#onMessage(data as Buffer | Buffer[] | ArrayBuffer, isBinary));
+    socket.on('pong', () => {
+      this.alive = true;
+    });
+  }
+
+  /** Called every WS_PING_INTERVAL: a connection that did not answer the last ping is dropped. */
+  heartbeat(): void {
+    if (!this.alive) {
+      this.log.info('websocket missed a pong; dropping it');
+      this.#closed = true;
+      this.#socket.terminate();
+      return;
+    }
+    this.alive = false;
+    this.#socket.ping();
+  }
+
+  get subscriptionCount(): number {
+    return this.#subs.size;
+  }
+
+  // ---- client → gateway
+
+  #onMessage(data: Buffer | Buffer[] | ArrayBuffer, isBinary: boolean): void {
+    if (this.#closed) return;
+    const now = Date.now();
+    if (now - this.#windowStart >= 1000) {
+      this.#windowStart = now;
+      this.#framesInWindow = 0;
+    }
+    if (++this.#framesInWindow > this.#ctx.config.WS_MAX_FRAMES_PER_SECOND) {
+      this.close(CLOSE_CODES.FLOOD.code, 'too many frames');
+      return;
+    }
+    const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+    if (bytes.length > this.#ctx.config.WS_MAX_FRAME_BYTES) {
+      this.close(CLOSE_CODES.FRAME_TOO_LARGE.code, 'frame too large');
+      return;
+    }
+    let frame: ClientFrame;
+    try {
+      frame = this.#parse(bytes, isBinary);
+    } catch (err) {
+      this.#sendError(err as GatewayError, undefined);
+      return;
+    }
+    this.#dispatch(frame).catch((err: unknown) => this.#sendError(asGatewayError(err), frame.sub));
+  }
+
+  #parse(bytes: Buffer, isBinary: boolean): ClientFrame {
+    if (isBinary) throw new GatewayError('GW_INVALID_FRAME', 'Send JSON text frames, not binary ones');
+    let value: unknown;
+    try {
+      value = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      throw new GatewayError('GW_INVALID_FRAME', 'The frame is not valid JSON');
+    }
+    const op = (value as { op?: unknown } | null)?.op;
+    if (
+      typeof value !== 'object' ||
+      value === null ||
+      Array.isArray(value) ||
+      typeof op !== 'string' ||
+      !Object.hasOwn(CLIENT_FRAMES, op)
+    ) {
+      throw new GatewayError('GW_INVALID_FRAME', `The frame needs "op": one of ${Object.keys(CLIENT_FRAMES).join(', ')}`, {
+        errors: [{ pointer: '/op', message: `must be one of ${Object.keys(CLIENT_FRAMES).join(', ')}` }],
+      });
+    }
+    const validate = validators[op as keyof typeof CLIENT_FRAMES];
+    if (!validate(value)) {
+      throw new GatewayError('GW_INVALID_FRAME', `The ${op} frame is invalid`, { errors: fieldErrors(validate.errors) });
+    }
+    return value as ClientFrame;
+  }
+
+  async #dispatch(frame: ClientFrame): Promise<void> {
+    switch (frame.op) {
+      case 'subscribe':
+        return this.#subscribe(frame);
+      case 'ack':
+        return this.#existing(frame.sub).ack(frame.seq);
+      case 'nak':
+        return this.#existing(frame.sub).nak(frame.seq, frame.delay_ms);
+      case 'unsubscribe': {
+        const sub = this.#existing(frame.sub);
+        this.#subs.delete(frame.sub);
+        await sub.stop();
+        this.sendFrame({ op: 'unsubscribed', sub: frame.sub });
+        return;
+      }
+    }
+  }
+
+  #existing(id: string): WsSubscription {
+    const sub = this.#subs.get(id);
+    if (!sub) throw new GatewayError('GW_UNKNOWN_SUBSCRIPTION', `No subscription "${id}" on this connection`);
+    return sub;
+  }
+
+  async #subscribe(frame: SubscribeFrame): Promise<void> {
+    const { config, bus, hub } = this.#ctx;
+    if (this.#subs.has(frame.sub)) {
+      throw new GatewayError('GW_DUPLICATE_SUBSCRIPTION', `This connection already has a subscription "${frame.sub}"`);
+    }
+    if (this.#subs.size >= config.WS_MAX_SUBSCRIPTIONS) {
+      throw new GatewayError('GW_TOO_MANY_SUBSCRIPTIONS', `A connection may hold ${config.WS_MAX_SUBSCRIPTIONS} subscriptions`);
+    }
+    const patterns = compileTypePatterns(config.STREAM_SUBJECT_PREFIX, this.tenant, frame.types);
+    if (!patterns)
+      throw new GatewayError('GW_INVALID_FRAME', 'A type pattern is invalid', {
+        errors: [{ pointer: '/types', message: 'invalid pattern' }],
+      });
+    let filter: ContentFilter | undefined;
+    if (frame.filter !== undefined) filter = compileContentFilter(frame.filter, { pointer: '/filter' });
+    const spec: SubscriptionSpec = { id: frame.sub, frame, patterns, filter };
+    const log = this.log.child({ sub: frame.sub });
+    const live = frame.group === undefined && (frame.ack ?? 'auto') === 'auto' && (frame.from ?? 'new') === 'new';
+    const replay = frame.group === undefined && (frame.ack ?? 'auto') === 'auto' && !live;
+    const sub: WsSubscription = live
+      ? new LiveSubscription(spec, this, hub)
+      : replay
+        ? new ReplaySubscription(spec, this, bus, log)
+        : new PullSubscription(spec, this, bus, log, { maxInFlight: config.WS_MAX_IN_FLIGHT });
+    this.#subs.set(frame.sub, undefined); // hold the id while consumers are made
+    let subscribed: Awaited<ReturnType<WsSubscription['prepare']>>;
+    try {
+      subscribed = await sub.prepare();
+    } catch (err) {
+      this.#subs.delete(frame.sub);
+      await sub.stop();
+      throw err;
+    }
+    if (this.#closed || this.#subs.get(frame.sub) !== undefined || !this.#subs.has(frame.sub)) {
+      await sub.stop();
+      return;
+    }
+    this.#subs.set(frame.sub, sub);
+    this.sendFrame(subscribed);
+    log.debug({ types: frame.types, from: frame.from, ack: subscribed.ack, group: frame.group }, 'subscribed');
+    sub.run();
+  }
+
+  // ---- gateway → client
+
+  get keepingUp(): boolean {
+    return this.#socket.bufferedAmount <= this.#ctx.config.WS_SEND_BUFFER_BYTES;
+  }
+
+  async caughtUp(): Promise<boolean> {
+    while (!this.#closed && !this.keepingUp) await new Promise((r) => setTimeout(r, CATCH_UP_POLL_MS));
+    return !this.#closed;
+  }
+
+  sendRaw(frame: string, onWritten?: (err?: Error) => void): void {
+    if (this.#closed || this.#socket.readyState !== this.#socket.OPEN) {
+      onWritten?.(new Error('connection closed'));
+      return;
+    }
+    this.#socket.send(frame, onWritten);
+  }
+
+  sendFrame(frame: object): void {
+    this.sendRaw(JSON.stringify(frame));
+  }
+
+  #sendError(err: GatewayError, sub: string | undefined): void {
+    const frame: ErrorFrame = { op: 'error', code: err.code, message: err.message };
+    if (sub !== undefined) frame.sub = sub;
+    if (err.errors) frame.errors = err.errors;
+    if (err.statusCode >= 500) this.log.warn({ code: err.code, err: err.cause ?? err }, 'subscription error');
+    this.sendFrame(frame);
+  }
+
+  fail(sub: string, err: GatewayError): void {
+    const held = this.#subs.get(sub);
+    this.#subs.delete(sub);
+    void held?.stop();
+    this.#sendError(err, sub);
+  }
+
+  closeSlow(): void {
+    this.log.info({ buffered: this.#socket.bufferedAmount }, 'closing a slow consumer');
+    this.close(CLOSE_CODES.SLOW_CONSUMER.code, 'slow consumer');
+  }
+
+  /** Closes with a close frame; the socket's close event then disposes of the subscriptions. */
+  close(code: number, reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#socket.close(code, reason);
+    // A client that does not answer the close handshake is cut off.
+    setTimeout(() => this.#socket.terminate(), 2000).unref();
+  }
+
+  /** Stops every subscription and deletes its server-side state; safe to call twice. */
+  async dispose(): Promise<void> {
+    this.#closed = true;
+    const subs = [...this.#subs.values()];
+    this.#subs.clear();
+    await Promise.all(subs.map((s) => s?.stop()));
+  }
+}
+
+function asGatewayError(err: unknown): GatewayError {
+  return err instanceof GatewayError ? err : new GatewayError('GW_INTERNAL', 'The gateway failed to handle the frame', { cause: err });
+}

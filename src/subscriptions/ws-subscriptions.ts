@@ -1,0 +1,85 @@
+// The WebSocket side of one gateway instance: the live hub, the open connections, the ticket
+// issuer, the keepalive timer and shutdown. routes/ws.ts mounts it; everything a connection needs
+// comes from here, not from module-level singletons.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import { CLOSE_CODES } from '../../schemas/websocket.ts';
+import type { Principal } from '../auth/api-keys.ts';
+import type { EventBus } from '../bus/event-bus.ts';
+import type { Config } from '../config.ts';
+import { SubscriptionHub } from './subscription-hub.ts';
+import { WsConnection } from './ws-connection.ts';
+import { WsTickets } from './ws-tickets.ts';
+
+export class WsSubscriptions {
+  readonly hub: SubscriptionHub;
+  readonly tickets: WsTickets;
+  readonly #connections = new Set<WsConnection>();
+  readonly #bus: EventBus;
+  readonly #config: Config;
+  readonly #log: Logger;
+  #pinger: NodeJS.Timeout | undefined;
+  #closing = false;
+
+  private constructor(bus: EventBus, config: Config, log: Logger) {
+    this.#bus = bus;
+    this.#config = config;
+    this.#log = log;
+    this.hub = new SubscriptionHub(bus.nc, config.STREAM_SUBJECT_PREFIX, log);
+    let secret = config.WS_TICKET_SECRET;
+    if (secret === undefined) {
+      secret = WsTickets.randomSecret();
+      log.warn('WS_TICKET_SECRET is not set: WebSocket tickets only work on the instance that issued them');
+    }
+    this.tickets = new WsTickets(bus, secret, config.WS_TICKET_TTL);
+  }
+
+  static async start(bus: EventBus, config: Config, log: Logger): Promise<WsSubscriptions> {
+    const ws = new WsSubscriptions(bus, config, log);
+    await ws.hub.start();
+    // One timer for every connection: ping, and drop those that did not answer the previous ping.
+    ws.#pinger = setInterval(() => ws.#heartbeat(), config.WS_PING_INTERVAL);
+    ws.#pinger.unref();
+    return ws;
+  }
+
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  accept(socket: WebSocket, principal: Principal, log: Logger): void {
+    if (this.#closing) {
+      socket.close(CLOSE_CODES.GOING_AWAY.code, 'shutting down');
+      return;
+    }
+    const conn = new WsConnection(
+      socket,
+      principal,
+      { bus: this.#bus, hub: this.hub, config: this.#config },
+      log.child({ conn: randomUUID(), tenant_id: principal.tenantId }),
+    );
+    this.#connections.add(conn);
+    conn.log.info('websocket connected');
+    socket.on('close', (code: number) => {
+      this.#connections.delete(conn);
+      conn.log.info({ code, subscriptions: conn.subscriptionCount }, 'websocket closed');
+      void conn.dispose().catch((err: unknown) => conn.log.warn({ err }, 'websocket cleanup failed'));
+    });
+  }
+
+  #heartbeat(): void {
+    for (const conn of this.#connections) conn.heartbeat();
+  }
+
+  /** app.close(): every connection gets 1001 and its consumers are deleted before NATS drains. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    clearInterval(this.#pinger);
+    this.hub.stop();
+    const conns = [...this.#connections];
+    this.#connections.clear();
+    for (const c of conns) c.close(CLOSE_CODES.GOING_AWAY.code, 'gateway shutting down');
+    await Promise.all(conns.map((c) => c.dispose().catch(() => undefined)));
+  }
+}
