@@ -134,6 +134,22 @@ export const SETTINGS = {
   ),
   HISTORY_MAX_SCAN: setting('20000', int(1, 10_000_000), 'Most stored events one `GET /v1/events` page looks at (filters such as `source` drop some).'),
   CORRELATION_MAX_EVENTS: setting('10000', int(1, 1_000_000), 'Most events `GET /v1/correlations/{id}` returns; beyond it the answer says `truncated`.'),
+  WS_TICKET_SECRET: setting(
+    undefined,
+    optionalStr,
+    'Secret that signs WebSocket tickets (`POST /v1/ws-tickets`). Every instance behind one load balancer must share it. Unset: random per process (tickets then work only on the instance that issued them).',
+  ),
+  WS_TICKET_TTL: setting('30s', duration(1000, 600_000), 'How long a WebSocket ticket stays valid (it is single-use).'),
+  WS_MAX_SUBSCRIPTIONS: setting('100', int(1, 10_000), 'Most subscriptions one WebSocket connection may hold.'),
+  WS_MAX_FRAME_BYTES: setting('65536', int(256, 16 * 1048576), 'Largest frame a WebSocket client may send (close `4009` above).'),
+  WS_MAX_FRAMES_PER_SECOND: setting('200', int(1, 100_000), 'Frames a WebSocket client may send per second (close `4008` above).'),
+  WS_SEND_BUFFER_BYTES: setting(
+    '1048576',
+    int(1024, 256 * 1048576),
+    'Bytes the gateway buffers for one slow WebSocket reader; a live auto-ack subscriber beyond it is closed (`4010`), replays and client-ack subscriptions pause.',
+  ),
+  WS_MAX_IN_FLIGHT: setting('100', int(1, 10_000), 'Unacknowledged events one `ack: "client"` subscription may hold.'),
+  WS_PING_INTERVAL: setting('30s', duration(100, 600_000), 'WebSocket ping interval; a connection that misses a pong for a whole interval is dropped.'),
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof SETTINGS;

@@ -126,6 +126,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/ws-tickets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A WebSocket ticket for browsers
+         * @description Browsers cannot send `Authorization` on a WebSocket, and an API key must never appear in a URL. A service holding a key with the `subscribe` scope asks for a ticket and hands it to the browser, which connects to `GET /v1/ws?ticket=<ticket>`. A ticket stands for the key's tenant, is valid for WS_TICKET_TTL (default 30 s) and works once, on any instance sharing WS_TICKET_SECRET. See docs/websocket.md.
+         */
+        post: operations["createWsTicket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -209,7 +229,7 @@ export interface components {
          * @description Stable machine-readable code; branch on this.
          * @enum {string}
          */
-        ErrorCode: "GW_UNAUTHORIZED" | "GW_FORBIDDEN_SCOPE" | "GW_TENANT_MISMATCH" | "GW_MALFORMED_JSON" | "GW_INVALID_REQUEST" | "GW_VALIDATION_FAILED" | "GW_UNKNOWN_EVENT_TYPE" | "GW_UNSUPPORTED_VERSION" | "GW_BATCH_TOO_LARGE" | "GW_PAYLOAD_TOO_LARGE" | "GW_UNSUPPORTED_MEDIA_TYPE" | "GW_NOT_FOUND" | "GW_CONFLICT" | "GW_INVALID_FILTER" | "GW_INVALID_ACK_TOKEN" | "GW_ACK_TOKEN_EXPIRED" | "GW_NATS_UNAVAILABLE" | "GW_PUBLISH_TIMEOUT" | "GW_NOT_READY" | "GW_INTERNAL";
+        ErrorCode: "GW_UNAUTHORIZED" | "GW_FORBIDDEN_SCOPE" | "GW_TENANT_MISMATCH" | "GW_MALFORMED_JSON" | "GW_INVALID_REQUEST" | "GW_VALIDATION_FAILED" | "GW_UNKNOWN_EVENT_TYPE" | "GW_UNSUPPORTED_VERSION" | "GW_BATCH_TOO_LARGE" | "GW_PAYLOAD_TOO_LARGE" | "GW_UNSUPPORTED_MEDIA_TYPE" | "GW_NOT_FOUND" | "GW_CONFLICT" | "GW_INVALID_FILTER" | "GW_INVALID_ACK_TOKEN" | "GW_ACK_TOKEN_EXPIRED" | "GW_NATS_UNAVAILABLE" | "GW_PUBLISH_TIMEOUT" | "GW_NOT_READY" | "GW_INVALID_TICKET" | "GW_INVALID_FRAME" | "GW_DUPLICATE_SUBSCRIPTION" | "GW_UNKNOWN_SUBSCRIPTION" | "GW_TOO_MANY_SUBSCRIPTIONS" | "GW_NOT_IN_FLIGHT" | "GW_INTERNAL";
         /** EventEnvelope */
         EventEnvelope: {
             /**
@@ -457,6 +477,16 @@ export interface components {
             stored_at: string;
             event: components["schemas"]["EventEnvelope"];
         };
+        /** WsTicket */
+        WsTicket: {
+            /** @description Pass as `GET /v1/ws?ticket=<ticket>`; single use. */
+            ticket: string;
+            /**
+             * Format: date-time
+             * @description The ticket is refused after this time.
+             */
+            expires_at: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -484,6 +514,7 @@ export type Problem = components['schemas']['Problem'];
 export type PublishResult = components['schemas']['PublishResult'];
 export type Readiness = components['schemas']['Readiness'];
 export type StoredEvent = components['schemas']['StoredEvent'];
+export type WsTicket = components['schemas']['WsTicket'];
 export type $defs = Record<string, never>;
 export interface operations {
     listEvents: {
@@ -1203,6 +1234,67 @@ export interface operations {
                     "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createWsTicket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A ticket. */
+            201: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "ticket": "eyJ0IjoidGVuX3h5ejc4OSIsLi4ufQ.c2lnbmF0dXJl",
+                     *       "expires_at": "2026-03-15T10:05:52Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WsTicket"];
+                };
+            };
+            /** @description `GW_UNAUTHORIZED`: missing or unknown api key. */
+            401: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_FORBIDDEN_SCOPE`: the api key lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_INTERNAL`: internal error. */
+            500: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
