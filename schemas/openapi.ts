@@ -16,6 +16,8 @@ import {
   PublishResult,
   Readiness,
 } from './api.ts';
+import { CONSUMER_COMPONENTS, CONSUMER_OPERATIONS } from './consumers.ts';
+import { DEAD_LETTER_COMPONENTS, DEAD_LETTER_OPERATIONS } from './dead-letters.ts';
 import { EventEnvelope, EventInput } from './envelope.ts';
 import { HISTORY_COMPONENTS, HISTORY_OPERATIONS } from './history.ts';
 import { buildDocument, type OperationSpec, type ParameterSpec } from './openapi-builder.ts';
@@ -23,7 +25,7 @@ import { WS_OPERATIONS, WsTicket } from './websocket.ts';
 
 const AUTH_ERRORS = ['GW_UNAUTHORIZED', 'GW_FORBIDDEN_SCOPE'] as const;
 const BODY_ERRORS = ['GW_MALFORMED_JSON', 'GW_INVALID_REQUEST', 'GW_PAYLOAD_TOO_LARGE', 'GW_UNSUPPORTED_MEDIA_TYPE'] as const;
-const BUS_ERRORS = ['GW_NATS_UNAVAILABLE', 'GW_PUBLISH_TIMEOUT'] as const;
+const BUS_ERRORS = ['GW_NATS_UNAVAILABLE', 'GW_PUBLISH_TIMEOUT', 'GW_SHUTTING_DOWN'] as const;
 
 const PUBLISH_HEADERS: ParameterSpec[] = [
   {
@@ -187,8 +189,8 @@ export const CORE_COMPONENTS = [
   Readiness,
 ];
 
-export const OPERATIONS: OperationSpec[] = [...CORE_OPERATIONS, ...HISTORY_OPERATIONS, ...WS_OPERATIONS];
-export const COMPONENTS = [...CORE_COMPONENTS, ...HISTORY_COMPONENTS, WsTicket];
+export const OPERATIONS: OperationSpec[] = [...CORE_OPERATIONS, ...HISTORY_OPERATIONS, ...WS_OPERATIONS, ...CONSUMER_OPERATIONS, ...DEAD_LETTER_OPERATIONS];
+export const COMPONENTS = [...CORE_COMPONENTS, ...HISTORY_COMPONENTS, WsTicket, ...CONSUMER_COMPONENTS, ...DEAD_LETTER_COMPONENTS];
 
 export function buildOpenApiDocument(): Record<string, unknown> {
   return buildDocument(
@@ -204,6 +206,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         { name: 'operations', description: 'Health and readiness probes.' },
         { name: 'subscribe', description: 'WebSocket subscriptions (`GET /v1/ws`, docs/websocket.md, asyncapi/asyncapi.json).' },
         { name: 'history', description: "Read a tenant's stored events back: history pages and correlation traces." },
+        { name: 'consumers', description: 'HTTP pull consumers (durable, stateless on the gateway) and their dead letters (docs/consumers.md).' },
       ],
     },
     OPERATIONS,

@@ -35,6 +35,7 @@ export const ERROR_CODES = {
   GW_NATS_UNAVAILABLE: { status: 503, title: 'The event bus is unavailable' },
   GW_PUBLISH_TIMEOUT: { status: 503, title: 'The event bus did not acknowledge the event in time' },
   GW_NOT_READY: { status: 503, title: 'The gateway is not ready' },
+  GW_SHUTTING_DOWN: { status: 503, title: 'The gateway is shutting down; retry on another instance' },
   GW_INVALID_TICKET: { status: 401, title: 'The WebSocket ticket is invalid, expired or already used' },
   GW_INVALID_FRAME: { status: 400, title: 'The WebSocket frame is not a valid message' },
   GW_DUPLICATE_SUBSCRIPTION: { status: 409, title: 'The connection already has a subscription with this id' },

@@ -57,6 +57,8 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.SHUTDOWN_TIMEOUT_MS + 5000);
     force.unref();
+    // Connections still open after the grace period (slow clients, idle keep-alives) are cut.
+    setTimeout(() => app.server.closeAllConnections(), config.SHUTDOWN_TIMEOUT_MS).unref();
     try {
       await app.close(); // stops accepting, waits for in-flight requests, drains NATS (onClose)
       await embedded?.stop();

@@ -18,6 +18,7 @@ import { EventBus } from './bus/event-bus.ts';
 import { PROJECT_ROOT } from './bus/nats-server-binary.ts';
 import { type Catalogue, loadCatalogue } from './catalogue.ts';
 import type { Config } from './config.ts';
+import { GatewayError } from './errors.ts';
 import { EventPreparer } from './event-preparer.ts';
 import { notFoundHandler, problemHandler } from './problem-handler.ts';
 import { validatorCompiler } from './validation.ts';
@@ -62,7 +63,8 @@ export async function buildServer(config: Config, opts: BuildOptions): Promise<F
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
-    return503OnClosing: true,
+    // Requests that arrive while closing get our own problem+json 503 (hook below).
+    return503OnClosing: false,
   });
 
   app.setValidatorCompiler(validatorCompiler);
@@ -77,11 +79,27 @@ export async function buildServer(config: Config, opts: BuildOptions): Promise<F
   app.addHook('onResponse', async (req, reply) => {
     req.log.info(
       // A WebSocket ticket is a credential: never logged.
-      { method: req.method, url: req.url.replace(/([?&]ticket=)[^&]*/g, '$1[redacted]'), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      {
+        method: req.method,
+        url: req.url.replace(/([?&]ticket=)[^&]*/g, '$1[redacted]'),
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+      },
       'request completed',
     );
   });
   app.decorateRequest('principal', null);
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_req, reply) => {
+    if (closing) {
+      // Ends keep-alive connections too, so the server can finish closing.
+      reply.header('connection', 'close');
+      throw new GatewayError('GW_SHUTTING_DOWN', 'The gateway is shutting down', { retryAfter: config.RETRY_AFTER_SECONDS });
+    }
+  });
 
   const catalogue = loadCatalogue(config.EVENT_TYPES_DIR);
   const bus = await EventBus.connect(config, app.log as Logger);
@@ -98,6 +116,8 @@ export async function buildServer(config: Config, opts: BuildOptions): Promise<F
     for (const op of Object.values(ops)) if (op.operationId) scopes.set(op.operationId, op['x-required-scope']);
   }
   await app.register(openapiGlue, {
+    // openapi-glue warns about a body parser for every response media type (application/problem+json): noise.
+    logLevel: 'error',
     specification,
     operationResolver: (operationId: string) => {
       const handler = handlers[operationId];

@@ -108,3 +108,53 @@ t.test('a bad configuration stops the start with a message per bad value', async
   t.match(stderr, /PORT="x"/);
   t.match(stderr, /STREAM_MAX_AGE="forever"/);
 });
+
+t.test('SIGTERM finishes in-flight publishes: every 202 is in the stream after a restart', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'gw-main-'));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const key = 'gw_dev_sigterm_key';
+  const gw = await startMain({ NATS_DATA_DIR: dataDir, DEV_API_KEY: key });
+  t.teardown(() => gw.child.kill('SIGKILL'));
+  const exited = new Promise<number | null>((resolve) => gw.child.once('exit', (code) => resolve(code)));
+
+  const publishOne = async (id: string) => {
+    try {
+      const res = await fetch(`${gw.url}/v1/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify(sampleEvent({ id })),
+      });
+      const body = (await res.json()) as { code?: string };
+      return { id, status: res.status, code: body.code };
+    } catch {
+      return { id, status: 0, code: 'connection refused' };
+    }
+  };
+  // 40 publishes in flight; SIGTERM as soon as the first is answered; then 20 more.
+  const first = Array.from({ length: 40 }, (_, i) => publishOne(`evt_term_${i}`));
+  await Promise.race(first);
+  gw.child.kill('SIGTERM');
+  const late = Array.from({ length: 20 }, (_, i) => publishOne(`evt_late_${i}`));
+  const outcomes = await Promise.all([...first, ...late]);
+  t.equal(await exited, 0, 'exited cleanly');
+  for (const o of outcomes) {
+    t.ok(o.status === 202 || o.status === 0 || (o.status === 503 && o.code === 'GW_SHUTTING_DOWN'), `${o.id}: ${o.status} ${o.code ?? ''}`);
+  }
+  const acked = outcomes.filter((o) => o.status === 202).map((o) => o.id);
+  t.ok(acked.length > 0, `${acked.length} acknowledged before the stop`);
+
+  const again = await startMain({ NATS_DATA_DIR: dataDir, DEV_API_KEY: key });
+  t.teardown(() => again.child.kill('SIGKILL'));
+  // Republishing every id: the acknowledged ones must come back as duplicates (already stored).
+  for (const id of acked) {
+    const res = await fetch(`${again.url}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify(sampleEvent({ id })),
+    });
+    t.equal(((await res.json()) as { duplicate: boolean }).duplicate, true, `${id} was stored before the stop`);
+  }
+  const stopped = new Promise<number | null>((resolve) => again.child.once('exit', (code) => resolve(code)));
+  again.child.kill('SIGTERM');
+  t.equal(await stopped, 0);
+});
