@@ -1,7 +1,7 @@
 // Generated, committed files stay in step with their sources: a stale one fails here.
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { README_PATH, renderReadme } from '../scripts/generate-config-table.ts';
+import { ERRORS_DOC_PATH, README_PATH, renderErrorsDoc, renderReadme } from '../scripts/generate-docs.ts';
 import { renderOpenApi } from '../scripts/generate-openapi.ts';
 import { OPENAPI_PATH } from '../src/server.ts';
 import { startGateway } from './helpers/gateway.ts';
@@ -14,6 +14,10 @@ t.test('openapi/openapi.json is what the TypeBox schemas generate (run `npm run 
 t.test("the README's configuration table is what SETTINGS generates (run `npm run generate:docs`)", async (t) => {
   const readme = readFileSync(README_PATH, 'utf8');
   t.equal(readme, renderReadme(readme));
+});
+
+t.test('docs/errors.md lists every error code (run `npm run generate:docs`)', async (t) => {
+  t.equal(readFileSync(ERRORS_DOC_PATH, 'utf8'), renderErrorsDoc());
 });
 
 t.test('the document is served at /openapi.json and browsable at /docs', async (t) => {
