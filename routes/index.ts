@@ -1,12 +1,19 @@
 // The REST handlers, by OpenAPI operationId; fastify-openapi-glue mounts them from openapi.json.
+import { ackConsumer } from './ackConsumer.ts';
 import { createWsTicket } from './createWsTicket.ts';
+import { deleteConsumer } from './deleteConsumer.ts';
+import { fetchConsumer } from './fetchConsumer.ts';
+import { getConsumer } from './getConsumer.ts';
 import { getCorrelation } from './getCorrelation.ts';
 import { getHealth } from './getHealth.ts';
 import { getReadiness } from './getReadiness.ts';
+import { listDeadLetters } from './listDeadLetters.ts';
 import { listEvents } from './listEvents.ts';
 import { listEventTypes } from './listEventTypes.ts';
 import { publishEvent } from './publishEvent.ts';
 import { publishEventBatch } from './publishEventBatch.ts';
+import { putConsumer } from './putConsumer.ts';
+import { redriveDeadLetters } from './redriveDeadLetters.ts';
 
 export const handlers: Record<string, (...args: never[]) => unknown> = {
   publishEvent,
@@ -17,4 +24,11 @@ export const handlers: Record<string, (...args: never[]) => unknown> = {
   listEvents,
   getCorrelation,
   createWsTicket,
+  putConsumer,
+  getConsumer,
+  deleteConsumer,
+  fetchConsumer,
+  ackConsumer,
+  listDeadLetters,
+  redriveDeadLetters,
 };

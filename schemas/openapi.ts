@@ -189,7 +189,13 @@ export const CORE_COMPONENTS = [
   Readiness,
 ];
 
-export const OPERATIONS: OperationSpec[] = [...CORE_OPERATIONS, ...HISTORY_OPERATIONS, ...WS_OPERATIONS, ...CONSUMER_OPERATIONS, ...DEAD_LETTER_OPERATIONS];
+export const OPERATIONS: OperationSpec[] = [
+  ...CORE_OPERATIONS,
+  ...HISTORY_OPERATIONS,
+  ...WS_OPERATIONS,
+  ...CONSUMER_OPERATIONS,
+  ...DEAD_LETTER_OPERATIONS,
+];
 export const COMPONENTS = [...CORE_COMPONENTS, ...HISTORY_COMPONENTS, WsTicket, ...CONSUMER_COMPONENTS, ...DEAD_LETTER_COMPONENTS];
 
 export function buildOpenApiDocument(): Record<string, unknown> {
@@ -206,7 +212,10 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         { name: 'operations', description: 'Health and readiness probes.' },
         { name: 'subscribe', description: 'WebSocket subscriptions (`GET /v1/ws`, docs/websocket.md, asyncapi/asyncapi.json).' },
         { name: 'history', description: "Read a tenant's stored events back: history pages and correlation traces." },
-        { name: 'consumers', description: 'HTTP pull consumers (durable, stateless on the gateway) and their dead letters (docs/consumers.md).' },
+        {
+          name: 'consumers',
+          description: 'HTTP pull consumers (durable, stateless on the gateway) and their dead letters (docs/consumers.md).',
+        },
       ],
     },
     OPERATIONS,

@@ -65,7 +65,8 @@ export interface ConsumerDescription {
   types: string[];
   filter?: Record<string, unknown>;
   from: StartFrom;
-  ack_wait_ms: number;
+  /** Milliseconds. */
+  ack_wait: number;
   max_deliver: number;
   /** Events matching the consumer's subjects not yet delivered. */
   pending: number;
@@ -327,7 +328,7 @@ export async function describeConsumer(bus: EventBus, tenant: string, name: stri
     name: c.name,
     types: c.types,
     from: c.from,
-    ack_wait_ms: c.ackWaitMs,
+    ack_wait: c.ackWaitMs,
     max_deliver: c.maxDeliver,
     pending: info.num_pending,
     unacked: info.num_ack_pending,

@@ -146,10 +146,148 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/consumers/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A pull consumer and its position
+         * @description Its definition, how many events wait for it, how many are delivered but unacknowledged, and the last delivered sequence.
+         */
+        get: operations["getConsumer"];
+        /**
+         * Create or update a pull consumer
+         * @description Creates the durable consumer, or updates its types, filter, ack wait and max deliver; repeating a request changes nothing. Its position lives in JetStream, so any gateway instance serves it. `from` applies at creation only. Idle consumers (no fetch for CONSUMER_IDLE_TIMEOUT) are deleted. Answers 201 when created, 200 otherwise.
+         */
+        put: operations["putConsumer"];
+        post?: never;
+        /**
+         * Delete a pull consumer
+         * @description Deletes the consumer and its position (a WebSocket group of the same name goes with it). Its dead letters stay. Idempotent: deleting a consumer that does not exist answers `deleted: false`.
+         */
+        delete: operations["deleteConsumer"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/consumers/{name}/fetch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Fetch events (long poll)
+         * @description Answers up to `max` events as soon as there is at least one, or an empty list after `wait_ms`. Each comes with its delivery count and an ack token; acknowledge it before `ack_deadline` or it is redelivered. Events the content filter rejects are acknowledged by the gateway and never returned; an event delivered more than `max_deliver` times is moved to the dead letters instead of returned.
+         */
+        post: operations["fetchConsumer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/consumers/{name}/ack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Acknowledge or reject fetched events
+         * @description Acks (done, never redelivered) and naks (redeliver, after `delay_ms` if given) by ack token, on any gateway instance. Answers one outcome per token, in request order: `{ok: true}` once JetStream confirmed it, else an error: `GW_ACK_TOKEN_EXPIRED` (its ack wait passed; the event is redelivered), `GW_INVALID_ACK_TOKEN` (malformed, forged, or issued to another tenant or consumer), `GW_NOT_FOUND` (the consumer is gone) or a bus error (retry).
+         */
+        post: operations["ackConsumer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/dead-letters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's dead letters
+         * @description Events a consumer failed to process `max_deliver` times, with the reason, delivery count, consumer, original sequence and the event, oldest first, a page at a time. They are kept for DEAD_LETTER_MAX_AGE.
+         */
+        get: operations["listDeadLetters"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/dead-letters/redrive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Put dead letters back to their consumer
+         * @description Republishes the chosen dead letters (by `seqs`, or all matching a `filter`) to the consumer that failed them, and to no other; each is removed from the dead letters once the republish is acknowledged, and is then delivered again with a delivery count of 1. Answers one result per dead letter: `redriven`, `not_found` (no such dead letter of this tenant) or `failed` (e.g. the consumer was deleted; it stays a dead letter).
+         */
+        post: operations["redriveDeadLetters"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AckOutcome */
+        AckOutcome: {
+            /** @constant */
+            ok: true;
+        } | {
+            /** @constant */
+            ok: false;
+            error: {
+                code: components["schemas"]["ErrorCode"];
+                message: string;
+            };
+        };
+        /** AckRequest */
+        AckRequest: {
+            /** @description Tokens of events processed: never delivered again. */
+            acks?: string[];
+            /** @description Tokens of events to redeliver (counts as a delivery). */
+            naks?: (string | {
+                token: string;
+                /** @description Redeliver no sooner than this. */
+                delay_ms?: number;
+            })[];
+        };
+        /** AckResult */
+        AckResult: {
+            /** @description One outcome per `acks` token, in request order. */
+            acks: components["schemas"]["AckOutcome"][];
+            /** @description One outcome per `naks` entry, in request order. */
+            naks: components["schemas"]["AckOutcome"][];
+        };
         /** BatchItemFailed */
         BatchItemFailed: {
             /** @description Position of the failed event in the request. */
@@ -192,6 +330,115 @@ export interface components {
             /** @description Sequence of the latest failed step before this event. */
             follows_seq: number;
         };
+        /** Consumer */
+        Consumer: {
+            name: string;
+            types: string[];
+            filter?: components["schemas"]["ContentFilter"];
+            from: components["schemas"]["StartPosition"];
+            /** @description Milliseconds. */
+            ack_wait: number;
+            max_deliver: number;
+            /** @description Events on the consumer’s subjects not delivered yet (before the content filter). */
+            pending: number;
+            /** @description Delivered and not acknowledged yet. */
+            unacked: number;
+            /** @description Unacknowledged events delivered more than once. */
+            redelivered: number;
+            /** @description Stream sequence of the last delivered event (0: none). */
+            last_delivered_seq: number;
+            /** @description Every event up to this stream sequence is acknowledged. */
+            ack_floor_seq: number;
+            /** Format: date-time */
+            created: string;
+        };
+        /** ConsumerDefinition */
+        ConsumerDefinition: {
+            /** @description Type patterns the consumer reads (any may match). */
+            types: string[];
+            from?: components["schemas"]["StartPosition"];
+            /**
+             * @description Milliseconds a fetched event may stay unacknowledged before it is redelivered (default CONSUMER_ACK_WAIT).
+             * @example 30000
+             */
+            ack_wait?: number;
+            /**
+             * @description Deliveries of one event before it is moved to the dead letters instead (default CONSUMER_MAX_DELIVER).
+             * @example 5
+             */
+            max_deliver?: number;
+            filter?: components["schemas"]["ContentFilter"];
+        };
+        /** ConsumerDeleted */
+        ConsumerDeleted: {
+            name: string;
+            /** @description False when there was no such consumer (deleting is idempotent). */
+            deleted: boolean;
+        };
+        /**
+         * ContentFilter
+         * @description EventBridge-style pattern over the envelope (see docs/content-filter.md). Keys are envelope fields (`source`, `type`, `id`, `version`, `timestamp`, `metadata`, `data`); a nested object descends into a field; a leaf is an array of alternatives (`ContentFilterCondition`), any of which may match (OR); every key must match (AND). An array field matches when any element does. Bounded: 6 levels, 64 keys, 64 conditions, 4096 bytes as JSON. Invalid filters answer `GW_INVALID_FILTER` with a pointer.
+         * @example {
+         *       "source": [
+         *         "billing-service"
+         *       ],
+         *       "data": {
+         *         "amount": [
+         *           {
+         *             "numeric": [
+         *               ">",
+         *               100
+         *             ]
+         *           }
+         *         ],
+         *         "currency": [
+         *           {
+         *             "anything-but": [
+         *               "EUR"
+         *             ]
+         *           }
+         *         ]
+         *       }
+         *     }
+         * @example {
+         *       "data": {
+         *         "resources": {
+         *           "status": [
+         *             "running",
+         *             {
+         *               "prefix": "start"
+         *             }
+         *           ]
+         *         }
+         *       },
+         *       "metadata": {
+         *         "trace_id": [
+         *           {
+         *             "exists": true
+         *           }
+         *         ]
+         *       }
+         *     }
+         */
+        ContentFilter: {
+            [key: string]: unknown;
+        };
+        /**
+         * ContentFilterCondition
+         * @description One alternative in a content filter leaf array.
+         */
+        ContentFilterCondition: (string | number | boolean | null) | {
+            prefix: string;
+        } | {
+            "anything-but": (string | number | boolean | null) | (string | number | boolean | null)[] | {
+                prefix: string;
+            };
+        } | {
+            exists: boolean;
+        } | {
+            /** @description `[op, n]` or `[op, n, op, n]` (a range). */
+            numeric: (("<" | "<=" | "=" | ">=" | ">") | number)[];
+        };
         /** CorrelationSummary */
         CorrelationSummary: {
             count: number;
@@ -224,12 +471,38 @@ export interface components {
             truncated: boolean;
             summary: components["schemas"]["CorrelationSummary"];
         };
+        /** DeadLetter */
+        DeadLetter: {
+            /** @description Sequence in the dead-letter stream: the handle for redrive and paging. */
+            seq: number;
+            /** @description The consumer that failed to process it. */
+            consumer: string;
+            /**
+             * @description `max_deliver_exceeded`, or `undecodable` for a stored message that is not an event.
+             * @example max_deliver_exceeded
+             */
+            reason: string;
+            /** @description Deliveries when it was dead-lettered. */
+            delivery_count: number;
+            /** @description Its sequence in the event stream. */
+            original_seq: number;
+            /** Format: date-time */
+            dead_lettered_at: string;
+            event: components["schemas"]["EventEnvelope"] | null;
+        };
+        /** DeadLetterPage */
+        DeadLetterPage: {
+            /** @description In dead-letter sequence order. */
+            dead_letters: components["schemas"]["DeadLetter"][];
+            /** @description Pass as `after_seq` for the next page; absent on the last page. */
+            next_after_seq?: number;
+        };
         /**
          * ErrorCode
          * @description Stable machine-readable code; branch on this.
          * @enum {string}
          */
-        ErrorCode: "GW_UNAUTHORIZED" | "GW_FORBIDDEN_SCOPE" | "GW_TENANT_MISMATCH" | "GW_MALFORMED_JSON" | "GW_INVALID_REQUEST" | "GW_VALIDATION_FAILED" | "GW_UNKNOWN_EVENT_TYPE" | "GW_UNSUPPORTED_VERSION" | "GW_BATCH_TOO_LARGE" | "GW_PAYLOAD_TOO_LARGE" | "GW_UNSUPPORTED_MEDIA_TYPE" | "GW_NOT_FOUND" | "GW_CONFLICT" | "GW_INVALID_FILTER" | "GW_INVALID_ACK_TOKEN" | "GW_ACK_TOKEN_EXPIRED" | "GW_NATS_UNAVAILABLE" | "GW_PUBLISH_TIMEOUT" | "GW_NOT_READY" | "GW_INVALID_TICKET" | "GW_INVALID_FRAME" | "GW_DUPLICATE_SUBSCRIPTION" | "GW_UNKNOWN_SUBSCRIPTION" | "GW_TOO_MANY_SUBSCRIPTIONS" | "GW_NOT_IN_FLIGHT" | "GW_INTERNAL";
+        ErrorCode: "GW_UNAUTHORIZED" | "GW_FORBIDDEN_SCOPE" | "GW_TENANT_MISMATCH" | "GW_MALFORMED_JSON" | "GW_INVALID_REQUEST" | "GW_VALIDATION_FAILED" | "GW_UNKNOWN_EVENT_TYPE" | "GW_UNSUPPORTED_VERSION" | "GW_BATCH_TOO_LARGE" | "GW_PAYLOAD_TOO_LARGE" | "GW_UNSUPPORTED_MEDIA_TYPE" | "GW_NOT_FOUND" | "GW_CONFLICT" | "GW_INVALID_FILTER" | "GW_INVALID_ACK_TOKEN" | "GW_ACK_TOKEN_EXPIRED" | "GW_NATS_UNAVAILABLE" | "GW_PUBLISH_TIMEOUT" | "GW_NOT_READY" | "GW_SHUTTING_DOWN" | "GW_INVALID_TICKET" | "GW_INVALID_FRAME" | "GW_DUPLICATE_SUBSCRIPTION" | "GW_UNKNOWN_SUBSCRIPTION" | "GW_TOO_MANY_SUBSCRIPTIONS" | "GW_NOT_IN_FLIGHT" | "GW_INTERNAL";
         /** EventEnvelope */
         EventEnvelope: {
             /**
@@ -396,6 +669,33 @@ export interface components {
             /** @description `data.reason`, or `data.error` (its `message` when an object). */
             reason?: string;
         };
+        /** FetchedEvent */
+        FetchedEvent: {
+            /** @description Stream sequence of this delivery (a redriven dead letter has a new one). */
+            seq: number;
+            /** @description How many times the consumer got this event, this time included. */
+            delivery: number;
+            /** @description Pass to `POST /v1/consumers/{name}/ack`, on any gateway instance, before `ack_deadline`. */
+            ack_token: string;
+            /**
+             * Format: date-time
+             * @description After this the token is refused and the event is redelivered.
+             */
+            ack_deadline: string;
+            event: components["schemas"]["EventEnvelope"];
+        };
+        /** FetchRequest */
+        FetchRequest: {
+            /** @description Most events to answer (default 10, at most CONSUMER_MAX_FETCH). */
+            max?: number;
+            /** @description How long to wait for a first event (default 5000); the answer comes as soon as there is one. 0: answer at once. */
+            wait_ms?: number;
+        };
+        /** FetchResult */
+        FetchResult: {
+            /** @description In delivery order; empty when nothing arrived within `wait_ms`. */
+            events: components["schemas"]["FetchedEvent"][];
+        };
         /** FieldError */
         FieldError: {
             /**
@@ -462,6 +762,60 @@ export interface components {
             /** @description The event stream answers. */
             stream: boolean;
         };
+        /** RedriveItem */
+        RedriveItem: {
+            seq: number;
+            /** @constant */
+            status: "redriven";
+            consumer: string;
+            /** @description Its new sequence in the event stream. */
+            redriven_seq: number;
+        } | {
+            seq: number;
+            /** @constant */
+            status: "not_found";
+        } | {
+            seq: number;
+            /** @constant */
+            status: "failed";
+            error: {
+                code: components["schemas"]["ErrorCode"];
+                message: string;
+            };
+        };
+        /**
+         * RedriveRequest
+         * @description Either `seqs`, or a `filter`.
+         */
+        RedriveRequest: {
+            /** @description Dead-letter sequences to redrive. */
+            seqs: number[];
+        } | {
+            /** @description Every dead letter of the tenant matching all given fields (`{}`: all). */
+            filter: {
+                /** @example billing */
+                consumer?: string;
+                types?: string[];
+            };
+            /** @description Most to redrive in this call (default 1000). */
+            limit?: number;
+        };
+        /** RedriveResult */
+        RedriveResult: {
+            /** @description One per chosen dead letter (per requested `seq`, in request order). */
+            results: components["schemas"]["RedriveItem"][];
+            redriven: number;
+        };
+        /**
+         * StartPosition
+         * @description Where a new consumer starts. Applies at creation only: an update never moves the position.
+         */
+        StartPosition: "new" | "all" | {
+            seq: number;
+        } | {
+            /** Format: date-time */
+            time: string;
+        };
         /** StoredEvent */
         StoredEvent: {
             /**
@@ -494,13 +848,23 @@ export interface components {
     headers: never;
     pathItems: never;
 }
+export type AckOutcome = components['schemas']['AckOutcome'];
+export type AckRequest = components['schemas']['AckRequest'];
+export type AckResult = components['schemas']['AckResult'];
 export type BatchItemFailed = components['schemas']['BatchItemFailed'];
 export type BatchItemStored = components['schemas']['BatchItemStored'];
 export type BatchRequest = components['schemas']['BatchRequest'];
 export type BatchResult = components['schemas']['BatchResult'];
 export type Compensation = components['schemas']['Compensation'];
+export type Consumer = components['schemas']['Consumer'];
+export type ConsumerDefinition = components['schemas']['ConsumerDefinition'];
+export type ConsumerDeleted = components['schemas']['ConsumerDeleted'];
+export type ContentFilter = components['schemas']['ContentFilter'];
+export type ContentFilterCondition = components['schemas']['ContentFilterCondition'];
 export type CorrelationSummary = components['schemas']['CorrelationSummary'];
 export type CorrelationTrace = components['schemas']['CorrelationTrace'];
+export type DeadLetter = components['schemas']['DeadLetter'];
+export type DeadLetterPage = components['schemas']['DeadLetterPage'];
 export type ErrorCode = components['schemas']['ErrorCode'];
 export type EventEnvelope = components['schemas']['EventEnvelope'];
 export type EventInput = components['schemas']['EventInput'];
@@ -508,11 +872,18 @@ export type EventPage = components['schemas']['EventPage'];
 export type EventTypeInfo = components['schemas']['EventTypeInfo'];
 export type EventTypeList = components['schemas']['EventTypeList'];
 export type FailedStep = components['schemas']['FailedStep'];
+export type FetchedEvent = components['schemas']['FetchedEvent'];
+export type FetchRequest = components['schemas']['FetchRequest'];
+export type FetchResult = components['schemas']['FetchResult'];
 export type FieldError = components['schemas']['FieldError'];
 export type Health = components['schemas']['Health'];
 export type Problem = components['schemas']['Problem'];
 export type PublishResult = components['schemas']['PublishResult'];
 export type Readiness = components['schemas']['Readiness'];
+export type RedriveItem = components['schemas']['RedriveItem'];
+export type RedriveRequest = components['schemas']['RedriveRequest'];
+export type RedriveResult = components['schemas']['RedriveResult'];
+export type StartPosition = components['schemas']['StartPosition'];
 export type StoredEvent = components['schemas']['StoredEvent'];
 export type WsTicket = components['schemas']['WsTicket'];
 export type $defs = Record<string, never>;
@@ -771,7 +1142,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`: the event bus is unavailable; the event bus did not acknowledge the event in time. */
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance. */
             503: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1295,6 +1666,969 @@ export interface operations {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
                     "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getConsumer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Consumer name, unique within the tenant. The same name as a WebSocket `group` is the same consumer.
+                 * @example billing
+                 */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The consumer. */
+            200: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "billing",
+                     *       "types": [
+                     *         "invoice.*",
+                     *         "order.created"
+                     *       ],
+                     *       "filter": {
+                     *         "data": {
+                     *           "amount": [
+                     *             {
+                     *               "numeric": [
+                     *                 ">",
+                     *                 100
+                     *               ]
+                     *             }
+                     *           ]
+                     *         }
+                     *       },
+                     *       "from": "new",
+                     *       "ack_wait": 30000,
+                     *       "max_deliver": 5,
+                     *       "pending": 3,
+                     *       "unacked": 1,
+                     *       "redelivered": 0,
+                     *       "last_delivered_seq": 42,
+                     *       "ack_floor_seq": 41,
+                     *       "created": "2026-03-15T10:05:22.123Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Consumer"];
+                };
+            };
+            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid. */
+            400: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_UNAUTHORIZED`: missing or unknown api key. */
+            401: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_FORBIDDEN_SCOPE`: the api key lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_NOT_FOUND`: no such resource. */
+            404: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_INTERNAL`: internal error. */
+            500: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`: the event bus is unavailable; the event bus did not acknowledge the event in time. */
+            503: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putConsumer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Consumer name, unique within the tenant. The same name as a WebSocket `group` is the same consumer.
+                 * @example billing
+                 */
+                name: string;
+            };
+            cookie?: never;
+        };
+        /** @description The consumer definition. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsumerDefinition"];
+            };
+        };
+        responses: {
+            /** @description Updated, or already as asked. */
+            200: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "billing",
+                     *       "types": [
+                     *         "invoice.*",
+                     *         "order.created"
+                     *       ],
+                     *       "filter": {
+                     *         "data": {
+                     *           "amount": [
+                     *             {
+                     *               "numeric": [
+                     *                 ">",
+                     *                 100
+                     *               ]
+                     *             }
+                     *           ]
+                     *         }
+                     *       },
+                     *       "from": "new",
+                     *       "ack_wait": 30000,
+                     *       "max_deliver": 5,
+                     *       "pending": 3,
+                     *       "unacked": 1,
+                     *       "redelivered": 0,
+                     *       "last_delivered_seq": 42,
+                     *       "ack_floor_seq": 41,
+                     *       "created": "2026-03-15T10:05:22.123Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Consumer"];
+                };
+            };
+            /** @description Created. */
+            201: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "billing",
+                     *       "types": [
+                     *         "invoice.*",
+                     *         "order.created"
+                     *       ],
+                     *       "filter": {
+                     *         "data": {
+                     *           "amount": [
+                     *             {
+                     *               "numeric": [
+                     *                 ">",
+                     *                 100
+                     *               ]
+                     *             }
+                     *           ]
+                     *         }
+                     *       },
+                     *       "from": "new",
+                     *       "ack_wait": 30000,
+                     *       "max_deliver": 5,
+                     *       "pending": 3,
+                     *       "unacked": 1,
+                     *       "redelivered": 0,
+                     *       "last_delivered_seq": 42,
+                     *       "ack_floor_seq": 41,
+                     *       "created": "2026-03-15T10:05:22.123Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Consumer"];
+                };
+            };
+            /** @description `GW_INVALID_REQUEST`, `GW_MALFORMED_JSON`: a query or path parameter is invalid; the request body is not valid json. */
+            400: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_UNAUTHORIZED`: missing or unknown api key. */
+            401: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_FORBIDDEN_SCOPE`: the api key lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_CONFLICT`: the request conflicts with the current state. */
+            409: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_PAYLOAD_TOO_LARGE`: the request body is larger than allowed. */
+            413: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_UNSUPPORTED_MEDIA_TYPE`: the request body must be application/json. */
+            415: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_VALIDATION_FAILED`, `GW_INVALID_FILTER`: the event does not match its schema; the content filter is invalid. */
+            422: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_INTERNAL`: internal error. */
+            500: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`: the event bus is unavailable; the event bus did not acknowledge the event in time. */
+            503: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteConsumer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Consumer name, unique within the tenant. The same name as a WebSocket `group` is the same consumer.
+                 * @example retired-consumer
+                 */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted, or there was none. */
+            200: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "billing",
+                     *       "deleted": true
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ConsumerDeleted"];
+                };
+            };
+            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid. */
+            400: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_UNAUTHORIZED`: missing or unknown api key. */
+            401: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_FORBIDDEN_SCOPE`: the api key lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_INTERNAL`: internal error. */
+            500: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`: the event bus is unavailable; the event bus did not acknowledge the event in time. */
+            503: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    fetchConsumer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Consumer name, unique within the tenant. The same name as a WebSocket `group` is the same consumer.
+                 * @example billing
+                 */
+                name: string;
+            };
+            cookie?: never;
+        };
+        /** @description How many events, and how long to wait. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FetchRequest"];
+            };
+        };
+        responses: {
+            /** @description The events delivered (maybe none). */
+            200: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "events": [
+                     *         {
+                     *           "seq": 42,
+                     *           "delivery": 1,
+                     *           "ack_token": "eyJ0IjoidGVuX3h5ejc4OSIsImMiOiJiaWxsaW5nIn0.c2lnbmF0dXJl",
+                     *           "ack_deadline": "2026-03-15T10:05:52.123Z",
+                     *           "event": {
+                     *             "id": "evt_abc123",
+                     *             "type": "invoice.generated",
+                     *             "version": "1.0",
+                     *             "tenant_id": "ten_xyz789",
+                     *             "timestamp": "2026-03-15T10:05:22Z",
+                     *             "source": "billing-service",
+                     *             "data": {
+                     *               "invoice_id": "inv_1",
+                     *               "amount": 120
+                     *             },
+                     *             "metadata": {
+                     *               "correlation_id": "req_abc123"
+                     *             }
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["FetchResult"];
+                };
+            };
+            /** @description `GW_INVALID_REQUEST`, `GW_MALFORMED_JSON`: a query or path parameter is invalid; the request body is not valid json. */
+            400: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_UNAUTHORIZED`: missing or unknown api key. */
+            401: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_FORBIDDEN_SCOPE`: the api key lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_NOT_FOUND`: no such resource. */
+            404: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_PAYLOAD_TOO_LARGE`: the request body is larger than allowed. */
+            413: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_UNSUPPORTED_MEDIA_TYPE`: the request body must be application/json. */
+            415: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_VALIDATION_FAILED`: the event does not match its schema. */
+            422: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_INTERNAL`: internal error. */
+            500: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`: the event bus is unavailable; the event bus did not acknowledge the event in time. */
+            503: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ackConsumer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Consumer name, unique within the tenant. The same name as a WebSocket `group` is the same consumer.
+                 * @example billing
+                 */
+                name: string;
+            };
+            cookie?: never;
+        };
+        /** @description Tokens to ack and to nak. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AckRequest"];
+            };
+        };
+        responses: {
+            /** @description One outcome per token. */
+            200: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "acks": [
+                     *         {
+                     *           "ok": true
+                     *         }
+                     *       ],
+                     *       "naks": [
+                     *         {
+                     *           "ok": false,
+                     *           "error": {
+                     *             "code": "GW_ACK_TOKEN_EXPIRED",
+                     *             "message": "The ack token expired at 2026-03-15T10:05:52.123Z"
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AckResult"];
+                };
+            };
+            /** @description `GW_INVALID_REQUEST`, `GW_MALFORMED_JSON`: a query or path parameter is invalid; the request body is not valid json. */
+            400: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_UNAUTHORIZED`: missing or unknown api key. */
+            401: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_FORBIDDEN_SCOPE`: the api key lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_PAYLOAD_TOO_LARGE`: the request body is larger than allowed. */
+            413: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_UNSUPPORTED_MEDIA_TYPE`: the request body must be application/json. */
+            415: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_VALIDATION_FAILED`: the event does not match its schema. */
+            422: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_INTERNAL`: internal error. */
+            500: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listDeadLetters: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Only this consumer's dead letters.
+                 * @example billing
+                 */
+                consumer?: string;
+                /** @description `next_after_seq` of the previous page. */
+                after_seq?: number;
+                /** @description Most dead letters in the page (default 20). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page. */
+            200: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "dead_letters": [
+                     *         {
+                     *           "seq": 7,
+                     *           "consumer": "billing",
+                     *           "reason": "max_deliver_exceeded",
+                     *           "delivery_count": 6,
+                     *           "original_seq": 42,
+                     *           "dead_lettered_at": "2026-03-15T10:09:22.123Z",
+                     *           "event": {
+                     *             "id": "evt_abc123",
+                     *             "type": "invoice.generated",
+                     *             "version": "1.0",
+                     *             "tenant_id": "ten_xyz789",
+                     *             "timestamp": "2026-03-15T10:05:22Z",
+                     *             "source": "billing-service",
+                     *             "data": {
+                     *               "invoice_id": "inv_1"
+                     *             },
+                     *             "metadata": {
+                     *               "correlation_id": "req_abc123"
+                     *             }
+                     *           }
+                     *         }
+                     *       ],
+                     *       "next_after_seq": 7
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DeadLetterPage"];
+                };
+            };
+            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid. */
+            400: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_UNAUTHORIZED`: missing or unknown api key. */
+            401: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_FORBIDDEN_SCOPE`: the api key lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_INTERNAL`: internal error. */
+            500: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`: the event bus is unavailable; the event bus did not acknowledge the event in time. */
+            503: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    redriveDeadLetters: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Which dead letters. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RedriveRequest"];
+            };
+        };
+        responses: {
+            /** @description One result per dead letter. */
+            200: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "results": [
+                     *         {
+                     *           "seq": 7,
+                     *           "status": "redriven",
+                     *           "consumer": "billing",
+                     *           "redriven_seq": 97
+                     *         },
+                     *         {
+                     *           "seq": 8,
+                     *           "status": "not_found"
+                     *         }
+                     *       ],
+                     *       "redriven": 1
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RedriveResult"];
+                };
+            };
+            /** @description `GW_INVALID_REQUEST`, `GW_MALFORMED_JSON`: a query or path parameter is invalid; the request body is not valid json. */
+            400: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_UNAUTHORIZED`: missing or unknown api key. */
+            401: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_FORBIDDEN_SCOPE`: the api key lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_PAYLOAD_TOO_LARGE`: the request body is larger than allowed. */
+            413: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_UNSUPPORTED_MEDIA_TYPE`: the request body must be application/json. */
+            415: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_VALIDATION_FAILED`: the event does not match its schema. */
+            422: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_INTERNAL`: internal error. */
+            500: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`: the event bus is unavailable; the event bus did not acknowledge the event in time. */
+            503: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

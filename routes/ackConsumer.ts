@@ -1,0 +1,28 @@
+// POST /v1/consumers/{name}/ack: acks and naks by token, one outcome per token in request order.
+// Tokens are verified (signature, tenant, consumer, expiry) before anything reaches NATS.
+import type { Static } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AckRequest } from '../schemas/consumers.ts';
+import { ackTokensFor } from '../src/ack-tokens.ts';
+import { durableName } from '../src/bus/durable-consumers.ts';
+import { settle } from '../src/bus/pull-consumers.ts';
+
+export async function ackConsumer(req: FastifyRequest, reply: FastifyReply) {
+  const gateway = req.server.gateway;
+  const tenant = (req.principal as NonNullable<typeof req.principal>).tenantId;
+  const { name } = req.params as { name: string };
+  const body = req.body as Static<typeof AckRequest>;
+  const tokens = ackTokensFor(gateway);
+  const who = { tenant, consumer: name, durable: durableName(tenant, name) };
+  const [acks, naks] = await Promise.all([
+    Promise.all((body.acks ?? []).map((token) => settle(gateway.bus, tokens, token, who, { kind: 'ack' }))),
+    Promise.all(
+      (body.naks ?? []).map((n) =>
+        typeof n === 'string'
+          ? settle(gateway.bus, tokens, n, who, { kind: 'nak' })
+          : settle(gateway.bus, tokens, n.token, who, { kind: 'nak', delayMs: n.delay_ms }),
+      ),
+    ),
+  ]);
+  return reply.send({ acks, naks });
+}

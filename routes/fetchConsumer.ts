@@ -1,0 +1,27 @@
+// POST /v1/consumers/{name}/fetch: long-poll the tenant's consumer (read from JetStream on every
+// call, so any instance serves it) for up to `max` events, each with an ack token.
+import type { Static } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { FETCH_DEFAULT_MAX, FETCH_DEFAULT_WAIT_MS, type FetchRequest } from '../schemas/consumers.ts';
+import { ackTokensFor } from '../src/ack-tokens.ts';
+import { getDurableConsumer } from '../src/bus/durable-consumers.ts';
+import { fetchEvents } from '../src/bus/pull-consumers.ts';
+import { GatewayError } from '../src/errors.ts';
+
+export async function fetchConsumer(req: FastifyRequest, reply: FastifyReply) {
+  const gateway = req.server.gateway;
+  const tenant = (req.principal as NonNullable<typeof req.principal>).tenantId;
+  const { name } = req.params as { name: string };
+  const body = req.body as Static<typeof FetchRequest>;
+  const max = body.max ?? FETCH_DEFAULT_MAX;
+  if (max > gateway.config.CONSUMER_MAX_FETCH) {
+    throw new GatewayError('GW_VALIDATION_FAILED', 'The request body is invalid', {
+      errors: [{ pointer: '/max', message: `must be at most ${gateway.config.CONSUMER_MAX_FETCH}`, keyword: 'maximum' }],
+    });
+  }
+  const consumer = await getDurableConsumer(gateway.bus, tenant, name);
+  if (!consumer) throw new GatewayError('GW_NOT_FOUND', `No consumer "${name}"; create it with PUT /v1/consumers/${name}`);
+  const events = await fetchEvents(gateway.bus, consumer, { max, waitMs: body.wait_ms ?? FETCH_DEFAULT_WAIT_MS }, ackTokensFor(gateway));
+  req.log.debug({ consumer: consumer.durable, count: events.length }, 'fetched');
+  return reply.send({ events });
+}
