@@ -1,0 +1,139 @@
+// What every scenario gets: the processes under test, the run's settings (full or --quick), and
+// measurement around a load: CPU share of gateway, nats-server and load generator, and the
+// gateway's peak RSS, sampled from /proc while the load runs.
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { GatewayProcess } from './processes.ts';
+import { sampleProcess } from './processes.ts';
+import { round } from './stats.ts';
+
+export interface BenchSettings {
+  quick: boolean;
+  /** Each gateway/direct pair is run this often; the report gives medians. */
+  repeats: number;
+  /** Length of one throughput measurement. */
+  loadMs: number;
+  warmupMs: number;
+  /** Requests (single publish) or events (direct) in flight. */
+  inFlight: number;
+  batchSize: number;
+  batchConnections: number;
+  e2eRate: number;
+  e2eMs: number;
+  fanoutSubscribers: number[];
+  fanoutEvents: number;
+  slowMs: number;
+  slowRate: number;
+}
+
+export const FULL: BenchSettings = {
+  quick: false,
+  repeats: 3,
+  loadMs: 10_000,
+  warmupMs: 3_000,
+  inFlight: 32,
+  batchSize: 100,
+  batchConnections: 4,
+  e2eRate: 1000,
+  e2eMs: 30_000,
+  fanoutSubscribers: [1000, 5000],
+  fanoutEvents: 20,
+  slowMs: 30_000,
+  slowRate: 1000,
+};
+
+export const QUICK: BenchSettings = {
+  quick: true,
+  repeats: 1,
+  loadMs: 1_000,
+  warmupMs: 300,
+  inFlight: 8,
+  batchSize: 100,
+  batchConnections: 2,
+  e2eRate: 200,
+  e2eMs: 2_000,
+  fanoutSubscribers: [20, 50],
+  fanoutEvents: 5,
+  slowMs: 2_000,
+  slowRate: 200,
+};
+
+export interface Usage {
+  /** CPU used over the load, in % of one core. */
+  cpu_percent: { gateway: number; nats: number; load_generator: number };
+  gateway_rss_peak_mib: number;
+}
+
+export class BenchContext {
+  readonly natsUrl: string;
+  readonly natsPid: number;
+  readonly gateway: GatewayProcess;
+  readonly settings: BenchSettings;
+  readonly nc: NatsConnection;
+  readonly jsm: JetStreamManager;
+
+  private constructor(
+    natsUrl: string,
+    natsPid: number,
+    gateway: GatewayProcess,
+    settings: BenchSettings,
+    nc: NatsConnection,
+    jsm: JetStreamManager,
+  ) {
+    this.natsUrl = natsUrl;
+    this.natsPid = natsPid;
+    this.gateway = gateway;
+    this.settings = settings;
+    this.nc = nc;
+    this.jsm = jsm;
+  }
+
+  static async create(natsUrl: string, natsPid: number, gateway: GatewayProcess, settings: BenchSettings): Promise<BenchContext> {
+    const nc = await connect({ servers: natsUrl, name: 'gateway-bench-observer' });
+    return new BenchContext(natsUrl, natsPid, gateway, settings, nc, await jetstreamManager(nc));
+  }
+
+  /** Messages in the event stream: every scenario checks that what it counted was stored. */
+  async storedEvents(): Promise<number> {
+    return (await this.jsm.streams.info('EVENTS')).state.messages;
+  }
+
+  gatewayRssBytes(): number {
+    return sampleProcess(this.gateway.pid)?.rssBytes ?? Number.NaN;
+  }
+
+  /** Runs `load` while sampling CPU of every process and the gateway's RSS. */
+  async measure<T>(load: () => Promise<T>): Promise<{ result: T; usage: Usage }> {
+    const before = { gw: sampleProcess(this.gateway.pid), nats: sampleProcess(this.natsPid), self: process.cpuUsage() };
+    let rssPeak = before.gw?.rssBytes ?? 0;
+    const sampler = setInterval(() => {
+      rssPeak = Math.max(rssPeak, sampleProcess(this.gateway.pid)?.rssBytes ?? 0);
+    }, 250);
+    const t0 = performance.now();
+    try {
+      const result = await load();
+      const seconds = (performance.now() - t0) / 1000;
+      const gw = sampleProcess(this.gateway.pid);
+      const nats = sampleProcess(this.natsPid);
+      const self = process.cpuUsage(before.self);
+      const pct = (cpu: number) => round((cpu / seconds) * 100, 0);
+      return {
+        result,
+        usage: {
+          cpu_percent: {
+            gateway: pct((gw?.cpuSeconds ?? Number.NaN) - (before.gw?.cpuSeconds ?? Number.NaN)),
+            nats: pct((nats?.cpuSeconds ?? Number.NaN) - (before.nats?.cpuSeconds ?? Number.NaN)),
+            load_generator: pct((self.user + self.system) / 1e6),
+          },
+          gateway_rss_peak_mib: round(Math.max(rssPeak, gw?.rssBytes ?? 0) / 2 ** 20, 1),
+        },
+      };
+    } finally {
+      clearInterval(sampler);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.nc.close();
+  }
+}

@@ -1,0 +1,99 @@
+// `npm run bench` (or `node bench/run.ts [--quick] [--only=publish,batch,...] [--out=DIR]
+// [--repeats=N] [--load-ms=MS] [--cpu-prof=DIR]`, the last writing a CPU profile of the gateway to DIR):
+// starts its own nats-server and gateway process, runs the scenarios, prints a table and writes
+// the results as JSON to bench/results/. Everything listens on and loads 127.0.0.1 only.
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { PROJECT_ROOT } from '../src/bus/nats-server-binary.ts';
+import { BenchContext, FULL, QUICK } from './context.ts';
+import { describeMachine } from './machine.ts';
+import { startBenchNats, startGatewayProcess } from './processes.ts';
+import { type BenchReport, formatMachine, formatTable, type Row, writeReport } from './report.ts';
+import { type PublishScenarioResult, publishBatch, publishSingle } from './scenarios/publish.ts';
+
+const SCENARIOS = ['publish', 'batch'] as const;
+type ScenarioName = (typeof SCENARIOS)[number];
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    out: { type: 'string', default: join(PROJECT_ROOT, 'bench', 'results') },
+    repeats: { type: 'string' },
+    'cpu-prof': { type: 'string' },
+    'load-ms': { type: 'string' },
+  },
+});
+
+const settings = { ...(values.quick ? QUICK : FULL) };
+if (values.repeats) settings.repeats = Math.max(1, Math.min(9, Number(values.repeats) || 1));
+if (values['load-ms']) settings.loadMs = Math.max(500, Math.min(60_000, Number(values['load-ms']) || settings.loadMs));
+const wanted = (values.only?.split(',') ?? SCENARIOS) as ScenarioName[];
+for (const w of wanted) if (!SCENARIOS.includes(w)) throw new Error(`unknown scenario ${w}; one of ${SCENARIOS.join(', ')}`);
+
+const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits }) : 'n/a');
+
+function publishRows(label: string, r: PublishScenarioResult): Row[] {
+  return [
+    {
+      scenario: label,
+      metric: 'events/s',
+      direct: fmt(r.direct.events_per_s),
+      gateway: fmt(r.gateway.events_per_s),
+      ratio: `${fmt(r.ratio * 100, 1)} %`,
+      target: `>= ${r.target_ratio * 100} %`,
+      pass: r.pass && r.stored_as_counted,
+    },
+    {
+      scenario: label,
+      metric: 'latency p50 / p99 (ms)',
+      direct: `${fmt(r.direct.p50_ms, 2)} / ${fmt(r.direct.p99_ms, 2)}`,
+      gateway: `${fmt(r.gateway.p50_ms, 2)} / ${fmt(r.gateway.p99_ms, 2)}`,
+      ratio: '',
+      target: '',
+      pass: undefined,
+    },
+  ];
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date().toISOString();
+  const nats = await startBenchNats();
+  let gateway: Awaited<ReturnType<typeof startGatewayProcess>> | undefined;
+  let ctx: BenchContext | undefined;
+  try {
+    const machine = describeMachine(nats.version);
+    log(formatMachine(machine).replaceAll('\n', '; '));
+    gateway = await startGatewayProcess(nats.server.url, {}, values['cpu-prof']);
+    ctx = await BenchContext.create(nats.server.url, nats.server.process.pid as number, gateway, settings);
+
+    const scenarios: Record<string, unknown> = {};
+    const rows: Row[] = [];
+    for (const name of wanted) {
+      log(`scenario ${name}`);
+      if (name === 'publish') {
+        const r = await publishSingle(ctx);
+        scenarios[name] = r;
+        rows.push(...publishRows(`1 single POST (${r.params.connections} in flight)`, r));
+      } else if (name === 'batch') {
+        const r = await publishBatch(ctx);
+        scenarios[name] = r;
+        rows.push(...publishRows(`2 batch of ${r.params.events_per_request} (${r.params.events_in_flight} events in flight)`, r));
+      }
+    }
+
+    const report: BenchReport = { started_at: startedAt, mode: settings.quick ? 'quick' : 'full', machine, settings, scenarios, rows };
+    const file = writeReport(values.out as string, report);
+    process.stdout.write(`\n${formatMachine(machine)}\n\n${formatTable(rows)}\n\nresults: ${file}\n`);
+  } finally {
+    await ctx?.close();
+    await gateway?.stop();
+    await nats.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  process.exit(1);
+});

@@ -1,0 +1,132 @@
+// Scenarios 1 and 2: publishing throughput of the gateway (`POST /v1/events`, and
+// `POST /v1/events/batch` with 100 events a request) against publishing the same envelopes
+// straight to JetStream with the same number of events in flight. Gateway and direct runs
+// alternate, so load from elsewhere on the machine hits both alike; medians are reported.
+import type { BenchContext, Usage } from '../context.ts';
+import { directPublish } from '../direct-publisher.ts';
+import { httpLoad, type LoadResult } from '../http-load.ts';
+import { batchBody, ENVELOPE_BYTES, singleBody } from '../payload.ts';
+import { median, round } from '../stats.ts';
+
+export interface SideSummary {
+  events_per_s: number;
+  p50_ms: number;
+  p99_ms: number;
+  runs: { events_per_s: number; p50_ms: number; p99_ms: number; errors: number; usage: Usage }[];
+}
+
+export interface PublishScenarioResult {
+  name: string;
+  params: Record<string, number | string>;
+  direct: SideSummary;
+  gateway: SideSummary;
+  /** Median gateway events/s over median direct events/s. */
+  ratio: number;
+  target_ratio: number;
+  pass: boolean;
+  /**
+   * Every event the runs counted is in the stream: at least the count, at most the count plus
+   * what was in flight when a run stopped (stored, but its answer not awaited).
+   */
+  stored_as_counted: boolean;
+  stored: number;
+  counted: number;
+}
+
+function summarize(runs: { load: LoadResult; usage: Usage; eventsPerOp: number }[]): SideSummary {
+  const rows = runs.map(({ load, usage, eventsPerOp }) => ({
+    events_per_s: round(load.perSecond * eventsPerOp, 0),
+    p50_ms: round(load.latencyMs.p50, 2),
+    p99_ms: round(load.latencyMs.p99, 2),
+    errors: load.errors,
+    usage,
+  }));
+  return {
+    events_per_s: median(rows.map((r) => r.events_per_s)),
+    p50_ms: median(rows.map((r) => r.p50_ms)),
+    p99_ms: median(rows.map((r) => r.p99_ms)),
+    runs: rows,
+  };
+}
+
+async function compare(
+  ctx: BenchContext,
+  name: string,
+  eventsPerRequest: number,
+  connections: number,
+  targetRatio: number,
+): Promise<PublishScenarioResult> {
+  const s = ctx.settings;
+  const inFlightEvents = connections * eventsPerRequest;
+  const body = eventsPerRequest === 1 ? singleBody() : batchBody(eventsPerRequest);
+  const path = eventsPerRequest === 1 ? '/v1/events' : '/v1/events/batch';
+  // Bounds: no run outlasts loadMs, and none sends more than a generous 50k events/s would.
+  const maxEvents = Math.ceil((s.loadMs / 1000) * 50_000);
+  const gatewayRun = (ms: number) =>
+    httpLoad({
+      url: ctx.gateway.url,
+      path,
+      key: ctx.gateway.key,
+      body,
+      connections,
+      durationMs: ms,
+      maxRequests: Math.ceil(maxEvents / eventsPerRequest),
+    });
+  const directRun = (ms: number) => directPublish({ natsUrl: ctx.natsUrl, inFlight: inFlightEvents, durationMs: ms, maxEvents });
+
+  // Warm up both paths (JIT, connection set-up), unmeasured.
+  await gatewayRun(s.warmupMs);
+  await directRun(s.warmupMs);
+
+  const direct: { load: LoadResult; usage: Usage; eventsPerOp: number }[] = [];
+  const gateway: { load: LoadResult; usage: Usage; eventsPerOp: number }[] = [];
+  let counted = 0;
+  const storedBefore = await ctx.storedEvents();
+  for (let r = 0; r < s.repeats; r++) {
+    const order = r % 2 === 0 ? ['direct', 'gateway'] : ['gateway', 'direct'];
+    for (const side of order) {
+      if (side === 'direct') {
+        const { result, usage } = await ctx.measure(() => directRun(s.loadMs));
+        direct.push({ load: result, usage, eventsPerOp: 1 });
+        counted += result.ok;
+      } else {
+        const { result, usage } = await ctx.measure(() => gatewayRun(s.loadMs));
+        gateway.push({ load: result, usage, eventsPerOp: eventsPerRequest });
+        counted += result.ok * eventsPerRequest;
+      }
+    }
+  }
+  const storedAfter = await ctx.storedEvents();
+  const d = summarize(direct);
+  const g = summarize(gateway);
+  const ratio = round(g.events_per_s / d.events_per_s, 3);
+  return {
+    name,
+    params: {
+      events_per_request: eventsPerRequest,
+      connections,
+      events_in_flight: inFlightEvents,
+      load_s: s.loadMs / 1000,
+      repeats: s.repeats,
+      envelope_bytes: ENVELOPE_BYTES,
+    },
+    direct: d,
+    gateway: g,
+    ratio,
+    target_ratio: targetRatio,
+    pass: ratio >= targetRatio,
+    stored_as_counted: storedAfter - storedBefore >= counted && storedAfter - storedBefore <= counted + 2 * s.repeats * inFlightEvents,
+    stored: storedAfter - storedBefore,
+    counted,
+  };
+}
+
+/** Scenario 1: one event a request, `inFlight` requests in flight. */
+export function publishSingle(ctx: BenchContext): Promise<PublishScenarioResult> {
+  return compare(ctx, 'publish', 1, ctx.settings.inFlight, 0.6);
+}
+
+/** Scenario 2: `batchSize` events a request. */
+export function publishBatch(ctx: BenchContext): Promise<PublishScenarioResult> {
+  return compare(ctx, 'batch', ctx.settings.batchSize, ctx.settings.batchConnections, 0.9);
+}

@@ -1,0 +1,48 @@
+// `npm run bench:quick` end to end: the harness starts its own nats-server and gateway process,
+// runs every scenario for a moment, prints the table and writes the JSON. Checks the shape and
+// that what was measured really happened (events stored, subscribers served), never the speed.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import t from 'tap';
+
+const run = promisify(execFile);
+
+t.test('the quick bench prints the machine and a table, and writes matching JSON', async (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'gw-bench-smoke-'));
+  t.teardown(() => rmSync(out, { recursive: true, force: true }));
+  const { stdout } = await run(process.execPath, ['bench/run.ts', '--quick', `--out=${out}`], {
+    cwd: join(import.meta.dirname, '..'),
+    timeout: 150_000,
+    maxBuffer: 16 * 1048576,
+  });
+
+  t.match(stdout, /^machine: \d+ x .+, [\d.]+ GiB/m, 'names the machine');
+  t.match(stdout, /^versions: node v\d+\.\d+\.\d+, nats-server \d+\.\d+\.\d+/m, 'names the versions');
+  t.match(stdout, /^\| scenario +\| metric +\| direct JetStream +\| gateway +\| ratio +\| target/m, 'prints the table header');
+  for (const label of ['1 single POST', '2 batch of 100']) t.match(stdout, new RegExp(`^\\| ${label}.*\\| events/s`, 'm'), label);
+
+  const files = readdirSync(out).filter((f) => f.endsWith('.json'));
+  t.equal(files.length, 1, 'one JSON result file');
+  const report = JSON.parse(readFileSync(join(out, files[0] as string), 'utf8'));
+  t.equal(report.mode, 'quick');
+  t.ok(report.machine.cpu_count >= 1 && typeof report.machine.cpu_model === 'string', 'machine in the JSON');
+  t.match(report.machine.nats_server, /^\d+\.\d+\.\d+$/);
+
+  for (const name of ['publish', 'batch']) {
+    const s = report.scenarios[name];
+    t.ok(s, `${name} scenario present`);
+    t.ok(s.direct.events_per_s > 0 && s.gateway.events_per_s > 0, `${name}: both sides published`);
+    t.ok(s.direct.p99_ms >= s.direct.p50_ms, `${name}: direct percentiles ordered`);
+    t.ok(s.gateway.p99_ms >= s.gateway.p50_ms, `${name}: gateway percentiles ordered`);
+    t.equal(s.ratio, Math.round((s.gateway.events_per_s / s.direct.events_per_s) * 1000) / 1000, `${name}: ratio is gateway/direct`);
+    t.ok(s.stored_as_counted, `${name}: every counted event is in the stream (${s.stored} stored, ${s.counted} counted)`);
+    t.ok(
+      s.gateway.runs.every((r: { errors: number }) => r.errors === 0),
+      `${name}: no failed requests`,
+    );
+  }
+  t.equal(report.rows.length > 0, true, 'table rows in the JSON');
+});
