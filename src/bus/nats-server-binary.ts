@@ -11,7 +11,7 @@ const run = promisify(execFile);
 export const MIN_VERSION: [number, number] = [2, 10];
 export const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..');
 export const CACHE_DIR = join(PROJECT_ROOT, '.cache', 'nats-server');
-const CACHED_BIN = join(CACHE_DIR, 'root', 'usr', 'sbin', 'nats-server');
+const cachedBin = (cacheDir: string) => join(cacheDir, 'root', 'usr', 'sbin', 'nats-server');
 
 export const INSTALL_HINT =
   'Install nats-server 2.10 or newer (https://docs.nats.io/running-a-nats-service/introduction/installation), ' +
@@ -48,15 +48,17 @@ let pending: Promise<string> | undefined;
 
 /** The path of a usable nats-server; fetches one at most once per process. */
 export function findNatsServer(explicit = process.env.NATS_SERVER_BIN, log: (msg: string) => void = () => {}): Promise<string> {
-  pending ??= locate(explicit, log).finally(() => {
+  pending ??= locateNatsServer(explicit, log).finally(() => {
     pending = undefined;
   });
   return pending;
 }
 
-async function locate(explicit: string | undefined, log: (msg: string) => void): Promise<string> {
+/** The search itself, uncached; `cacheDir` is where a fetched binary lives. */
+export async function locateNatsServer(explicit: string | undefined, log: (msg: string) => void, cacheDir = CACHE_DIR): Promise<string> {
   const rejected: string[] = [];
-  for (const candidate of [explicit, onPath('nats-server'), CACHED_BIN]) {
+  const cached = cachedBin(cacheDir);
+  for (const candidate of [explicit, onPath('nats-server'), cached]) {
     if (!candidate || !existsSync(candidate)) continue;
     const version = await natsServerVersion(candidate);
     if (recentEnough(version)) return candidate;
@@ -64,22 +66,22 @@ async function locate(explicit: string | undefined, log: (msg: string) => void):
   }
   if (rejected.length > 0) log(`nats-server too old or unusable: ${rejected.join(', ')}; fetching a current one`);
   try {
-    await fetchFromDebian(log);
+    await fetchFromDebian(log, cacheDir);
   } catch (err) {
     throw new NatsServerNotFound(
       `No nats-server >= ${MIN_VERSION.join('.')} found and fetching one failed: ${(err as Error).message}\n${INSTALL_HINT}`,
     );
   }
-  const version = await natsServerVersion(CACHED_BIN);
+  const version = await natsServerVersion(cached);
   if (!recentEnough(version)) throw new NatsServerNotFound(`The fetched nats-server does not run.\n${INSTALL_HINT}`);
-  return CACHED_BIN;
+  return cached;
 }
 
-async function fetchFromDebian(log: (msg: string) => void): Promise<void> {
+async function fetchFromDebian(log: (msg: string) => void, cacheDir: string): Promise<void> {
   // A private working folder per fetch, renamed into place at the end, so concurrent fetches
   // (parallel test files) never share apt's lock files or see a half-extracted binary.
-  mkdirSync(CACHE_DIR, { recursive: true });
-  const work = mkdtempSync(join(CACHE_DIR, 'fetch-'));
+  mkdirSync(cacheDir, { recursive: true });
+  const work = mkdtempSync(join(cacheDir, 'fetch-'));
   try {
     for (const dir of ['lists/partial', 'cache/archives/partial', 'debs']) mkdirSync(join(work, dir), { recursive: true });
     const sources = join(work, 'sources.list');
@@ -105,12 +107,12 @@ async function fetchFromDebian(log: (msg: string) => void): Promise<void> {
     if (!deb) throw new Error('apt-get download produced no nats-server package');
     await run('dpkg', ['-x', join(debs, deb), join(work, 'root')], { timeout: 120_000 });
     try {
-      renameSync(join(work, 'root'), join(CACHE_DIR, 'root'));
+      renameSync(join(work, 'root'), join(cacheDir, 'root'));
     } catch (err) {
       // Another fetch finished first; its binary is as good as ours.
-      if (!existsSync(CACHED_BIN)) throw err;
+      if (!existsSync(cachedBin(cacheDir))) throw err;
     }
-    log(`nats-server ready at ${CACHED_BIN}`);
+    log(`nats-server ready at ${cachedBin(cacheDir)}`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
