@@ -59,7 +59,7 @@ export async function buildServer(config: Config, opts: BuildOptions): Promise<F
         }),
     bodyLimit: config.BODY_LIMIT_BYTES,
     // Path parameters such as a correlation id may be 128 characters (fastify's default stops at 100).
-    maxParamLength: 256,
+    routerOptions: { maxParamLength: 256 },
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
