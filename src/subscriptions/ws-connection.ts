@@ -39,6 +39,8 @@ export interface ConnectionContext {
   config: WsConfig;
 }
 
+/** How long a closing client may take to answer the close handshake before it is cut off. */
+const CLOSE_GRACE_MS = 5000;
 /** How often a paused subscription looks whether the client caught up. */
 const CATCH_UP_POLL_MS = 20;
 
@@ -253,7 +255,7 @@ export class WsConnection implements DeliveryTarget {
     this.#closed = true;
     this.#socket.close(code, reason);
     // A client that does not answer the close handshake is cut off.
-    setTimeout(() => this.#socket.terminate(), 2000).unref();
+    setTimeout(() => this.#socket.terminate(), CLOSE_GRACE_MS).unref();
   }
 
   /** Stops every subscription and deletes its server-side state; safe to call twice. */

@@ -1,0 +1,102 @@
+// Slow and dead readers: gateway-side buffering stays bounded, live auto-ack readers that fall
+// behind are closed with 4010, replays pause, and dead connections are found by ping/pong.
+import type { Socket } from 'node:net';
+import t from 'tap';
+import type { WebSocket } from 'ws';
+import { BUILTIN_CATALOGUE } from '../schemas/catalogue.ts';
+import { KEYS, startGateway } from './helpers/gateway.ts';
+import { startNats } from './helpers/nats.ts';
+import { publish, WsClient } from './helpers/ws-client.ts';
+
+const BUFFER = 64 * 1024;
+const PADDING = 'x'.repeat(60 * 1024);
+const EVENTS = 150; // ~9 MB: more than loopback socket buffers hold, so the gateway has to buffer or stop
+
+type Gateway = Awaited<ReturnType<typeof startGateway>>;
+
+/** The gateway side of every open WebSocket. */
+const serverSockets = (gw: Gateway) => [...gw.app.websocketServer.clients] as WebSocket[];
+
+/** Pauses reading on the client's TCP socket, as a client that stopped reading would. */
+const rawSocket = (c: WsClient) => (c.socket as unknown as { _socket: Socket })._socket;
+
+async function publishBig(gw: Gateway, count: number, onEach: () => void): Promise<number[]> {
+  const seqs: number[] = [];
+  for (let i = 0; i < count; i++) {
+    seqs.push(
+      (await publish(gw.app, KEYS.a, 'order.created', { data: { ...BUILTIN_CATALOGUE['order.created']?.example, padding: PADDING } })).seq,
+    );
+    onEach();
+  }
+  return seqs;
+}
+
+t.test('a live auto-ack reader that stops reading is closed with 4010; the gateway buffers at most the limit', async (t) => {
+  const nats = await startNats(t);
+  const gw = await startGateway(t, nats.url, { WS_SEND_BUFFER_BYTES: BUFFER, BODY_LIMIT_BYTES: 1048576 }, { listen: true });
+  const slow = await WsClient.connect(t, gw.url, { key: KEYS.a });
+  const fast = await WsClient.connect(t, gw.url, { key: KEYS.a });
+  await slow.subscribe({ sub: 'live', types: ['*'] });
+  await fast.subscribe({ sub: 'live', types: ['*'] });
+  rawSocket(slow).pause();
+  let maxBuffered = 0;
+  let closing = false;
+  await publishBig(gw, EVENTS, () => {
+    for (const s of serverSockets(gw)) {
+      maxBuffered = Math.max(maxBuffered, s.bufferedAmount);
+      if (s.readyState === s.CLOSING) closing = true;
+    }
+  });
+  t.ok(closing, 'the gateway started closing the slow reader');
+  t.ok(maxBuffered <= BUFFER + 70 * 1024, `gateway-side buffer stayed bounded (max ${maxBuffered} bytes)`);
+  rawSocket(slow).resume();
+  t.equal((await slow.closed).code, 4010);
+  t.equal((await fast.events('live', EVENTS, 20_000)).length, EVENTS, 'a reader that keeps up gets everything');
+});
+
+t.test('a replay to a reader that stops reading pauses, bounded, and resumes without loss', async (t) => {
+  const nats = await startNats(t);
+  const gw = await startGateway(t, nats.url, { WS_SEND_BUFFER_BYTES: BUFFER }, { listen: true });
+  const stored = await publishBig(gw, EVENTS, () => undefined);
+  const ws = await WsClient.connect(t, gw.url, { key: KEYS.a });
+  rawSocket(ws).pause();
+  ws.send({ op: 'subscribe', sub: 'r', types: ['*'], from: 'all' });
+  let maxBuffered = 0;
+  const deadline = Date.now() + 1500;
+  while (Date.now() < deadline) {
+    for (const s of serverSockets(gw)) maxBuffered = Math.max(maxBuffered, s.bufferedAmount);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  t.ok(maxBuffered > 0, 'the gateway did have to buffer');
+  t.ok(maxBuffered <= BUFFER + 70 * 1024, `gateway-side buffer stayed bounded (max ${maxBuffered} bytes)`);
+  t.equal(serverSockets(gw)[0]?.readyState, 1, 'still open');
+  rawSocket(ws).resume();
+  const got = await ws.events('r', EVENTS, 20_000);
+  t.same(
+    got.map((f) => f.seq),
+    stored,
+    'every event, in order, once',
+  );
+});
+
+t.test('ping/pong: a connection that stops answering is dropped and cleaned up; a live one stays', async (t) => {
+  const nats = await startNats(t);
+  const gw = await startGateway(t, nats.url, { WS_PING_INTERVAL: 200 }, { listen: true });
+  const alive = await WsClient.connect(t, gw.url, { key: KEYS.a });
+  const dead = await WsClient.connect(t, gw.url, { key: KEYS.a });
+  await dead.subscribe({ sub: 'acked', types: ['*'], ack: 'client' });
+  t.equal(gw.app.wsSubscriptions.connectionCount, 2);
+  rawSocket(dead).pause(); // never reads the pings, so never answers them
+  const deadline = Date.now() + 5000;
+  while (gw.app.wsSubscriptions.connectionCount > 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.equal(gw.app.wsSubscriptions.connectionCount, 1, 'the silent connection is gone');
+  const consumers: string[] = [];
+  const until = Date.now() + 3000;
+  do {
+    consumers.length = 0;
+    for await (const c of gw.app.gateway.bus.jsm.consumers.list(gw.config.STREAM_NAME)) consumers.push(c.name);
+  } while (consumers.length > 0 && Date.now() < until);
+  t.same(consumers, [], 'and its consumer deleted');
+  await alive.subscribe({ sub: 'still', types: ['*'] });
+  t.pass('the answering connection is still usable after several ping rounds');
+});
