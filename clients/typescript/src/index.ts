@@ -1,4 +1,16 @@
 // The PLATFORMA Event Gateway client: REST (openapi-fetch over types generated from the gateway's
 // OpenAPI document) and, for subscriptions, a WebSocket helper that resumes after reconnects.
 export type * from './generated/openapi.ts';
+export type {
+  AckFrame,
+  ErrorFrame,
+  EventFrame,
+  NakFrame,
+  StartPosition,
+  SubscribedFrame,
+  SubscribeFrame,
+  UnsubscribedFrame,
+  UnsubscribeFrame,
+} from './generated/websocket.ts';
 export * from './gateway-client.ts';
+export * from './subscription.ts';
