@@ -9,9 +9,11 @@ import { BenchContext, FULL, QUICK } from './context.ts';
 import { describeMachine } from './machine.ts';
 import { startBenchNats, startGatewayProcess } from './processes.ts';
 import { type BenchReport, formatMachine, formatTable, type Row, writeReport } from './report.ts';
+import { loadConfig } from '../src/config.ts';
 import { type PublishScenarioResult, publishBatch, publishSingle } from './scenarios/publish.ts';
+import { endToEnd, fanOut, slowConsumer } from './scenarios/websocket.ts';
 
-const SCENARIOS = ['publish', 'batch'] as const;
+const SCENARIOS = ['publish', 'batch', 'e2e', 'fanout', 'slow'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
 const { values } = parseArgs({
@@ -44,6 +46,15 @@ function publishRows(label: string, r: PublishScenarioResult): Row[] {
       ratio: `${fmt(r.ratio * 100, 1)} %`,
       target: `>= ${r.target_ratio * 100} %`,
       pass: r.pass && r.stored_as_counted,
+    },
+    {
+      scenario: label,
+      metric: 'CPU µs/event gateway, nats',
+      direct: `-, ${fmt(r.direct.nats_cpu_us_per_event)}`,
+      gateway: `${fmt(r.gateway.gateway_cpu_us_per_event)}, ${fmt(r.gateway.nats_cpu_us_per_event)}`,
+      ratio: '',
+      target: '',
+      pass: undefined,
     },
     {
       scenario: label,
@@ -80,6 +91,94 @@ async function main(): Promise<void> {
         const r = await publishBatch(ctx);
         scenarios[name] = r;
         rows.push(...publishRows(`2 batch of ${r.params.events_per_request} (${r.params.events_in_flight} events in flight)`, r));
+      } else if (name === 'e2e') {
+        const r = await endToEnd(ctx);
+        scenarios[name] = r;
+        const label = `3 end to end at ${fmt(settings.e2eRate)}/s`;
+        const ms = (l: typeof r.e2e_ms) => `${fmt(l.p50, 2)} / ${fmt(l.p99, 2)} / ${fmt(l.p99_9, 2)}`;
+        rows.push(
+          {
+            scenario: label,
+            metric: 'POST→WS p50 / p99 / p99.9 (ms)',
+            direct: '',
+            gateway: ms(r.e2e_ms),
+            ratio: '',
+            target: `p99 <= ${r.target_p99_ms} ms`,
+            pass: r.pass,
+          },
+          {
+            scenario: label,
+            metric: 'POST→202 p50 / p99 / p99.9 (ms)',
+            direct: '',
+            gateway: ms(r.post_ms),
+            ratio: '',
+            target: '',
+            pass: undefined,
+          },
+          {
+            scenario: label,
+            metric: 'delivered / accepted',
+            direct: '',
+            gateway: `${fmt(r.delivered)} / ${fmt(r.accepted)}`,
+            ratio: '',
+            target: '',
+            pass: undefined,
+          },
+        );
+      } else if (name === 'fanout') {
+        const results = [];
+        for (const n of settings.fanoutSubscribers) {
+          log(`fan-out to ${n} subscribers`);
+          const r = await fanOut(ctx, n);
+          results.push(r);
+          const label = `4 fan-out, ${fmt(n)} subscribers`;
+          rows.push(
+            {
+              scenario: label,
+              metric: 'deliveries/s',
+              direct: '',
+              gateway: fmt(r.deliveries_per_s),
+              ratio: '',
+              target: '',
+              pass: undefined,
+            },
+            {
+              scenario: label,
+              metric: 'gateway RSS total (MiB), per conn (KiB)',
+              direct: '',
+              gateway: `${fmt(r.rss_peak_mib)}, ${fmt(r.rss_per_connection_kib, 1)}`,
+              ratio: '',
+              target: n === Math.max(...settings.fanoutSubscribers) ? '<= 1 GiB' : '',
+              pass: r.pass,
+            },
+          );
+        }
+        scenarios[name] = results;
+      } else if (name === 'slow') {
+        const sendBuffer = loadConfig({ ...process.env }).WS_SEND_BUFFER_BYTES;
+        const r = await slowConsumer(ctx, sendBuffer);
+        scenarios[name] = r;
+        const label = `5 slow consumer at ${fmt(settings.slowRate)}/s`;
+        rows.push(
+          {
+            scenario: label,
+            metric: 'gateway RSS start → max (MiB)',
+            direct: '',
+            gateway: `${fmt(r.rss_start_mib, 1)} → ${fmt(r.rss_max_mib, 1)}`,
+            ratio: '',
+            target: `bounded by ${fmt(sendBuffer / 2 ** 20, 1)} MiB buffer`,
+            pass: r.pass,
+          },
+          {
+            scenario: label,
+            metric: 'slow reader closed with, cut off at',
+            direct: '',
+            gateway: `${r.slow_close_code ?? 'open'}, ${r.slow_cut_off_after_s ?? '-'} s`,
+            ratio: '',
+            target: '4010',
+            pass: undefined,
+          },
+        );
       }
     }
 

@@ -44,5 +44,22 @@ t.test('the quick bench prints the machine and a table, and writes matching JSON
       `${name}: no failed requests`,
     );
   }
+
+  const e2e = report.scenarios.e2e;
+  t.ok(e2e.accepted > 0, 'end to end: events were accepted');
+  t.equal(e2e.delivered, e2e.accepted, 'end to end: every accepted event reached the subscriber');
+  t.ok(e2e.e2e_ms.p99 >= e2e.e2e_ms.p50 && e2e.e2e_ms.p99_9 >= e2e.e2e_ms.p99, 'end to end: percentiles ordered');
+
+  t.equal(report.scenarios.fanout.length, report.settings.fanoutSubscribers.length, 'one fan-out result per subscriber count');
+  for (const f of report.scenarios.fanout) {
+    for (const r of f.rounds) t.equal(r.deliveries, r.expected, `fan-out to ${f.subscribers}: every subscriber got every event`);
+    t.ok(f.rss_peak_mib > 0, `fan-out to ${f.subscribers}: gateway RSS sampled`);
+  }
+
+  const slow = report.scenarios.slow;
+  t.equal(slow.healthy_delivered, slow.accepted, 'slow consumer: a reader that keeps reading gets every event');
+  t.ok(slow.rss_mib.length >= 2 && slow.rss_mib.every((m: number) => m > 0), 'slow consumer: RSS sampled over time');
+
+  for (const label of ['3 end to end', '4 fan-out', '5 slow consumer']) t.match(stdout, new RegExp(`^\\| ${label}`, 'm'), label);
   t.equal(report.rows.length > 0, true, 'table rows in the JSON');
 });

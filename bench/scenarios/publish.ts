@@ -12,7 +12,21 @@ export interface SideSummary {
   events_per_s: number;
   p50_ms: number;
   p99_ms: number;
-  runs: { events_per_s: number; p50_ms: number; p99_ms: number; errors: number; usage: Usage }[];
+  /**
+   * CPU time per stored event, in microseconds: less sensitive than events/s to other work on
+   * the machine, so the better figure to compare code changes by.
+   */
+  gateway_cpu_us_per_event: number;
+  nats_cpu_us_per_event: number;
+  runs: {
+    events_per_s: number;
+    p50_ms: number;
+    p99_ms: number;
+    errors: number;
+    gateway_cpu_us_per_event: number;
+    nats_cpu_us_per_event: number;
+    usage: Usage;
+  }[];
 }
 
 export interface PublishScenarioResult {
@@ -39,12 +53,16 @@ function summarize(runs: { load: LoadResult; usage: Usage; eventsPerOp: number }
     p50_ms: round(load.latencyMs.p50, 2),
     p99_ms: round(load.latencyMs.p99, 2),
     errors: load.errors,
+    gateway_cpu_us_per_event: round(((usage.cpu_percent.gateway / 100) * 1e6) / (load.perSecond * eventsPerOp), 1),
+    nats_cpu_us_per_event: round(((usage.cpu_percent.nats / 100) * 1e6) / (load.perSecond * eventsPerOp), 1),
     usage,
   }));
   return {
     events_per_s: median(rows.map((r) => r.events_per_s)),
     p50_ms: median(rows.map((r) => r.p50_ms)),
     p99_ms: median(rows.map((r) => r.p99_ms)),
+    gateway_cpu_us_per_event: median(rows.map((r) => r.gateway_cpu_us_per_event)),
+    nats_cpu_us_per_event: median(rows.map((r) => r.nats_cpu_us_per_event)),
     runs: rows,
   };
 }

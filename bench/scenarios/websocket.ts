@@ -1,0 +1,256 @@
+// Scenarios 3-5, over the WebSocket endpoint (GET /v1/ws): end-to-end latency from POST to
+// delivery at a fixed rate, fan-out to thousands of subscribers on one gateway, and a subscriber
+// that stops reading while events flow. Every load is bounded in count and time.
+import type { BenchContext, Usage } from '../context.ts';
+import { publishAtRate } from '../rate-publisher.ts';
+import { batchBody } from '../payload.ts';
+import { latencySummary, median, round } from '../stats.ts';
+import { closeAll, connectMany, connectSubscriber } from '../ws-subscriber.ts';
+
+const MIB = 2 ** 20;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let runs = 0;
+const runId = () => `${process.pid}_${Date.now()}_${runs++}`;
+
+/** Polls `done` every 20 ms until it is true or `ms` passed; returns whether it became true. */
+async function waitFor(done: () => boolean, ms: number): Promise<boolean> {
+  const deadline = performance.now() + ms;
+  while (!done()) {
+    if (performance.now() > deadline) return false;
+    await sleep(20);
+  }
+  return true;
+}
+
+export interface EndToEndResult {
+  rate_per_s: number;
+  duration_s: number;
+  sent: number;
+  accepted: number;
+  delivered: number;
+  /** POST → WebSocket frame received, ms. */
+  e2e_ms: { p50: number; p99: number; p99_9: number; max: number };
+  /** POST → 202, ms. */
+  post_ms: { p50: number; p99: number; p99_9: number; max: number };
+  target_p99_ms: number;
+  pass: boolean;
+  usage: Usage;
+}
+
+const ID_AT = Buffer.from('"event":{"id":"');
+
+/** The event id of an event frame: the envelope is embedded as stored, `id` first. */
+function frameEventId(frame: Buffer): string | undefined {
+  const from = frame.indexOf(ID_AT);
+  if (from < 0) return undefined;
+  return frame.toString('latin1', from + ID_AT.length, frame.indexOf(0x22, from + ID_AT.length));
+}
+
+/** Scenario 3: a fixed rate of single POSTs, one subscriber to every type, latency per event. */
+export async function endToEnd(ctx: BenchContext): Promise<EndToEndResult> {
+  const s = ctx.settings;
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  const sub = await connectSubscriber(ctx.gateway.url, ctx.gateway.key, {
+    onEvent: (frame, at) => {
+      const id = frameEventId(frame);
+      const t0 = id === undefined ? undefined : sentAt.get(id);
+      if (t0 !== undefined) {
+        latencies.push(at - t0);
+        sentAt.delete(id as string);
+      }
+    },
+  });
+  try {
+    const prefix = `evt_e2e_${runId()}`;
+    const { result, usage } = await ctx.measure(async () => {
+      const r = await publishAtRate({
+        url: ctx.gateway.url,
+        key: ctx.gateway.key,
+        perSecond: s.e2eRate,
+        durationMs: s.e2eMs,
+        idPrefix: prefix,
+        onSend: (id, at) => sentAt.set(id, at),
+      });
+      await waitFor(() => latencies.length >= r.accepted, 5_000);
+      return r;
+    });
+    const e2e = latencySummary(latencies);
+    const post = latencySummary(result.postLatencies);
+    const pick = (l: typeof e2e) => ({ p50: round(l.p50, 2), p99: round(l.p99, 2), p99_9: round(l.p99_9, 2), max: round(l.max, 2) });
+    return {
+      rate_per_s: round(result.sent / result.seconds, 0),
+      duration_s: round(result.seconds, 1),
+      sent: result.sent,
+      accepted: result.accepted,
+      delivered: latencies.length,
+      e2e_ms: pick(e2e),
+      post_ms: pick(post),
+      target_p99_ms: 10,
+      pass: e2e.p99 <= 10 && latencies.length === result.accepted && result.failed === 0,
+      usage,
+    };
+  } finally {
+    await closeAll([sub]);
+  }
+}
+
+export interface FanOutRound {
+  deliveries: number;
+  expected: number;
+  seconds: number;
+  deliveries_per_s: number;
+}
+
+export interface FanOutResult {
+  subscribers: number;
+  events_per_round: number;
+  connect_s: number;
+  rss_before_mib: number;
+  rss_connected_mib: number;
+  rss_peak_mib: number;
+  rss_per_connection_kib: number;
+  deliveries_per_s: number;
+  rounds: FanOutRound[];
+  usage: Usage | undefined;
+  /** Total gateway RSS at 5,000 subscribers must stay within 1 GiB. */
+  target_rss_mib: number;
+  pass: boolean;
+}
+
+/** Scenario 4: `n` subscribers; events published in one batch; time until all have them all. */
+export async function fanOut(ctx: BenchContext, n: number): Promise<FanOutResult> {
+  const s = ctx.settings;
+  const rounds: FanOutRound[] = [];
+  const rssBefore = ctx.gatewayRssBytes();
+  const t0 = performance.now();
+  const subs = await connectMany(ctx.gateway.url, ctx.gateway.key, n);
+  let usage: Usage | undefined;
+  let rssPeak = 0;
+  try {
+    const connectS = (performance.now() - t0) / 1000;
+    await sleep(500);
+    const rssConnected = ctx.gatewayRssBytes();
+    const body = batchBody(s.fanoutEvents).replaceAll('[<id>]', () => runId());
+    for (let roundNo = 0; roundNo < (s.quick ? 1 : 2); roundNo++) {
+      const base = subs.map((sub) => sub.events);
+      const expected = n * s.fanoutEvents;
+      const delivered = () => subs.reduce((sum, sub, i) => sum + sub.events - (base[i] as number), 0);
+      const measured = await ctx.measure(async () => {
+        const start = performance.now();
+        const res = await fetch(`${ctx.gateway.url}/v1/events/batch`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${ctx.gateway.key}` },
+          body: body.replaceAll('"id":"evt_', `"id":"evt_r${roundNo}_`),
+        });
+        const answer = (await res.json()) as { failed?: number };
+        if (res.status !== 200 || answer.failed !== 0) throw new Error(`fan-out batch refused: ${res.status} ${JSON.stringify(answer)}`);
+        await waitFor(() => delivered() >= expected, 60_000);
+        const last = Math.max(...subs.map((sub) => sub.lastEventAt));
+        return { deliveries: delivered(), seconds: (last - start) / 1000 };
+      });
+      usage = measured.usage;
+      rssPeak = Math.max(rssPeak, measured.usage.gateway_rss_peak_mib * MIB);
+      const { deliveries, seconds } = measured.result;
+      rounds.push({ deliveries, expected, seconds: round(seconds, 3), deliveries_per_s: round(deliveries / seconds, 0) });
+    }
+    const rssPeakAll = Math.max(rssPeak, rssConnected);
+    return {
+      subscribers: n,
+      events_per_round: s.fanoutEvents,
+      connect_s: round(connectS, 1),
+      rss_before_mib: round(rssBefore / MIB, 1),
+      rss_connected_mib: round(rssConnected / MIB, 1),
+      rss_peak_mib: round(rssPeakAll / MIB, 1),
+      rss_per_connection_kib: round((rssConnected - rssBefore) / 1024 / n, 1),
+      deliveries_per_s: median(rounds.map((r) => r.deliveries_per_s)),
+      rounds,
+      usage,
+      target_rss_mib: 1024,
+      pass: rssPeakAll <= 1024 * MIB && rounds.every((r) => r.deliveries === r.expected),
+    };
+  } finally {
+    await closeAll(subs);
+    await sleep(500);
+  }
+}
+
+export interface SlowConsumerResult {
+  rate_per_s: number;
+  duration_s: number;
+  send_buffer_bytes: number;
+  /** Gateway RSS once a second while events flow. */
+  rss_mib: number[];
+  rss_start_mib: number;
+  rss_max_mib: number;
+  /** How the gateway closed the reader that stopped reading (read once it reads again). */
+  slow_close_code: number | undefined;
+  /** Seconds into the flow when the last event the slow reader got was sent: the cut-off. */
+  slow_cut_off_after_s: number | undefined;
+  /** Events the slow reader got after it stopped reading (from kernel and gateway buffers). */
+  slow_events_after_stop: number;
+  /** A reader on the same gateway that kept reading got every event. */
+  healthy_delivered: number;
+  accepted: number;
+  /** Bounded: the slow reader was cut off (4010) and RSS grew by less than 2 send buffers + 32 MiB. */
+  pass: boolean;
+}
+
+/** Scenario 5: one subscriber stops reading while a steady flow of events goes on. */
+export async function slowConsumer(ctx: BenchContext, sendBufferBytes: number): Promise<SlowConsumerResult> {
+  const s = ctx.settings;
+  const sentAt = new Map<string, number>();
+  let lastSlowId: string | undefined;
+  const healthy = await connectSubscriber(ctx.gateway.url, ctx.gateway.key);
+  const slow = await connectSubscriber(ctx.gateway.url, ctx.gateway.key, {
+    onEvent: (frame) => {
+      lastSlowId = frameEventId(frame) ?? lastSlowId;
+    },
+  });
+  try {
+    slow.stopReading();
+    const healthyBase = healthy.events;
+    const slowBase = slow.events;
+    const rss: number[] = [ctx.gatewayRssBytes()];
+    const sampler = setInterval(() => rss.push(ctx.gatewayRssBytes()), 1000);
+    const start = performance.now();
+    let result: Awaited<ReturnType<typeof publishAtRate>>;
+    try {
+      result = await publishAtRate({
+        url: ctx.gateway.url,
+        key: ctx.gateway.key,
+        perSecond: s.slowRate,
+        durationMs: s.slowMs,
+        idPrefix: `evt_slow_${runId()}`,
+        onSend: (id, at) => sentAt.set(id, at),
+      });
+      await waitFor(() => healthy.events - healthyBase >= result.accepted, 5_000);
+    } finally {
+      clearInterval(sampler);
+    }
+    rss.push(ctx.gatewayRssBytes());
+    // Read again: what was buffered arrives, then the gateway's close frame (if it closed).
+    slow.resumeReading();
+    const closed = await Promise.race([slow.closed, sleep(10_000).then(() => undefined)]);
+    const rssMib = rss.map((b) => round(b / MIB, 1));
+    const startMib = rssMib[0] as number;
+    const maxMib = Math.max(...rssMib);
+    const cutOff = lastSlowId === undefined ? undefined : sentAt.get(lastSlowId);
+    return {
+      rate_per_s: s.slowRate,
+      duration_s: round(result.seconds, 1),
+      send_buffer_bytes: sendBufferBytes,
+      rss_mib: rssMib,
+      rss_start_mib: startMib,
+      rss_max_mib: maxMib,
+      slow_close_code: closed?.code,
+      slow_cut_off_after_s: cutOff === undefined ? undefined : round((cutOff - start) / 1000, 1),
+      slow_events_after_stop: slow.events - slowBase,
+      healthy_delivered: healthy.events - healthyBase,
+      accepted: result.accepted,
+      pass: closed?.code === 4010 && (maxMib - startMib) * MIB <= 2 * sendBufferBytes + 32 * MIB,
+    };
+  } finally {
+    await closeAll([healthy, slow]);
+  }
+}
