@@ -157,7 +157,7 @@ export const DEAD_LETTER_OPERATIONS: OperationSpec[] = [
                 tenant_id: 'ten_xyz789',
                 timestamp: '2026-03-15T10:05:22Z',
                 source: 'billing-service',
-                data: { invoice_id: 'inv_1' },
+                data: { invoice_id: 'inv_1', amount: 120, currency: 'EUR' },
                 metadata: { correlation_id: 'req_abc123' },
               },
             },

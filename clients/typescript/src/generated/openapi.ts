@@ -1006,7 +1006,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`: the event bus is unavailable; the event bus did not acknowledge the event in time. */
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance. */
             503: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1296,7 +1296,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_NATS_UNAVAILABLE`: the event bus is unavailable. */
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_SHUTTING_DOWN`: the event bus is unavailable; the gateway is shutting down; retry on another instance. */
             503: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1328,6 +1328,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "types": [
+                     *         {
+                     *           "type": "order.created",
+                     *           "version": "1.0",
+                     *           "description": "string",
+                     *           "builtin": true,
+                     *           "schema": {}
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["EventTypeList"];
                 };
             };
@@ -1347,6 +1360,19 @@ export interface operations {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
                     "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_SHUTTING_DOWN`: the gateway is shutting down; retry on another instance. */
+            503: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1385,6 +1411,19 @@ export interface operations {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
                     "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_SHUTTING_DOWN`: the gateway is shutting down; retry on another instance. */
+            503: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1431,7 +1470,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_NOT_READY`: the gateway is not ready. */
+            /** @description `GW_NOT_READY`, `GW_SHUTTING_DOWN`: the gateway is not ready; the gateway is shutting down; retry on another instance. */
             503: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1598,7 +1637,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`: the event bus is unavailable; the event bus did not acknowledge the event in time. */
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance. */
             503: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1666,6 +1705,19 @@ export interface operations {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
                     "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_SHUTTING_DOWN`: the gateway is shutting down; retry on another instance. */
+            503: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1785,7 +1837,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`: the event bus is unavailable; the event bus did not acknowledge the event in time. */
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance. */
             503: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1990,7 +2042,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`: the event bus is unavailable; the event bus did not acknowledge the event in time. */
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance. */
             503: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2081,7 +2133,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`: the event bus is unavailable; the event bus did not acknowledge the event in time. */
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance. */
             503: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2141,7 +2193,8 @@ export interface operations {
                      *             "source": "billing-service",
                      *             "data": {
                      *               "invoice_id": "inv_1",
-                     *               "amount": 120
+                     *               "amount": 120,
+                     *               "currency": "EUR"
                      *             },
                      *             "metadata": {
                      *               "correlation_id": "req_abc123"
@@ -2242,7 +2295,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`: the event bus is unavailable; the event bus did not acknowledge the event in time. */
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance. */
             503: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2383,6 +2436,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `GW_SHUTTING_DOWN`: the gateway is shutting down; retry on another instance. */
+            503: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     listDeadLetters: {
@@ -2430,7 +2496,9 @@ export interface operations {
                      *             "timestamp": "2026-03-15T10:05:22Z",
                      *             "source": "billing-service",
                      *             "data": {
-                     *               "invoice_id": "inv_1"
+                     *               "invoice_id": "inv_1",
+                     *               "amount": 120,
+                     *               "currency": "EUR"
                      *             },
                      *             "metadata": {
                      *               "correlation_id": "req_abc123"
@@ -2488,7 +2556,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`: the event bus is unavailable; the event bus did not acknowledge the event in time. */
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance. */
             503: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2622,7 +2690,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`: the event bus is unavailable; the event bus did not acknowledge the event in time. */
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance. */
             503: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
