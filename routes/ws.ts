@@ -5,6 +5,7 @@
 import type { WebsocketPluginOptions } from '@fastify/websocket';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import type { Logger } from 'pino';
 import { authorize, bearerKey } from '../src/auth/authenticate.ts';
 import type { Config } from '../src/config.ts';
 import { GatewayError } from '../src/errors.ts';
@@ -37,7 +38,7 @@ export function websocketOptions(config: Pick<Config, 'WS_MAX_FRAME_BYTES'>): We
 export const wsRoute = fp(
   async function wsRoute(app: FastifyInstance) {
     const { bus, config, apiKeys } = app.gateway;
-    const subscriptions = await WsSubscriptions.start(bus, config, app.log as never);
+    const subscriptions = await WsSubscriptions.start(bus, config, app.log as Logger);
     app.decorate('wsSubscriptions', subscriptions);
 
     async function authenticateUpgrade(req: FastifyRequest) {
@@ -60,7 +61,7 @@ export const wsRoute = fp(
         throw new GatewayError('GW_INVALID_REQUEST', 'GET /v1/ws is a WebSocket endpoint: send an upgrade request');
       },
       wsHandler: (socket, req) => {
-        subscriptions.accept(socket, req.principal as NonNullable<typeof req.principal>, req.log as never);
+        subscriptions.accept(socket, req.principal as NonNullable<typeof req.principal>, req.log as Logger);
       },
     });
   },

@@ -55,6 +55,22 @@ t.test('replay from all, a seq or a time, then live with no gap and no duplicate
   );
 });
 
+t.test('resume without a group: reconnect from the last seq seen + 1', async (t) => {
+  const nats = await startNats(t);
+  const gw = await startGateway(t, nats.url, {}, { listen: true });
+  const first = await WsClient.connect(t, gw.url, { key: KEYS.a });
+  await first.subscribe({ sub: 'feed', types: ['order.*'] });
+  const seen = [(await publish(gw.app, KEYS.a)).seq, (await publish(gw.app, KEYS.a)).seq];
+  t.same(seqs(await first.events('feed', 2)), seen);
+  await first.close();
+  const missed = [(await publish(gw.app, KEYS.a)).seq, (await publish(gw.app, KEYS.a)).seq];
+  const again = await WsClient.connect(t, gw.url, { key: KEYS.a });
+  const sub = await again.subscribe({ sub: 'feed', types: ['order.*'], from: { seq: (seen[1] as number) + 1 } });
+  t.equal(sub.truncated, false);
+  const live = (await publish(gw.app, KEYS.a)).seq;
+  t.same(seqs(await again.events('feed', 3)), [...missed, live], 'exactly what was missed, then live');
+});
+
 t.test('a start older than the stream holds is reported and starts at the oldest held', async (t) => {
   const nats = await startNats(t);
   const gw = await startGateway(t, nats.url, {}, { listen: true });

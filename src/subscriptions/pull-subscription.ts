@@ -23,8 +23,11 @@ import { type DeliveryTarget, eventFrame, type SubscriptionSpec, startPoint, typ
 
 /** How long one pull waits for events before the loop looks around (acks, stop) again. */
 const PULL_EXPIRES_MS = 5000;
-/** An ephemeral consumer outlives a crashed gateway by at most this. */
-const EPHEMERAL_INACTIVE_MS = 60_000;
+/**
+ * An ephemeral consumer outlives a crashed gateway by at most this. Longer than any pause of a live
+ * subscription (a paused one still pulls at least once per ack wait), like nats.js's ordered consumers.
+ */
+const EPHEMERAL_INACTIVE_MS = 5 * 60_000;
 
 interface InFlight {
   msg: JsMsg;
@@ -112,7 +115,7 @@ export class PullSubscription implements WsSubscription {
         inactive_threshold: nanos(EPHEMERAL_INACTIVE_MS),
         mem_storage: true,
         num_replicas: 1,
-      } as never);
+      });
       this.#ephemeral = true;
       this.#consumer = await this.#bus.js.consumers.get(stream, this.#consumerName);
       if (frame.from === undefined || frame.from === 'new') return { op: 'subscribed', sub: this.id, ack, start: 'new', truncated: false };

@@ -50,7 +50,7 @@ export class ReplaySubscription implements WsSubscription {
         name_prefix: `gw_ws_${this.#target.tenant}_${nuid.next()}`,
         filter_subjects: this.#spec.patterns.subjects,
         ...start.deliver,
-      } as never);
+      });
       const frame: SubscribedFrame = { op: 'subscribed', sub: this.id, ack: 'auto', start: 'position', truncated: start.truncated };
       if (start.start_seq !== undefined) frame.start_seq = start.start_seq;
       return frame;
