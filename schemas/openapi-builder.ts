@@ -70,8 +70,49 @@ export function impliedErrors(op: OperationSpec): ErrorCode[] {
   if (op.requestBody) {
     codes.push('GW_MALFORMED_JSON', 'GW_INVALID_REQUEST', 'GW_PAYLOAD_TOO_LARGE', 'GW_UNSUPPORTED_MEDIA_TYPE', 'GW_VALIDATION_FAILED');
   }
-  codes.push('GW_INTERNAL');
+  // Every request that arrives while the server closes is refused (src/server.ts, onRequest).
+  codes.push('GW_INTERNAL', 'GW_SHUTTING_DOWN');
   return codes;
+}
+
+/**
+ * An example value built from a schema's own `examples`, `const`, `enum` and types, for responses
+ * whose spec gives none: swagger-ui and generated docs then show a complete, valid answer.
+ */
+export function exampleFromSchema(schema: unknown, depth = 0): unknown {
+  if (schema === null || typeof schema !== 'object' || depth > 8) return undefined;
+  const s = schema as Record<string, unknown>;
+  if (Array.isArray(s.examples) && s.examples.length > 0) return s.examples[0];
+  if ('example' in s) return s.example;
+  if ('const' in s) return s.const;
+  if (Array.isArray(s.enum)) return s.enum[0];
+  const variants = (s.anyOf ?? s.oneOf) as unknown[] | undefined;
+  if (Array.isArray(variants))
+    return exampleFromSchema(variants.find((v) => (v as { type?: unknown }).type !== 'null') ?? variants[0], depth + 1);
+  switch (s.type) {
+    case 'object': {
+      const out: Record<string, unknown> = {};
+      for (const [key, sub] of Object.entries((s.properties ?? {}) as Record<string, unknown>)) {
+        const value = exampleFromSchema(sub, depth + 1);
+        if (value !== undefined) out[key] = value;
+      }
+      return out;
+    }
+    case 'array': {
+      const item = exampleFromSchema(s.items, depth + 1);
+      return item === undefined ? [] : [item];
+    }
+    case 'string':
+      return s.format === 'date-time' ? '2026-03-15T10:05:22Z' : 'string';
+    case 'integer':
+    case 'number':
+      return typeof s.minimum === 'number' ? s.minimum : 1;
+    case 'boolean':
+      return true;
+    case 'null':
+      return null;
+  }
+  return undefined;
 }
 
 const shellQuote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
@@ -128,7 +169,8 @@ export function buildDocument(info: DocumentInfo, operations: OperationSpec[], c
       const response: Record<string, unknown> = { description: r.description, headers: { 'X-Request-Id': REQUEST_ID, ...r.headers } };
       if (r.schema) {
         const media: Record<string, unknown> = { schema: refs(plain(r.schema)) };
-        if (r.example !== undefined) media.example = r.example;
+        const example = r.example ?? exampleFromSchema(plain(r.schema));
+        if (example !== undefined) media.example = example;
         response.content = { 'application/json': media };
       }
       responses[status] = response;
