@@ -152,6 +152,15 @@ t.test('the examples are requests that work against a live gateway', async (t) =
   const addr = app.server.address();
   const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
 
+  t.test('/docs (swagger-ui) browses this very document, curl samples included', async (t) => {
+    const page = await fetch(`${url}/docs/`);
+    t.equal(page.status, 200);
+    t.match(await page.text(), /swagger-ui/i);
+    const served = await fetch(`${url}/docs/json`);
+    t.equal(served.status, 200);
+    t.same(await served.json(), doc);
+  });
+
   t.test('every request body example is accepted as it stands', async (t) => {
     for (const { path, method, op, name } of operations) {
       if (!op.requestBody || path.includes('{')) continue;
