@@ -15,8 +15,8 @@ export interface HttpLoadOptions {
   url: string;
   path: string;
   key: string;
-  /** A body with `[<id>]` marks; autocannon puts a unique id there per request. */
-  body: string;
+  /** A body with `[<id>]` marks; autocannon puts a unique id there per request. Omitted: a GET. */
+  body?: string;
   /** Requests in flight: one per connection, no pipelining. */
   connections: number;
   durationMs: number;
@@ -27,10 +27,14 @@ export interface HttpLoadOptions {
 export async function httpLoad(opts: HttpLoadOptions): Promise<LoadResult> {
   const result = await autocannon({
     url: opts.url + opts.path,
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${opts.key}` },
-    body: opts.body,
-    idReplacement: true,
+    ...(opts.body === undefined
+      ? { method: 'GET' as const, headers: { authorization: `Bearer ${opts.key}` } }
+      : {
+          method: 'POST' as const,
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${opts.key}` },
+          body: opts.body,
+          idReplacement: true,
+        }),
     connections: opts.connections,
     pipelining: 1,
     duration: opts.durationMs / 1000,

@@ -10,10 +10,10 @@ import { describeMachine } from './machine.ts';
 import { startBenchNats, startGatewayProcess } from './processes.ts';
 import { type BenchReport, formatMachine, formatTable, type Row, writeReport } from './report.ts';
 import { loadConfig } from '../src/config.ts';
-import { type PublishScenarioResult, publishBatch, publishSingle } from './scenarios/publish.ts';
+import { httpCeiling, type PublishScenarioResult, publishBatch, publishSingle } from './scenarios/publish.ts';
 import { endToEnd, fanOut, slowConsumer } from './scenarios/websocket.ts';
 
-const SCENARIOS = ['publish', 'batch', 'e2e', 'fanout', 'slow'] as const;
+const SCENARIOS = ['ceiling', 'publish', 'batch', 'e2e', 'fanout', 'slow'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
 const { values } = parseArgs({
@@ -83,7 +83,19 @@ async function main(): Promise<void> {
     const rows: Row[] = [];
     for (const name of wanted) {
       log(`scenario ${name}`);
-      if (name === 'publish') {
+      if (name === 'ceiling') {
+        const r = await httpCeiling(ctx);
+        scenarios[name] = r;
+        rows.push({
+          scenario: `0 reference: GET /healthz (${r.connections} in flight)`,
+          metric: 'requests/s; CPU µs/request',
+          direct: '',
+          gateway: `${fmt(r.requests_per_s)}; ${fmt(r.gateway_cpu_us_per_request)}`,
+          ratio: '',
+          target: '',
+          pass: undefined,
+        });
+      } else if (name === 'publish') {
         const r = await publishSingle(ctx);
         scenarios[name] = r;
         rows.push(...publishRows(`1 single POST (${r.params.connections} in flight)`, r));

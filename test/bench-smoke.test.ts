@@ -45,6 +45,8 @@ t.test('the quick bench prints the machine and a table, and writes matching JSON
     );
   }
 
+  t.ok(report.scenarios.ceiling.requests_per_s > 0, 'reference: GET /healthz was measured');
+
   const e2e = report.scenarios.e2e;
   t.ok(e2e.accepted > 0, 'end to end: events were accepted');
   t.equal(e2e.delivered, e2e.accepted, 'end to end: every accepted event reached the subscriber');
@@ -60,6 +62,7 @@ t.test('the quick bench prints the machine and a table, and writes matching JSON
   t.equal(slow.healthy_delivered, slow.accepted, 'slow consumer: a reader that keeps reading gets every event');
   t.ok(slow.rss_mib.length >= 2 && slow.rss_mib.every((m: number) => m > 0), 'slow consumer: RSS sampled over time');
 
-  for (const label of ['3 end to end', '4 fan-out', '5 slow consumer']) t.match(stdout, new RegExp(`^\\| ${label}`, 'm'), label);
+  for (const label of ['0 reference', '3 end to end', '4 fan-out', '5 slow consumer'])
+    t.match(stdout, new RegExp(`^\\| ${label}`, 'm'), label);
   t.equal(report.rows.length > 0, true, 'table rows in the JSON');
 });

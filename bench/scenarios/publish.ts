@@ -148,3 +148,52 @@ export function publishSingle(ctx: BenchContext): Promise<PublishScenarioResult>
 export function publishBatch(ctx: BenchContext): Promise<PublishScenarioResult> {
   return compare(ctx, 'batch', ctx.settings.batchSize, ctx.settings.batchConnections, 0.9);
 }
+
+export interface CeilingResult {
+  path: string;
+  connections: number;
+  requests_per_s: number;
+  p50_ms: number;
+  p99_ms: number;
+  gateway_cpu_us_per_request: number;
+  runs: { requests_per_s: number; gateway_cpu_us_per_request: number; usage: Usage }[];
+}
+
+/**
+ * Reference: the gateway answering `GET /healthz` (no body, no NATS) with the same connections as
+ * scenario 1. What a request costs the HTTP stack alone bounds what any POST can reach.
+ */
+export async function httpCeiling(ctx: BenchContext): Promise<CeilingResult> {
+  const s = ctx.settings;
+  const run = (ms: number) =>
+    httpLoad({
+      url: ctx.gateway.url,
+      path: '/healthz',
+      key: ctx.gateway.key,
+      connections: s.inFlight,
+      durationMs: ms,
+      maxRequests: ms * 100,
+    });
+  await run(s.warmupMs);
+  const runs: { load: LoadResult; usage: Usage }[] = [];
+  for (let r = 0; r < s.repeats; r++) {
+    const { result, usage } = await ctx.measure(() => run(s.loadMs));
+    runs.push({ load: result, usage });
+  }
+  const rows = runs.map(({ load, usage }) => ({
+    requests_per_s: round(load.perSecond, 0),
+    gateway_cpu_us_per_request: round(((usage.cpu_percent.gateway / 100) * 1e6) / load.perSecond, 1),
+    p50_ms: load.latencyMs.p50,
+    p99_ms: load.latencyMs.p99,
+    usage,
+  }));
+  return {
+    path: '/healthz',
+    connections: s.inFlight,
+    requests_per_s: median(rows.map((r) => r.requests_per_s)),
+    p50_ms: median(rows.map((r) => r.p50_ms)),
+    p99_ms: median(rows.map((r) => r.p99_ms)),
+    gateway_cpu_us_per_request: median(rows.map((r) => r.gateway_cpu_us_per_request)),
+    runs: rows.map(({ requests_per_s, gateway_cpu_us_per_request, usage }) => ({ requests_per_s, gateway_cpu_us_per_request, usage })),
+  };
+}
