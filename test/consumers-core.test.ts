@@ -1,9 +1,10 @@
 // The shared consumer core (src/bus/durable-consumers.ts, src/bus/dead-letters.ts) against a real
 // nats-server, without HTTP: what WebSocket groups and HTTP pull consumers both rely on.
 import t, { type Test } from 'tap';
-import { deadLetterIfExhausted, listDeadLetters } from '../src/bus/dead-letters.ts';
+import { deadLetterIfExhausted, ensureDeadLetterStream, listDeadLetters } from '../src/bus/dead-letters.ts';
 import {
   consumerSubjects,
+  DEAD_LETTER_ATTEMPTS,
   deleteDurableConsumer,
   describeConsumer,
   durableName,
@@ -61,7 +62,7 @@ t.test('durable consumers: create, idempotent ensure, update, describe, delete',
   t.equal(first.maxDeliver, 3);
   t.equal(first.ackWaitMs, 2000);
   const info = await bus.jsm.consumers.info(bus.config.STREAM_NAME, first.durable);
-  t.equal(info.config.max_deliver, 4, 'JetStream delivers once more than allowed: that delivery is dead-lettered');
+  t.equal(info.config.max_deliver, 3 + DEAD_LETTER_ATTEMPTS, 'JetStream delivers more than allowed: those deliveries are dead-lettered');
 
   const again = await ensureDurableConsumer(bus, 'ten_a', 'billing', {
     types: ['order.*'],
@@ -194,4 +195,32 @@ t.test('an exhausted delivery is dead-lettered once and never delivered again', 
   t.equal(dl?.reason, 'max_deliver_exceeded');
   t.equal(dl?.event?.id, stored.id);
   t.same((await listDeadLetters(bus, 'ten_b', { limit: 10 })).dead_letters, [], 'another tenant sees none');
+});
+
+t.test('a dead letter that could not be stored is retried on a later delivery, not lost', async (t) => {
+  const nats = await startNats(t);
+  const { app } = await startGateway(t, nats.url);
+  const bus = app.gateway.bus;
+  const c = await ensureDurableConsumer(bus, 'ten_a', 'retry', { types: ['*'], from: 'all', ackWaitMs: 1000, maxDeliver: 1 });
+  const stored = await publish(app, KEYS.a, sampleEvent());
+  const consumer = await bus.js.consumers.get(bus.config.STREAM_NAME, c.durable);
+
+  const first = await consumer.next({ expires: 5000 });
+  t.equal(await deadLetterIfExhausted(bus, first as NonNullable<typeof first>, c), false);
+  first?.nak();
+
+  await bus.jsm.streams.delete(bus.config.DEAD_LETTER_STREAM);
+  const second = await consumer.next({ expires: 5000 });
+  t.equal(second?.info.deliveryCount, 2);
+  await rejectsWith(t, deadLetterIfExhausted(bus, second as NonNullable<typeof second>, c), 'GW_NATS_UNAVAILABLE');
+
+  await ensureDeadLetterStream(bus);
+  const third = await consumer.next({ expires: 5000 });
+  t.equal(third?.info.deliveryCount, 3, 'redelivered after the ack wait');
+  t.equal(await deadLetterIfExhausted(bus, third as NonNullable<typeof third>, c), true);
+  const page = await listDeadLetters(bus, 'ten_a', { limit: 10 });
+  t.same(
+    page.dead_letters.map((d) => [d.original_seq, d.delivery_count]),
+    [[stored.seq, 3]],
+  );
 });

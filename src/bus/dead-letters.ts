@@ -1,9 +1,9 @@
 // Dead letters: events a durable consumer failed to process `max_deliver` times are kept, not lost.
 //
-// JetStream's own `max_deliver` only stops delivering, so durable consumers are created with the
-// configured maximum + 1 (durable-consumers.ts). Every delivery path (HTTP fetch, WebSocket groups)
-// calls `deadLetterIfExhausted` on each message before handing it out: on that extra delivery the
-// event is published to the dead-letter stream (DEAD_LETTER_STREAM, subjects
+// JetStream's own `max_deliver` only stops delivering, so durable consumers are created with a few
+// deliveries to spare (durable-consumers.ts, DEAD_LETTER_ATTEMPTS). Every delivery path (HTTP fetch,
+// WebSocket groups) calls `deadLetterIfExhausted` on each message before handing it out: on the
+// first delivery beyond the configured maximum the event is published to the dead-letter stream (DEAD_LETTER_STREAM, subjects
 // `<prefix>_dlq.<tenant>.<consumer>`, headers carrying reason, delivery count, original sequence
 // and consumer) with the msgID `<durable>:<stream seq>`, so a crash between the publish and the
 // `term` cannot store it twice; only once JetStream acknowledged the dead letter is the original
@@ -244,7 +244,8 @@ export async function redriveDeadLetters(
     }
   } else {
     let after = 0;
-    while (chosen.length < what.limit) {
+    // Bounded: a huge dead-letter stream is redriven over several calls, not scanned in one.
+    for (let pages = 0; pages < 50 && chosen.length < what.limit; pages++) {
       const page = await listDeadLetters(bus, tenant, {
         afterSeq: after,
         limit: Math.min(100, what.limit - chosen.length),
@@ -281,6 +282,12 @@ export async function redriveDeadLetters(
         headers: h,
         timeout: bus.config.PUBLISH_TIMEOUT_MS,
       });
+      if (ack.duplicate) {
+        // A concurrent redrive of the same dead letter won: it is back with its consumer once.
+        await bus.jsm.streams.deleteMessage(bus.config.DEAD_LETTER_STREAM, m.seq, false).catch(() => false);
+        results.push({ seq: m.seq, status: 'not_found' });
+        continue;
+      }
       await bus.jsm.streams.deleteMessage(bus.config.DEAD_LETTER_STREAM, m.seq, false);
       bus.log.info({ dlq_seq: m.seq, consumer, seq: ack.seq }, 'dead letter redriven');
       results.push({ seq: m.seq, status: 'redriven', consumer, redriven_seq: ack.seq });

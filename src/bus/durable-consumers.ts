@@ -9,9 +9,11 @@
 // - Explicit acks; `ack_wait` and `max_deliver` per consumer (defaults CONSUMER_ACK_WAIT,
 //   CONSUMER_MAX_DELIVER); `inactive_threshold` = CONSUMER_IDLE_TIMEOUT, so JetStream deletes
 //   consumers nobody pulls from.
-// - JetStream's `max_deliver` is set to the configured maximum + 1: the extra delivery is the one on
-//   which the gateway moves the event to the dead-letter stream (see dead-letters.ts) instead of
-//   handing it to a client.
+// - JetStream's `max_deliver` is set to the configured maximum + DEAD_LETTER_ATTEMPTS: the deliveries
+//   beyond the configured maximum are the ones on which the gateway moves the event to the
+//   dead-letter stream (see dead-letters.ts) instead of handing it to a client. More than one, so
+//   a dead-letter publish that failed (bus trouble) is retried on the next redelivery instead of
+//   leaving the event stranded at JetStream's limit.
 // - `types`, the content filter and the configured max_deliver live in the consumer's metadata, so
 //   any gateway instance can serve any consumer with no local state: `getDurableConsumer` rebuilds
 //   everything (including the compiled filter) from one consumer-info call.
@@ -29,6 +31,8 @@ const NAME_RE = new RegExp(NAME_PATTERN);
 export const MAX_TYPES = 32;
 export const ACK_WAIT_RANGE_MS = [1000, 12 * 3_600_000] as const;
 export const MAX_DELIVER_RANGE = [1, 100] as const;
+/** Deliveries JetStream makes beyond the configured maximum, each a chance to store the dead letter. */
+export const DEAD_LETTER_ATTEMPTS = 3;
 
 export type StartFrom = 'new' | 'all' | { seq: number } | { time: string };
 
@@ -191,7 +195,7 @@ function updatableConfig(bus: EventBus, tenant: string, name: string, n: Normali
   if (n.filter !== undefined) metadata[META.filter] = JSON.stringify(n.filter);
   return {
     ack_wait: nanos(n.ackWaitMs),
-    max_deliver: n.maxDeliver + 1,
+    max_deliver: n.maxDeliver + DEAD_LETTER_ATTEMPTS,
     inactive_threshold: nanos(bus.config.CONSUMER_IDLE_TIMEOUT),
     filter_subjects: consumerSubjects(bus.config.STREAM_SUBJECT_PREFIX, tenant, name, n.types),
     metadata,
@@ -226,7 +230,7 @@ export function fromConsumerInfo(info: ConsumerInfo, tenant: string): DurableCon
       matcher: filter === undefined ? MATCH_ALL : compileContentFilter(filter),
       from: JSON.parse(meta[META.from] ?? '"new"') as StartFrom,
       ackWaitMs: Math.round((info.config.ack_wait ?? 30e9) / 1e6),
-      maxDeliver: Number(meta[META.maxDeliver] ?? (info.config.max_deliver ?? 2) - 1),
+      maxDeliver: Number(meta[META.maxDeliver] ?? (info.config.max_deliver ?? 1 + DEAD_LETTER_ATTEMPTS) - DEAD_LETTER_ATTEMPTS),
       created: info.created,
     };
   } catch {

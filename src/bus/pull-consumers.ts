@@ -102,22 +102,29 @@ export async function fetchEvents(
   const out: FetchedEvent[] = [];
   for (let rounds = 0; rounds < 1000; rounds++) {
     const remaining = Math.max(0, deadline - Date.now());
+    const pulledAt = Date.now();
     const msgs = await pull(bus, consumer.durable, opts.max - out.length, remaining);
     for (const m of msgs) {
       const info = parseAckSubject(m.reply as string);
       if (!info) continue;
       const msg = delivered(bus, m, info);
-      if (await deadLetterIfExhausted(bus, msg, consumer)) continue;
-      let event: EventEnvelope;
+      let event: EventEnvelope | undefined;
       try {
-        event = JSON.parse(new TextDecoder().decode(m.data)) as EventEnvelope;
-      } catch {
-        await deadLetter(bus, msg, consumer, 'undecodable');
-        continue;
-      }
-      if (event?.tenant_id !== consumer.tenant) {
-        // Cannot happen through the gateway (subjects are per tenant); never hand it out.
-        await deadLetter(bus, msg, consumer, 'undecodable');
+        if (await deadLetterIfExhausted(bus, msg, consumer)) continue;
+        try {
+          event = JSON.parse(new TextDecoder().decode(m.data)) as EventEnvelope;
+        } catch {
+          event = undefined;
+        }
+        // A foreign tenant cannot happen through the gateway (subjects are per tenant); never hand it out.
+        if (event?.tenant_id !== consumer.tenant) {
+          await deadLetter(bus, msg, consumer, 'undecodable');
+          continue;
+        }
+      } catch (err) {
+        // The dead letter was not stored: leave the delivery unacked, so it comes back after the
+        // ack wait and is dead-lettered then, and still answer what was fetched.
+        bus.log.warn({ err, consumer: consumer.durable, seq: info.streamSequence }, 'could not dead-letter; it will be retried');
         continue;
       }
       if (!consumer.matcher.match(event)) {
@@ -135,6 +142,10 @@ export async function fetchEvents(
       });
     }
     if (out.length > 0 || Date.now() >= deadline) break;
+    // JetStream ended the request early with nothing for us (e.g. too many waiting pulls): do not spin.
+    if (msgs.length === 0 && Date.now() - pulledAt < remaining - 50) {
+      await new Promise((r) => setTimeout(r, Math.min(100, Math.max(0, deadline - Date.now()))));
+    }
   }
   return out;
 }
