@@ -131,8 +131,9 @@ export async function fetchEvents(
         bus.nc.publish(m.reply as string, '+ACK');
         continue;
       }
-      // The token dies when JetStream would redeliver: received time + ack wait.
-      const expiresAt = Date.now() + consumer.ackWaitMs;
+      // The token dies when JetStream would redeliver: JetStream's timer started when it sent the
+      // event, a little before we received it, so keep a small margin.
+      const expiresAt = Date.now() + consumer.ackWaitMs - Math.min(250, consumer.ackWaitMs / 10);
       out.push({
         seq: info.streamSequence,
         delivery: info.deliveryCount,
