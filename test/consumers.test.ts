@@ -2,7 +2,7 @@
 // redelivery, token checks, two gateway instances serving one consumer, tenant isolation.
 import t from 'tap';
 import { ack, call, eventually, fetchEvents, publish, putConsumer } from './helpers/consumers.ts';
-import { KEYS, startGateway } from './helpers/gateway.ts';
+import { auth, KEYS, startGateway } from './helpers/gateway.ts';
 import { startNats } from './helpers/nats.ts';
 
 const SECRET = { ACK_TOKEN_SECRET: 'shared-test-secret' };
@@ -294,4 +294,48 @@ t.test('consumer endpoints need the subscribe scope', async (t) => {
   }
   t.equal((await putConsumer(app, KEYS.aSubscribe, 'x', { types: ['*'] })).status, 201);
   t.equal((await call(app, 'no-such-key', 'GET', '/v1/consumers/x')).status, 401);
+});
+
+t.test('while NATS is down consumer calls answer 503 (acks per token); afterwards the consumer carries on', async (t) => {
+  let nats = await startNats(t);
+  const { app } = await startGateway(t, nats.url, { ...SECRET, PUBLISH_TIMEOUT_MS: 1000, RETRY_AFTER_SECONDS: 3 });
+  await putConsumer(app, KEYS.a, 'durable', { types: ['*'], from: 'all', ack_wait: 5000 });
+  const stored = await publish(app, KEYS.a);
+  const [held] = await fetchEvents(app, KEYS.a, 'durable', { wait_ms: 1000 });
+  t.equal(held?.event.id, stored.id);
+
+  await nats.kill();
+  for (const [method, url, body] of [
+    ['GET', '/v1/consumers/durable', undefined],
+    ['POST', '/v1/consumers/durable/fetch', { wait_ms: 0 }],
+    ['PUT', '/v1/consumers/durable', { types: ['*'] }],
+    ['GET', '/v1/dead-letters', undefined],
+  ] as const) {
+    const res = await app.inject({ method, url, headers: auth(KEYS.a), ...(body ? { payload: body } : {}) });
+    t.equal(res.statusCode, 503, `${method} ${url}: ${res.body}`);
+    t.equal(res.headers['retry-after'], '3');
+    t.ok(['GW_NATS_UNAVAILABLE', 'GW_PUBLISH_TIMEOUT'].includes(res.json().code), res.json().code);
+  }
+  const down = await ack(app, KEYS.a, 'durable', { acks: [held?.ack_token] });
+  t.equal(down.acks[0]?.ok, false);
+  t.ok(['GW_NATS_UNAVAILABLE', 'GW_PUBLISH_TIMEOUT'].includes(String(down.acks[0]?.error?.code)), JSON.stringify(down.acks[0]));
+
+  nats = await nats.restart();
+  const info = await eventually(
+    () => call(app, KEYS.a, 'GET', '/v1/consumers/durable'),
+    (r) => r.status === 200,
+    20_000,
+  );
+  t.equal(info.status, 200, 'the consumer survived the restart');
+  const again = await eventually(
+    () => fetchEvents(app, KEYS.a, 'durable', { wait_ms: 1000 }),
+    (evs) => evs.length > 0,
+    15_000,
+  );
+  t.same(
+    again.map((e) => [e.event.id, e.delivery]),
+    [[stored.id, 2]],
+    'the unacknowledged event is redelivered',
+  );
+  t.same((await ack(app, KEYS.a, 'durable', { acks: [again[0]?.ack_token] })).acks, [{ ok: true }]);
 });
