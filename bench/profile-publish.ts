@@ -1,6 +1,7 @@
 // `node bench/profile-publish.ts DIR [single|batch] [seconds]`: only the gateway side of scenario 1
-// or 2, with the gateway under `node --cpu-prof` (profile written to DIR when it stops). For
-// finding hot paths; the comparison with direct JetStream is bench/run.ts.
+// or 2, with the gateway under `node --cpu-prof` (profile written to DIR when it stops; `-` for no
+// profile). For finding hot paths and comparing versions of the code with each other; the
+// comparison with direct JetStream is bench/run.ts.
 import { httpLoad } from './http-load.ts';
 import { batchBody, singleBody } from './payload.ts';
 import { sampleProcess, startBenchNats, startGatewayProcess } from './processes.ts';
@@ -8,7 +9,7 @@ import { sampleProcess, startBenchNats, startGatewayProcess } from './processes.
 const [dir, kind = 'single', seconds = '8'] = process.argv.slice(2);
 if (!dir) throw new Error('usage: node bench/profile-publish.ts DIR [single|batch] [seconds]');
 const nats = await startBenchNats();
-const gateway = await startGatewayProcess(nats.server.url, {}, dir);
+const gateway = await startGatewayProcess(nats.server.url, {}, dir === '-' ? undefined : dir);
 try {
   const batch = kind === 'batch';
   const load = (ms: number) =>
