@@ -21,7 +21,18 @@ export async function fetchConsumer(req: FastifyRequest, reply: FastifyReply) {
   }
   const consumer = await getDurableConsumer(gateway.bus, tenant, name);
   if (!consumer) throw new GatewayError('GW_NOT_FOUND', `No consumer "${name}"; create it with PUT /v1/consumers/${name}`);
-  const events = await fetchEvents(gateway.bus, consumer, { max, waitMs: body.wait_ms ?? FETCH_DEFAULT_WAIT_MS }, ackTokensFor(gateway));
+  // A client that hangs up mid-poll must not strand the events the poll still receives.
+  const abandoned = new AbortController();
+  const onClose = () => {
+    if (!reply.raw.writableFinished) abandoned.abort();
+  };
+  reply.raw.once('close', onClose);
+  const events = await fetchEvents(
+    gateway.bus,
+    consumer,
+    { max, waitMs: body.wait_ms ?? FETCH_DEFAULT_WAIT_MS, signal: abandoned.signal },
+    ackTokensFor(gateway),
+  ).finally(() => reply.raw.off('close', onClose));
   req.log.debug({ consumer: consumer.durable, count: events.length }, 'fetched');
   return reply.send({ events });
 }

@@ -339,3 +339,36 @@ t.test('while NATS is down consumer calls answer 503 (acks per token); afterward
   );
   t.same((await ack(app, KEYS.a, 'durable', { acks: [again[0]?.ack_token] })).acks, [{ ok: true }]);
 });
+
+t.test('a client hanging up mid-poll does not strand the events that poll still receives', async (t) => {
+  const nats = await startNats(t);
+  const gw = await startGateway(t, nats.url, SECRET, { listen: true });
+  await putConsumer(gw.app, KEYS.a, 'hangup', { types: ['*'], ack_wait: 60_000 });
+
+  const abort = new AbortController();
+  const abandoned = fetch(`${gw.url}/v1/consumers/hangup/fetch`, {
+    method: 'POST',
+    headers: { ...auth(KEYS.a), 'content-type': 'application/json' },
+    body: JSON.stringify({ wait_ms: 4000 }),
+    signal: abort.signal,
+  }).catch((err: unknown) => err);
+  await new Promise((r) => setTimeout(r, 300));
+  abort.abort();
+  await abandoned;
+  await new Promise((r) => setTimeout(r, 100));
+  // The abandoned poll is still waiting inside JetStream: it gets this event first.
+  const stored = await publish(gw.app, KEYS.a);
+
+  const started = Date.now();
+  const got = await eventually(
+    () => fetchEvents(gw.app, KEYS.a, 'hangup', { wait_ms: 1000 }),
+    (evs) => evs.length > 0,
+    10_000,
+  );
+  t.same(
+    got.map((e) => [e.event.id, e.delivery]),
+    [[stored.id, 2]],
+    'handed back at once as a second delivery',
+  );
+  t.ok(Date.now() - started < 10_000, `not after the 60 s ack wait (${Date.now() - started} ms)`);
+});

@@ -90,16 +90,18 @@ async function pull(bus: EventBus, durable: string, batch: number, waitMs: numbe
 /**
  * Fetches up to `max` events for the consumer, waiting up to `waitMs` for the first one. Answers
  * as soon as at least one deliverable event arrived; events only the filter rejects do not end the
- * wait. Every returned event carries an ack token signed by `tokens`.
+ * wait. Every returned event carries an ack token signed by `tokens`. When `signal` aborts (the HTTP
+ * client left), whatever arrives is nak-ed for immediate redelivery instead of returned.
  */
 export async function fetchEvents(
   bus: EventBus,
   consumer: DurableConsumer,
-  opts: { max: number; waitMs: number },
+  opts: { max: number; waitMs: number; signal?: AbortSignal | undefined },
   tokens: AckTokens,
 ): Promise<FetchedEvent[]> {
   const deadline = Date.now() + opts.waitMs;
   const out: FetchedEvent[] = [];
+  const replies: string[] = [];
   for (let rounds = 0; rounds < 1000; rounds++) {
     const remaining = Math.max(0, deadline - Date.now());
     const pulledAt = Date.now();
@@ -134,6 +136,7 @@ export async function fetchEvents(
       // The token dies when JetStream would redeliver: JetStream's timer started when it sent the
       // event, a little before we received it, so keep a small margin.
       const expiresAt = Date.now() + consumer.ackWaitMs - Math.min(250, consumer.ackWaitMs / 10);
+      replies.push(m.reply as string);
       out.push({
         seq: info.streamSequence,
         delivery: info.deliveryCount,
@@ -141,6 +144,13 @@ export async function fetchEvents(
         ack_deadline: new Date(expiresAt).toISOString(),
         event,
       });
+    }
+    if (opts.signal?.aborted) {
+      // The client went away during the long poll: JetStream cannot cancel a waiting pull, so what
+      // it delivered meanwhile is handed straight back rather than left until the ack wait.
+      for (const reply of replies) bus.nc.publish(reply, '-NAK');
+      bus.log.info({ consumer: consumer.durable, returned: replies.length }, 'fetch abandoned by the client');
+      return [];
     }
     if (out.length > 0 || Date.now() >= deadline) break;
     // JetStream ended the request early with nothing for us (e.g. too many waiting pulls): do not spin.
