@@ -191,3 +191,33 @@ t.test('protocol abuse closes the connection with a documented code', async (t) 
   const ok = await WsClient.connect(t, gw.url, { key: KEYS.a });
   await ok.subscribe({ sub: 'x', types: ['*'] });
 });
+
+t.test('a thousand live subscriptions cost no JetStream consumer and each gets every event', async (t) => {
+  const nats = await startNats(t);
+  const gw = await startGateway(t, nats.url, {}, { listen: true });
+  const clients: WsClient[] = [];
+  for (let c = 0; c < 10; c++) {
+    const ws = await WsClient.connect(t, gw.url, { key: KEYS.a });
+    for (let s = 0; s < 100; s++) ws.send({ op: 'subscribe', sub: `s${s}`, types: s % 2 ? ['order.*'] : ['*'] });
+    clients.push(ws);
+  }
+  for (const ws of clients) for (let s = 0; s < 100; s++) await ws.next((f) => f.op === 'subscribed' && f.sub === `s${s}`);
+  t.equal(gw.app.wsSubscriptions.hub.size, 1000);
+  t.equal(gw.app.wsSubscriptions.hub.tenants, 1, 'one feed for the tenant');
+  const consumers = [];
+  for await (const c of gw.app.gateway.bus.jsm.consumers.list(gw.config.STREAM_NAME)) consumers.push(c.name);
+  t.same(consumers, [], 'no consumer');
+  const started = performance.now();
+  const events = 20;
+  const stored: number[] = [];
+  for (let i = 0; i < events; i++) stored.push((await publish(gw.app, KEYS.a)).seq);
+  for (const ws of clients) {
+    for (let s = 0; s < 100; s++) {
+      const got = await ws.events(`s${s}`, events, 10_000);
+      if (got.map((f) => f.seq).join() !== stored.join()) t.fail(`s${s} got ${got.map((f) => f.seq)}`);
+    }
+  }
+  const ms = performance.now() - started;
+  t.comment(`${events} events x 1000 subscriptions = ${events * 1000} frames in ${Math.round(ms)} ms`);
+  t.pass('every subscription got every event, in order');
+});

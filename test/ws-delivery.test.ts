@@ -191,6 +191,7 @@ t.test('no consumer is left when subscriptions and connections end', async (t) =
   other.terminate(); // no close handshake
   t.ok(await eventually(async () => (await consumerNames(gw.app)).length === 0), 'closing the connections deletes their consumers');
   t.equal(gw.app.wsSubscriptions.hub.size, 0, 'and the live hub forgot them');
+  t.equal(gw.app.wsSubscriptions.hub.tenants, 0, 'and closed its per-tenant feeds');
 });
 
 t.test('shutdown closes every socket with 1001 and deletes its consumers', async (t) => {

@@ -4,7 +4,7 @@
 // keep up is disconnected (4010) rather than buffered without bound.
 import type { SubscribedFrame } from '../../schemas/websocket.ts';
 import type { LiveEvent, LiveListener, SubscriptionHub } from './subscription-hub.ts';
-import { autoAckOnly, type DeliveryTarget, eventFrame, passes, type SubscriptionSpec, type WsSubscription } from './subscription.ts';
+import { autoAckOnly, type DeliveryTarget, eventFrame, type SubscriptionSpec, type WsSubscription } from './subscription.ts';
 
 export class LiveSubscription implements WsSubscription, LiveListener {
   readonly id: string;
@@ -12,6 +12,7 @@ export class LiveSubscription implements WsSubscription, LiveListener {
   readonly #spec: SubscriptionSpec;
   readonly #target: DeliveryTarget;
   readonly #hub: SubscriptionHub;
+  #state: 'new' | 'watching' | 'running' | 'stopped' = 'new';
 
   constructor(spec: SubscriptionSpec, target: DeliveryTarget, hub: SubscriptionHub) {
     this.id = spec.id;
@@ -26,7 +27,7 @@ export class LiveSubscription implements WsSubscription, LiveListener {
   }
 
   onEvent(event: LiveEvent): void {
-    if (!passes(this.#spec.filter, event.json)) return;
+    if (this.#spec.filter && !this.#spec.filter.match(event.envelope)) return;
     if (!this.#target.keepingUp) {
       this.#target.closeSlow();
       return;
@@ -35,10 +36,15 @@ export class LiveSubscription implements WsSubscription, LiveListener {
   }
 
   async prepare(): Promise<SubscribedFrame> {
+    // Once this resolves the tenant's feed is subscribed: nothing stored after `subscribed` is missed.
+    this.#state = 'watching';
+    await this.#hub.watch(this.tenant);
     return { op: 'subscribed', sub: this.id, ack: 'auto', start: 'new', truncated: false };
   }
 
   run(): void {
+    if (this.#state !== 'watching') return;
+    this.#state = 'running';
     this.#hub.add(this);
   }
 
@@ -51,6 +57,8 @@ export class LiveSubscription implements WsSubscription, LiveListener {
   }
 
   async stop(): Promise<void> {
-    this.#hub.remove(this);
+    if (this.#state === 'watching') this.#hub.release(this.tenant);
+    else if (this.#state === 'running') this.#hub.remove(this);
+    this.#state = 'stopped';
   }
 }

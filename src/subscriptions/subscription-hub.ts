@@ -1,16 +1,31 @@
-// The live feed of one gateway instance: ONE core NATS subscription on the stream's republish
-// subjects (`<prefix>_live.>`), fanned out in-process to every matching live subscription. The
-// stream republishes only events it stored, so a publish retried with the same id (deduplicated
-// by JetStream) reaches live subscribers once, and each carries its stream sequence
-// (`Nats-Sequence`). Live subscriptions therefore cost no JetStream consumer at all.
+// The live feed of one gateway instance. The stream republishes every event it STORED to
+// `<prefix>_live.<tenant>.…` with its sequence (`Nats-Sequence`), so a publish retried with the
+// same id (deduplicated by JetStream) reaches live subscribers once. The hub holds one core NATS
+// subscription per tenant that has live subscribers on this instance (none for the others, so an
+// instance only receives the traffic its clients want) and fans each event out in-process to the
+// matching subscriptions. Live subscriptions therefore cost no JetStream consumer at all.
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
+import type { EventEnvelope } from '../../schemas/envelope.ts';
 
-export interface LiveEvent {
-  seq: number;
-  type: string;
+export class LiveEvent {
+  readonly seq: number;
+  readonly type: string;
   /** The stored envelope as JSON, exactly as published. */
-  json: string;
+  readonly json: string;
+  #envelope: EventEnvelope | undefined;
+
+  constructor(seq: number, type: string, json: string) {
+    this.seq = seq;
+    this.type = type;
+    this.json = json;
+  }
+
+  /** Parsed once, however many subscriptions' filters look at it. */
+  get envelope(): EventEnvelope {
+    this.#envelope ??= JSON.parse(this.json) as EventEnvelope;
+    return this.#envelope;
+  }
 }
 
 export interface LiveListener {
@@ -19,16 +34,25 @@ export interface LiveListener {
   onEvent(event: LiveEvent): void;
 }
 
+interface TenantFeed {
+  sub: Subscription;
+  /** Resolves once the server has the subscription. */
+  ready: Promise<void>;
+  listeners: Set<LiveListener>;
+  /** Subscriptions being set up (`watch`ed, not yet `add`ed); they keep the feed open too. */
+  reserved: number;
+}
+
 export function liveSubjectPrefix(prefix: string): string {
   return `${prefix}_live`;
 }
 
 export class SubscriptionHub {
-  readonly #byTenant = new Map<string, Set<LiveListener>>();
+  readonly #feeds = new Map<string, TenantFeed>();
   readonly #nc: NatsConnection;
   readonly #prefix: string;
   readonly #log: Logger;
-  #sub: Subscription | undefined;
+  #stopped = false;
 
   constructor(nc: NatsConnection, prefix: string, log: Logger) {
     this.#nc = nc;
@@ -36,59 +60,93 @@ export class SubscriptionHub {
     this.#log = log;
   }
 
-  /** Resolves once the server has the subscription, so no event stored after this is missed. */
-  async start(): Promise<void> {
-    this.#sub = this.#nc.subscribe(`${this.#prefix}.>`, {
-      callback: (err, msg) => {
-        if (err) this.#log.warn({ err }, 'live feed subscription failed');
-        else this.#dispatch(msg);
-      },
-    });
-    await this.#nc.flush();
+  /**
+   * Opens the tenant's feed (if needed) and resolves once NATS has the subscription, so every event
+   * stored after this resolves is seen. Pair with `add` (or `release` if the subscription is abandoned).
+   */
+  async watch(tenant: string): Promise<void> {
+    let feed = this.#feeds.get(tenant);
+    if (!feed) {
+      const sub = this.#nc.subscribe(`${this.#prefix}.${tenant}.>`, {
+        callback: (err, msg) => {
+          if (err) this.#log.warn({ err, tenant_id: tenant }, 'live feed subscription failed');
+          else this.#dispatch(tenant, msg);
+        },
+      });
+      const opened: TenantFeed = { sub, ready: Promise.resolve(), listeners: new Set(), reserved: 0 };
+      opened.ready = this.#nc.flush().catch((err: unknown) => {
+        // Not confirmed by the server: forget the feed, so the next subscriber tries afresh.
+        if (this.#feeds.get(tenant) === opened) this.#feeds.delete(tenant);
+        sub.unsubscribe();
+        throw err;
+      });
+      feed = opened;
+      this.#feeds.set(tenant, feed);
+    }
+    feed.reserved++;
+    await feed.ready;
   }
 
-  #dispatch(msg: Msg): void {
+  /** Starts delivering to a listener whose tenant was `watch`ed. */
+  add(listener: LiveListener): void {
+    const feed = this.#feeds.get(listener.tenant);
+    if (!feed) throw new Error('SubscriptionHub.add without watch');
+    feed.reserved--;
+    feed.listeners.add(listener);
+  }
+
+  /** Gives up a `watch` that was never `add`ed. */
+  release(tenant: string): void {
+    const feed = this.#feeds.get(tenant);
+    if (!feed) return;
+    feed.reserved--;
+    this.#closeIfUnused(tenant, feed);
+  }
+
+  remove(listener: LiveListener): void {
+    const feed = this.#feeds.get(listener.tenant);
+    if (!feed?.listeners.delete(listener)) return;
+    this.#closeIfUnused(listener.tenant, feed);
+  }
+
+  #closeIfUnused(tenant: string, feed: TenantFeed): void {
+    if (feed.listeners.size > 0 || feed.reserved > 0) return;
+    this.#feeds.delete(tenant);
+    if (!this.#stopped) feed.sub.unsubscribe();
+  }
+
+  #dispatch(tenant: string, msg: Msg): void {
+    const feed = this.#feeds.get(tenant);
+    if (!feed || feed.listeners.size === 0) return;
     // <prefix>_live.<tenant>.<domain>.<action>.<correlation_id>
     const parts = msg.subject.split('.');
-    if (parts.length !== 5) return;
-    const listeners = this.#byTenant.get(parts[1] as string);
-    if (!listeners || listeners.size === 0) return;
+    if (parts.length !== 5 || parts[1] !== tenant) return;
     const seq = Number(msg.headers?.get('Nats-Sequence'));
     if (!Number.isSafeInteger(seq) || seq < 1) return;
     const type = `${parts[2]}.${parts[3]}`;
     let event: LiveEvent | undefined;
-    for (const l of listeners) {
+    for (const l of feed.listeners) {
       if (!l.matches(type)) continue;
-      event ??= { seq, type, json: msg.string() };
+      event ??= new LiveEvent(seq, type, msg.string());
       l.onEvent(event);
     }
-  }
-
-  add(listener: LiveListener): void {
-    let set = this.#byTenant.get(listener.tenant);
-    if (!set) {
-      set = new Set();
-      this.#byTenant.set(listener.tenant, set);
-    }
-    set.add(listener);
-  }
-
-  remove(listener: LiveListener): void {
-    const set = this.#byTenant.get(listener.tenant);
-    if (!set) return;
-    set.delete(listener);
-    if (set.size === 0) this.#byTenant.delete(listener.tenant);
   }
 
   /** Live subscriptions across all connections of this instance. */
   get size(): number {
     let n = 0;
-    for (const set of this.#byTenant.values()) n += set.size;
+    for (const feed of this.#feeds.values()) n += feed.listeners.size;
     return n;
   }
 
+  /** Tenants with an open feed on this instance. */
+  get tenants(): number {
+    return this.#feeds.size;
+  }
+
   stop(): void {
-    this.#sub?.unsubscribe();
-    this.#sub = undefined;
+    this.#stopped = true;
+    for (const feed of this.#feeds.values()) feed.sub.unsubscribe();
+    this.#feeds.clear();
   }
 }

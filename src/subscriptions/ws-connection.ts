@@ -2,6 +2,7 @@
 // schema in schemas/websocket.ts), runs the connection's subscriptions, and writes frames with
 // bounded buffering. A bad frame gets an error frame and the connection stays open; only protocol
 // abuse closes it (CLOSE_CODES). Everything the connection created is removed when it goes.
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { CLIENT_FRAMES, CLOSE_CODES, type ClientFrame, type ErrorFrame, type SubscribeFrame } from '../../schemas/websocket.ts';
@@ -41,6 +42,8 @@ export interface ConnectionContext {
 
 /** How long a closing client may take to answer the close handshake before it is cut off. */
 const CLOSE_GRACE_MS = 5000;
+/** Frames gathered in one cork are sent once they reach this many bytes. */
+const CORK_FLUSH_BYTES = 64 * 1024;
 /** How often a paused subscription looks whether the client caught up. */
 const CATCH_UP_POLL_MS = 20;
 
@@ -56,6 +59,8 @@ export class WsConnection implements DeliveryTarget {
   #windowStart = 0;
   #framesInWindow = 0;
   #closed = false;
+  #corked = false;
+  #corkGeneration = 0;
 
   constructor(socket: WebSocket, principal: Principal, ctx: ConnectionContext, log: Logger) {
     this.#socket = socket;
@@ -209,7 +214,11 @@ export class WsConnection implements DeliveryTarget {
   // ---- gateway → client
 
   get keepingUp(): boolean {
-    return this.#socket.bufferedAmount <= this.#ctx.config.WS_SEND_BUFFER_BYTES;
+    const limit = this.#ctx.config.WS_SEND_BUFFER_BYTES;
+    if (this.#socket.bufferedAmount <= limit) return true;
+    // Corked frames are not behind the client: send them before judging.
+    this.#uncork();
+    return this.#socket.bufferedAmount <= limit;
   }
 
   async caughtUp(): Promise<boolean> {
@@ -222,7 +231,35 @@ export class WsConnection implements DeliveryTarget {
       onWritten?.(new Error('connection closed'));
       return;
     }
+    this.#cork();
     this.#socket.send(frame, onWritten);
+  }
+
+  /**
+   * Frames queued in one turn (one live event fanned out to many subscriptions of this connection,
+   * a batch from a consumer) leave in one writev instead of one system call each, which otherwise
+   * dominates the cost of live fan-out. ws writes to the raw socket, whose cork nests with its own.
+   */
+  #cork(): void {
+    const raw = (this.#socket as unknown as { _socket?: Socket })._socket;
+    if (!raw) return;
+    if (this.#corked) {
+      if (raw.writableLength < CORK_FLUSH_BYTES) return;
+      // Enough gathered: send it now rather than let it pile up until the next tick.
+      this.#uncork();
+    }
+    this.#corked = true;
+    const generation = ++this.#corkGeneration;
+    raw.cork();
+    process.nextTick(() => {
+      if (generation === this.#corkGeneration) this.#uncork();
+    });
+  }
+
+  #uncork(): void {
+    if (!this.#corked) return;
+    this.#corked = false;
+    (this.#socket as unknown as { _socket?: Socket })._socket?.uncork();
   }
 
   sendFrame(frame: object): void {

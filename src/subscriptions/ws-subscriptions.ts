@@ -37,7 +37,6 @@ export class WsSubscriptions {
 
   static async start(bus: EventBus, config: Config, log: Logger): Promise<WsSubscriptions> {
     const ws = new WsSubscriptions(bus, config, log);
-    await ws.hub.start();
     // One timer for every connection: ping, and drop those that did not answer the previous ping.
     ws.#pinger = setInterval(() => ws.#heartbeat(), config.WS_PING_INTERVAL);
     ws.#pinger.unref();
