@@ -1,7 +1,7 @@
 // The shared consumer core (src/bus/durable-consumers.ts, src/bus/dead-letters.ts) against a real
 // nats-server, without HTTP: what WebSocket groups and HTTP pull consumers both rely on.
 import t, { type Test } from 'tap';
-import { deadLetterIfExhausted, ensureDeadLetterStream, listDeadLetters } from '../src/bus/dead-letters.ts';
+import { deadLetterIfExhausted, ensureDeadLetterStream, listDeadLetters, redriveDeadLetters } from '../src/bus/dead-letters.ts';
 import {
   consumerSubjects,
   DEAD_LETTER_ATTEMPTS,
@@ -222,5 +222,43 @@ t.test('a dead letter that could not be stored is retried on a later delivery, n
   t.same(
     page.dead_letters.map((d) => [d.original_seq, d.delivery_count]),
     [[stored.seq, 3]],
+  );
+});
+
+t.test('a consumer deleted and made again stores a second dead letter for the same event', async (t) => {
+  const nats = await startNats(t);
+  const { app } = await startGateway(t, nats.url);
+  const bus = app.gateway.bus;
+  const stored = await publish(app, KEYS.a, sampleEvent());
+  const spec = { types: ['*'], from: 'all' as const, ackWaitMs: 1000, maxDeliver: 1 };
+
+  const exhaustOnce = async () => {
+    const c = await ensureDurableConsumer(bus, 'ten_a', 'again', spec);
+    const consumer = await bus.js.consumers.get(bus.config.STREAM_NAME, c.durable);
+    for (let i = 0; i < 6; i++) {
+      const m = await consumer.next({ expires: 3000 });
+      if (!m) break;
+      if (await deadLetterIfExhausted(bus, m, c)) {
+        if (m.info.streamSequence === stored.seq) return;
+        continue;
+      }
+      if (m.info.streamSequence === stored.seq) m.nak();
+      else m.ack();
+    }
+  };
+
+  await exhaustOnce();
+  const [first] = (await listDeadLetters(bus, 'ten_a', { limit: 10 })).dead_letters;
+  t.equal(first?.original_seq, stored.seq);
+  const redriven = await redriveDeadLetters(bus, 'ten_a', { seqs: [first?.seq as number] });
+  t.equal(redriven[0]?.status, 'redriven');
+  t.ok(await deleteDurableConsumer(bus, 'ten_a', 'again'));
+
+  await exhaustOnce();
+  const after = (await listDeadLetters(bus, 'ten_a', { limit: 10 })).dead_letters;
+  t.same(
+    after.map((d) => d.original_seq),
+    [stored.seq],
+    'the second exhaustion is kept too, not deduplicated away',
   );
 });

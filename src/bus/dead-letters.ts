@@ -1,15 +1,16 @@
 // Dead letters: events a durable consumer failed to process `max_deliver` times are kept, not lost.
 //
 // JetStream's own `max_deliver` only stops delivering, so durable consumers are created with a few
-// deliveries to spare (durable-consumers.ts, DEAD_LETTER_ATTEMPTS). Every delivery path (HTTP fetch,
-// WebSocket groups) calls `deadLetterIfExhausted` on each message before handing it out: on the
-// first delivery beyond the configured maximum the event is published to the dead-letter stream (DEAD_LETTER_STREAM, subjects
-// `<prefix>_dlq.<tenant>.<consumer>`, headers carrying reason, delivery count, original sequence
-// and consumer) with the msgID `<durable>:<stream seq>`, so a crash between the publish and the
-// `term` cannot store it twice; only once JetStream acknowledged the dead letter is the original
-// `term`ed. Redrive republishes a dead letter to `redriveSubject(prefix, tenant, consumer)` in the
-// main stream, which only that consumer filters on, and deletes it from the dead-letter stream once
-// the republish is acknowledged.
+// deliveries to spare (durable-consumers.ts, DEAD_LETTER_ATTEMPTS). Every delivery path (HTTP
+// fetch, WebSocket groups) calls `deadLetterIfExhausted` on each message before handing it out: on
+// the first delivery beyond the configured maximum the event is published to the dead-letter
+// stream (DEAD_LETTER_STREAM, subjects `<prefix>_dlq.<tenant>.<consumer>`, headers carrying reason,
+// delivery count, original sequence and consumer) with the msgID
+// `<durable>:<consumer created>:<stream seq>`, so a crash between the publish and the `term` cannot
+// store it twice; only once JetStream acknowledged the dead letter is the original `term`ed.
+// Redrive republishes a dead letter to `redriveSubject(prefix, tenant, consumer)` in the main
+// stream, which only that consumer filters on, and deletes it from the dead-letter stream once the
+// republish is acknowledged.
 import { headers, type MsgHdrs, nanos } from '@nats-io/transport-node';
 import { DiscardPolicy, JetStreamApiError, type StoredMsg, StorageType, type StreamConfig } from '@nats-io/jetstream';
 import type { EventEnvelope } from '../../schemas/envelope.ts';
@@ -34,6 +35,11 @@ export interface DeadLetterTarget {
   durable: string;
   /** Deliveries a client may get; a message delivered more often is dead-lettered. */
   maxDeliver: number;
+  /**
+   * When the JetStream consumer was created. Part of the dedupe key, so a consumer deleted and
+   * made again (same name) that exhausts the same event again stores a second dead letter.
+   */
+  created?: string | undefined;
 }
 
 export const DEAD_LETTER_HEADERS = {
@@ -109,7 +115,7 @@ export async function deadLetter(
   h.set(DEAD_LETTER_HEADERS.tenant, consumer.tenant);
   try {
     const ack = await bus.js.publish(deadLetterSubject(bus.config.STREAM_SUBJECT_PREFIX, consumer.tenant, consumer.name), msg.data, {
-      msgID: `${consumer.durable}:${msg.info.streamSequence}`,
+      msgID: `${consumer.durable}:${consumer.created ?? ''}:${msg.info.streamSequence}`,
       headers: h,
       timeout: bus.config.PUBLISH_TIMEOUT_MS,
     });
