@@ -15,7 +15,7 @@ import { nanos, nuid } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { SubscribedFrame } from '../../schemas/websocket.ts';
 import { type DeadLetterTarget, deadLetterIfExhausted } from '../bus/dead-letters.ts';
-import { ensureDurableConsumer, getDurableConsumer } from '../bus/durable-consumers.ts';
+import { DEAD_LETTER_ATTEMPTS, ensureDurableConsumer, getDurableConsumer } from '../bus/durable-consumers.ts';
 import type { EventBus } from '../bus/event-bus.ts';
 import type { ContentFilter } from '../content-filter.ts';
 import { GatewayError } from '../errors.ts';
@@ -109,8 +109,9 @@ export class PullSubscription implements WsSubscription {
         ...start.deliver,
         filter_subjects: this.#spec.patterns.subjects,
         ack_wait: nanos(this.#ackWaitMs),
-        // One delivery more than a client gets: that one is dead-lettered (as for durable consumers).
-        max_deliver: maxDeliver + 1,
+        // Deliveries beyond what a client gets are dead-lettered (and spare ones retry a failed
+        // dead-letter publish), exactly as for durable consumers.
+        max_deliver: maxDeliver + DEAD_LETTER_ATTEMPTS,
         max_ack_pending: this.#limits.maxInFlight,
         inactive_threshold: nanos(EPHEMERAL_INACTIVE_MS),
         mem_storage: true,
