@@ -166,6 +166,10 @@ export class PullSubscription implements WsSubscription {
       this.#log.error({ err, seq: m.seq }, 'dead-lettering failed');
       return;
     }
+    if (this.#stopped) {
+      m.nak(); // unsubscribed meanwhile: nothing more is sent after `unsubscribed`
+      return;
+    }
     const json = m.string();
     if (this.#filter && !this.#filter.match(JSON.parse(json))) {
       m.ack(); // filtered out: the client never sees it, so the gateway acknowledges it
