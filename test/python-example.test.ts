@@ -48,6 +48,9 @@ t.test('the Python example publishes, batch-publishes and handles problems', asy
   const run = await python(['publish_example.py'], { GATEWAY_URL: gw.url, GATEWAY_API_KEY: KEYS.a });
   t.equal(run.code, 0, `exit code; stderr: ${run.stderr}\nstdout: ${run.stdout}`);
 
+  const catalogue = await fetch(`${gw.url}/v1/event-types`, { headers: { authorization: `Bearer ${KEYS.a}` } });
+  const { types } = (await catalogue.json()) as { types: unknown[] };
+  t.same(fields(run.stdout, 'catalogue'), { types: String(types.length), 'order.created': '1.0' });
   const published = fields(run.stdout, 'published');
   t.match(published, { id: /^evt_[0-9a-f]{32}$/, duplicate: 'False' });
   t.same(fields(run.stdout, 'republished'), { ...published, duplicate: 'True' });

@@ -3,9 +3,10 @@
 
     GATEWAY_URL=http://127.0.0.1:8080 GATEWAY_API_KEY=<key> python3 examples/python/publish_example.py
 
-(or pass the URL and key as arguments). It publishes one event, a batch whose second event is
-invalid, then provokes a 422 and a 401 to show how problems arrive. Each step prints one line of
-``key=value`` fields; the exit code is 0 only when every step behaved as described.
+(or pass the URL and key as arguments). It reads the catalogue, publishes one event, a batch whose
+second event is invalid, then provokes a 422 and a 401 to show how problems arrive. Each step
+prints one line of ``key=value`` fields; the exit code is 0 only when every step behaved as
+described.
 """
 
 import os
@@ -22,6 +23,10 @@ def main() -> int:
         return 2
     client = GatewayClient(base_url, api_key)
     ok = True
+
+    # The catalogue: every accepted type with its version and the JSON Schema of its data.
+    types = {t["type"]: t for t in client.list_event_types()}
+    print(f"catalogue types={len(types)} order.created={types['order.created']['version']}")
 
     # One event. The gateway fills id, timestamp, tenant_id, version and metadata when omitted.
     order = {
