@@ -180,8 +180,9 @@ t.test('the examples are requests that work against a live gateway', async (t) =
   });
 
   t.test('every curl sample works when pasted into a shell', async (t) => {
-    // Writes before reads, so the reads find what the writes stored.
-    const ordered = [...operations].sort((a, b) => Number(a.method === 'get') - Number(b.method === 'get'));
+    // Creates, then other writes, then reads, deletes last: each sample finds what the ones before it made.
+    const rank: Record<string, number> = { put: 0, post: 1, get: 2, delete: 3 };
+    const ordered = [...operations].sort((a, b) => (rank[a.method] ?? 2) - (rank[b.method] ?? 2));
     for (const { op, name } of ordered) {
       for (const sample of op['x-codeSamples'] ?? []) {
         t.equal(sample.lang, 'Shell');
