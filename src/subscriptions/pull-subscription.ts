@@ -10,7 +10,7 @@
 // allowed one is dead-lettered instead of sent. `ack: "auto"` (a group without client acks) acks
 // each event once its frame was written. On stop, unacknowledged events are nak'ed so another
 // member gets them at once.
-import { AckPolicy, type Consumer, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, type Consumer, type ConsumerMessages, JetStreamApiError, type JsMsg } from '@nats-io/jetstream';
 import { nanos, nuid } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { SubscribedFrame } from '../../schemas/websocket.ts';
@@ -138,21 +138,54 @@ export class PullSubscription implements WsSubscription {
   async #loop(): Promise<void> {
     const consumer = this.#consumer;
     if (!consumer) return;
+    let failures = 0;
     while (!this.#stopped) {
-      this.#forgetExpired();
-      const room = this.#limits.maxInFlight - this.#inFlight.size;
-      if (room <= 0 || !this.#target.keepingUp) {
-        await this.#sleep(Math.min(250, this.#ackWaitMs));
+      try {
+        await this.#pull(consumer);
+        failures = 0;
+      } catch (err) {
+        if (this.#stopped) return;
+        // A NATS outage is waited out (the consumer keeps the position); a consumer that is gone
+        // (deleted, or a memory consumer lost with a restarted server) ends the subscription.
+        if (await this.#consumerGone()) {
+          throw new GatewayError(
+            'GW_NOT_FOUND',
+            "The subscription's consumer no longer exists (deleted, or lost in a NATS restart); subscribe again",
+            {
+              cause: err,
+            },
+          );
+        }
+        failures++;
+        this.#log.warn({ err, failures }, 'pulling failed; retrying');
+        await this.#sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
+      }
+    }
+  }
+
+  async #pull(consumer: Consumer): Promise<void> {
+    this.#forgetExpired();
+    const room = this.#limits.maxInFlight - this.#inFlight.size;
+    if (room <= 0 || !this.#target.keepingUp) {
+      await this.#sleep(Math.min(250, this.#ackWaitMs));
+      return;
+    }
+    this.#batch = await consumer.fetch({ max_messages: room, expires: PULL_EXPIRES_MS });
+    for await (const m of this.#batch) {
+      if (this.#stopped) {
+        m.nak();
         continue;
       }
-      this.#batch = await consumer.fetch({ max_messages: room, expires: PULL_EXPIRES_MS });
-      for await (const m of this.#batch) {
-        if (this.#stopped) {
-          m.nak();
-          continue;
-        }
-        await this.#handle(m);
-      }
+      await this.#handle(m);
+    }
+  }
+
+  async #consumerGone(): Promise<boolean> {
+    try {
+      await this.#bus.jsm.consumers.info(this.#bus.config.STREAM_NAME, this.#consumerName);
+      return false;
+    } catch (err) {
+      return err instanceof JetStreamApiError && err.code === 10014;
     }
   }
 

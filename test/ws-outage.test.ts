@@ -1,0 +1,47 @@
+// NATS restarts under open WebSocket subscriptions: the connection survives, and every
+// subscription either carries on or says it ended.
+import t from 'tap';
+import { KEYS, startGateway } from './helpers/gateway.ts';
+import { startNats } from './helpers/nats.ts';
+import { publish, WsClient } from './helpers/ws-client.ts';
+
+t.test('subscriptions after a NATS restart', async (t) => {
+  let nats = await startNats(t);
+  const gw = await startGateway(t, nats.url, {}, { listen: true });
+  const ws = await WsClient.connect(t, gw.url, { key: KEYS.a });
+  await ws.subscribe({ sub: 'live', types: ['*'] });
+  await ws.subscribe({ sub: 'replay', types: ['*'], from: 'all' });
+  await ws.subscribe({ sub: 'acked', types: ['*'], ack: 'client' });
+  await ws.subscribe({ sub: 'group', types: ['*'], ack: 'client', group: 'g' });
+  const before = await publish(gw.app, KEYS.a);
+  for (const s of ['live', 'replay', 'acked', 'group']) t.equal((await ws.next((f) => f.op === 'event' && f.sub === s)).seq, before.seq, s);
+  await nats.stop();
+  await new Promise((r) => setTimeout(r, 500));
+  nats = await nats.restart();
+  const deadline = Date.now() + 15_000;
+  let after: { seq: number } | undefined;
+  while (!after && Date.now() < deadline) {
+    try {
+      after = await publish(gw.app, KEYS.a);
+    } catch {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  t.ok(after, 'publishing works again');
+  const got: Record<string, unknown> = {};
+  const end = Date.now() + 10_000;
+  while (Date.now() < end && Object.keys(got).length < 4) {
+    const f = await ws.next(() => true, Math.max(1, end - Date.now())).catch(() => undefined);
+    if (!f) break;
+    if (f.op === 'event' && f.seq === after?.seq) got[f.sub as string] = 'event';
+    else if (f.op === 'error') got[f.sub as string] = f.code;
+    else t.comment(JSON.stringify(f));
+  }
+  t.same(
+    got,
+    { live: 'event', replay: 'event', group: 'event', acked: 'GW_NOT_FOUND' },
+    'live and replay carry on; a group waits out the outage; a memory consumer lost with the server ends its subscription with an error frame',
+  );
+  await ws.subscribe({ sub: 'acked', types: ['*'], ack: 'client', from: { seq: after?.seq as number } });
+  t.equal((await ws.next((f) => f.op === 'event' && f.sub === 'acked')).seq, after?.seq, 'resubscribing from the seq resumes it');
+});
