@@ -44,6 +44,9 @@ async function main(): Promise<void> {
     process.stdout.write(`\n  dev mode: tenant ${config.DEV_TENANT_ID}, API key ${dev.key}\n  export KEY=${dev.key}\n\n`);
   }
 
+  if (!config.ACK_TOKEN_SECRET) {
+    log.warn('ACK_TOKEN_SECRET is not set: HTTP consumer ack tokens only work on the instance that issued them');
+  }
   const app = await buildServer(config, { apiKeys, logger: log });
   await app.listen({ host: config.HOST, port: config.PORT });
 
