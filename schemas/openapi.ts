@@ -66,8 +66,12 @@ export const CORE_OPERATIONS: OperationSpec[] = [
       description: 'An event envelope. `id`, `timestamp`, `tenant_id`, `version` and `metadata` may be omitted.',
       schema: EventInput,
       examples: {
-        full: { summary: "The design's example envelope", value: (EventInput as { examples: unknown[] }).examples[0] },
+        // First, so "Try it out" in /docs works with any tenant's key (the design's example names a tenant).
         minimal: { summary: 'Only what the server cannot fill', value: example('order.created') },
+        full: {
+          summary: "The design's example envelope (its tenant_id must be your key's tenant)",
+          value: (EventInput as { examples: unknown[] }).examples[0],
+        },
       },
     },
     responses: {
@@ -146,7 +150,23 @@ export const CORE_OPERATIONS: OperationSpec[] = [
       'Every event type the gateway accepts, with its current version and the JSON Schema of its `data`. Any valid key may read it.',
     tag: 'catalogue',
     scope: 'any',
-    responses: { 200: { description: 'The catalogue.', schema: EventTypeList } },
+    responses: {
+      200: {
+        description: 'The catalogue.',
+        schema: EventTypeList,
+        example: {
+          types: [
+            {
+              type: 'order.created',
+              version: '1.0',
+              description: 'New order submitted.',
+              builtin: true,
+              schema: { type: 'object', required: ['order_id'], properties: { order_id: { type: 'string' } }, additionalProperties: true },
+            },
+          ],
+        },
+      },
+    },
     errors: ['GW_UNAUTHORIZED', 'GW_INTERNAL'],
   },
   {

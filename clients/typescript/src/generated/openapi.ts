@@ -1334,9 +1334,20 @@ export interface operations {
                      *         {
                      *           "type": "order.created",
                      *           "version": "1.0",
-                     *           "description": "string",
+                     *           "description": "New order submitted.",
                      *           "builtin": true,
-                     *           "schema": {}
+                     *           "schema": {
+                     *             "type": "object",
+                     *             "required": [
+                     *               "order_id"
+                     *             ],
+                     *             "properties": {
+                     *               "order_id": {
+                     *                 "type": "string"
+                     *               }
+                     *             },
+                     *             "additionalProperties": true
+                     *           }
                      *         }
                      *       ]
                      *     }
