@@ -7,7 +7,7 @@ import { OPENAPI_PATH } from '../src/server.ts';
 import { startGateway } from './helpers/gateway.ts';
 import { startNats } from './helpers/nats.ts';
 
-t.test('openapi/openapi.json is what the TypeBox schemas generate (run `npm run generate:openapi`)', async (t) => {
+t.test('openapi/openapi.json is what the TypeBox schemas generate (run `npm run generate`)', async (t) => {
   t.equal(readFileSync(OPENAPI_PATH, 'utf8'), renderOpenApi());
 });
 
