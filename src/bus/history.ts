@@ -55,8 +55,8 @@ interface RawMessage {
 
 interface DirectBatchResult {
   messages: RawMessage[];
-  /** True when the server reported no further matching message after this batch. */
-  exhausted: boolean;
+  /** Matching messages stored after this batch, as the server counted them when answering. */
+  pending: number;
 }
 
 /**
@@ -75,7 +75,7 @@ async function directBatch(
   else request.start_time = from.startTime;
   const messages: RawMessage[] = [];
   let ended = false;
-  let exhausted = false;
+  let pending = 0;
   try {
     const replies = await bus.nc.requestMany(`$JS.API.DIRECT.GET.${bus.config.STREAM_NAME}`, JSON.stringify(request), {
       strategy: 'sentinel',
@@ -85,11 +85,12 @@ async function directBatch(
       const status = statusOf(m);
       if (status === undefined) {
         messages.push(rawMessage(m));
+        pending = Number(m.headers?.get('Nats-Num-Pending') ?? '0');
         continue;
       }
       ended = true;
-      if (status === 404) exhausted = true;
-      else if (status === 204) exhausted = Number(m.headers?.get('Nats-Num-Pending') ?? '0') === 0;
+      if (status === 404) pending = 0;
+      else if (status === 204) pending = Number(m.headers?.get('Nats-Num-Pending') ?? '0');
       else throw new GatewayError('GW_NATS_UNAVAILABLE', `JetStream direct get failed: ${status} ${m.headers?.description ?? ''}`.trim());
       break;
     }
@@ -101,7 +102,7 @@ async function directBatch(
       retryAfter: bus.config.RETRY_AFTER_SECONDS,
     });
   }
-  return { messages, exhausted };
+  return { messages, pending };
 }
 
 /** The status code of a headers-only status reply, undefined for a stored message. */
@@ -121,6 +122,8 @@ function rawMessage(m: Msg): RawMessage {
   };
 }
 
+const utf8 = new TextDecoder();
+
 /**
  * The stored event of a message, or undefined when it is not a well-formed event of `tenant`
  * (something published to the stream around the gateway); such messages are skipped, not served.
@@ -129,7 +132,7 @@ function decode(bus: EventBus, tenant: string, raw: RawMessage): StoredEvent | u
   const where = parseEventSubject(raw.subject);
   let event: EventEnvelope | undefined;
   try {
-    event = JSON.parse(new TextDecoder().decode(raw.data)) as EventEnvelope;
+    event = JSON.parse(utf8.decode(raw.data)) as EventEnvelope;
   } catch {
     event = undefined;
   }
@@ -170,13 +173,20 @@ export async function firstSeqSince(bus: EventBus, tenant: string, since: string
   return first.seq;
 }
 
-/** One filter's messages, fetched a batch at a time as the merge consumes them. */
+/**
+ * One filter's messages, fetched a batch at a time as the merge consumes them. The first request
+ * asks for one message: the server then finds it through its per-subject index and tells how many
+ * more match (`Nats-Num-Pending`). Later requests ask for no more than that, because a batch left
+ * unfilled makes nats-server walk every block after the last match looking for another one.
+ */
 class FilterReader {
   readonly #bus: EventBus;
   readonly #filter: string;
   #nextSeq: number;
   #buffer: RawMessage[] = [];
-  #exhausted = false;
+  #at = 0;
+  /** Matching messages after the last one fetched; unknown before the first request. */
+  #pending: number | undefined;
 
   constructor(bus: EventBus, filter: string, fromSeq: number) {
     this.#bus = bus;
@@ -186,18 +196,20 @@ class FilterReader {
 
   /** The next message without consuming it; undefined when the filter has no more. */
   async peek(batch: number): Promise<RawMessage | undefined> {
-    if (this.#buffer.length === 0 && !this.#exhausted) {
-      const { messages, exhausted } = await directBatch(this.#bus, this.#filter, { seq: this.#nextSeq }, batch);
+    if (this.#at >= this.#buffer.length && this.#pending !== 0) {
+      const want = this.#pending === undefined ? 1 : Math.min(batch, this.#pending);
+      const { messages, pending } = await directBatch(this.#bus, this.#filter, { seq: this.#nextSeq }, want);
       this.#buffer = messages;
-      this.#exhausted = exhausted || messages.length === 0;
+      this.#at = 0;
+      this.#pending = messages.length === 0 ? 0 : pending;
       const last = messages.at(-1);
       if (last) this.#nextSeq = last.seq + 1;
     }
-    return this.#buffer[0];
+    return this.#buffer[this.#at];
   }
 
   shift(): void {
-    this.#buffer.shift();
+    this.#at++;
   }
 }
 
@@ -215,7 +227,8 @@ export async function readHistory(
 ): Promise<HistoryPage> {
   const subjects = historyFilterSubjects(bus.config.STREAM_SUBJECT_PREFIX, tenant, filters.types, filters.correlationId);
   const readers = subjects.map((s) => new FilterReader(bus, s, fromSeq));
-  const batch = Math.min(DIRECT_BATCH, limits.limit + 1);
+  // A `source` filter drops events after they are read, so read full batches then.
+  const batch = filters.source === undefined ? Math.min(DIRECT_BATCH, limits.limit + 1) : DIRECT_BATCH;
   const deadline = Date.now() + limits.timeBudgetMs;
   const events: StoredEvent[] = [];
   let scanned = 0;
