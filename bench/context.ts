@@ -67,30 +67,54 @@ export interface Usage {
 export class BenchContext {
   readonly natsUrl: string;
   readonly natsPid: number;
-  readonly gateway: GatewayProcess;
   readonly settings: BenchSettings;
   readonly nc: NatsConnection;
   readonly jsm: JetStreamManager;
+  readonly #startGateway: () => Promise<GatewayProcess>;
+  #gateway: GatewayProcess | undefined;
 
   private constructor(
     natsUrl: string,
     natsPid: number,
-    gateway: GatewayProcess,
+    startGateway: () => Promise<GatewayProcess>,
     settings: BenchSettings,
     nc: NatsConnection,
     jsm: JetStreamManager,
   ) {
     this.natsUrl = natsUrl;
     this.natsPid = natsPid;
-    this.gateway = gateway;
+    this.#startGateway = startGateway;
     this.settings = settings;
     this.nc = nc;
     this.jsm = jsm;
   }
 
-  static async create(natsUrl: string, natsPid: number, gateway: GatewayProcess, settings: BenchSettings): Promise<BenchContext> {
+  static async create(
+    natsUrl: string,
+    natsPid: number,
+    startGateway: () => Promise<GatewayProcess>,
+    settings: BenchSettings,
+  ): Promise<BenchContext> {
     const nc = await connect({ servers: natsUrl, name: 'gateway-bench-observer' });
-    return new BenchContext(natsUrl, natsPid, gateway, settings, nc, await jetstreamManager(nc));
+    const ctx = new BenchContext(natsUrl, natsPid, startGateway, settings, nc, await jetstreamManager(nc));
+    await ctx.freshGateway();
+    return ctx;
+  }
+
+  get gateway(): GatewayProcess {
+    if (!this.#gateway) throw new Error('no gateway running');
+    return this.#gateway;
+  }
+
+  /**
+   * Replaces the gateway process by a new one: each scenario starts from a fresh process, so RSS
+   * figures are not inflated by the heap an earlier scenario grew.
+   */
+  async freshGateway(): Promise<GatewayProcess> {
+    await this.#gateway?.stop();
+    this.#gateway = undefined;
+    this.#gateway = await this.#startGateway();
+    return this.#gateway;
   }
 
   /** Messages in the event stream: every scenario checks that what it counted was stored. */
@@ -134,6 +158,7 @@ export class BenchContext {
   }
 
   async close(): Promise<void> {
+    await this.#gateway?.stop();
     await this.nc.close();
   }
 }

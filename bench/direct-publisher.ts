@@ -21,7 +21,8 @@ export interface DirectOptions {
 let runs = 0;
 
 export async function directPublish(opts: DirectOptions): Promise<LoadResult> {
-  const nc = await connect({ servers: opts.natsUrl, name: 'gateway-bench-direct' });
+  // Without async stack traces, as the gateway connects: the baseline should not pay for them.
+  const nc = await connect({ servers: opts.natsUrl, name: 'gateway-bench-direct', noAsyncTraces: true });
   try {
     const js = jetstream(nc, { timeout: 10_000 });
     const subject = eventSubject(opts.subjectPrefix ?? 'events', BENCH_TENANT, EXAMPLE_TYPE, EXAMPLE_CORRELATION_ID);
