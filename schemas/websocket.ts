@@ -9,6 +9,10 @@ import type { OperationSpec } from './openapi-builder.ts';
 /** Close codes the gateway uses; clients branch on them. */
 export const CLOSE_CODES = {
   GOING_AWAY: { code: 1001, reason: 'The gateway is shutting down; reconnect (to another instance).' },
+  TRANSPORT_FRAME_LIMIT: {
+    code: 1009,
+    reason: 'The client sent a frame above the transport cap (2 x WS_MAX_FRAME_BYTES); it is not even read.',
+  },
   FLOOD: { code: 4008, reason: 'The client sent more than WS_MAX_FRAMES_PER_SECOND frames in one second.' },
   FRAME_TOO_LARGE: { code: 4009, reason: 'The client sent a frame larger than WS_MAX_FRAME_BYTES.' },
   SLOW_CONSUMER: {
