@@ -351,3 +351,28 @@ t.test('a page cut by the scan budget hands back a cursor that continues without
   );
   t.ok(pages.length >= 4, 'several budget-bounded pages');
 });
+
+t.test('reads answer 503 problem+json with Retry-After while NATS is down', async (t) => {
+  const nats = await startNats(t);
+  const { app } = await startGateway(t, nats.url);
+  await publish(app, KEYS.a, [eventFor(0, 'a')]);
+  t.equal((await list(app, '')).body.events.length, 1);
+  await nats.kill();
+  // The client notices the lost connection within a moment; poll until reads say so.
+  const deadline = Date.now() + 15_000;
+  let res = await app.inject({ method: 'GET', url: '/v1/events', headers: auth(KEYS.a) });
+  while (res.statusCode === 200 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    res = await app.inject({ method: 'GET', url: '/v1/events', headers: auth(KEYS.a) });
+  }
+  t.equal(res.statusCode, 503, res.body);
+  t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8');
+  t.ok(['GW_NATS_UNAVAILABLE', 'GW_PUBLISH_TIMEOUT'].includes(res.json().code), res.json().code);
+  t.ok(Number(res.headers['retry-after']) >= 1, 'Retry-After');
+  const trace = await app.inject({
+    method: 'GET',
+    url: `/v1/correlations/${eventFor(0, 'a').metadata.correlation_id}`,
+    headers: auth(KEYS.a),
+  });
+  t.equal(trace.statusCode, 503);
+});

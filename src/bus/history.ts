@@ -70,6 +70,8 @@ async function directBatch(
   from: { seq: number } | { startTime: string },
   batch: number,
 ): Promise<DirectBatchResult> {
+  // Fail fast rather than wait out the timeout while the client is reconnecting.
+  if (!bus.connected) throw bus.unavailable('The event bus is not connected');
   const request: Record<string, unknown> = { next_by_subj: filter, batch, max_bytes: DIRECT_MAX_BYTES };
   if ('seq' in from) request.seq = from.seq;
   else request.start_time = from.startTime;
