@@ -1,5 +1,5 @@
 // `npm run bench:correlation` (or `node bench/correlation-lookup.ts [--quick] [--stages=N,N]
-// [--repeats=R] [--naive-max=N]`): shows that `GET /v1/correlations/{id}` costs what the correlation
+// [--repeats=R] [--naive-max=N] [--out=DIR]`): shows that `GET /v1/correlations/{id}` costs what the correlation
 // holds, not what the stream holds. Starts its own nats-server and an in-process gateway, fills the
 // stream in stages (1,000,000 events at the end of the full run), and after each stage times
 // lookups of correlations holding 1, 10, 100 and 1000 events through the gateway (`app.inject`),
@@ -26,6 +26,7 @@ const { values } = parseArgs({
     stages: { type: 'string' },
     repeats: { type: 'string' },
     'naive-max': { type: 'string' },
+    out: { type: 'string', default: join(PROJECT_ROOT, 'bench', 'results') },
   },
 });
 
@@ -297,7 +298,7 @@ async function main(): Promise<void> {
   console.log(`\n${lines.join('\n')}\n`);
   console.log(`fill rates: ${fills.map((f) => `to ${f.to}: ${f.events_per_second} events/s`).join('; ')}`);
 
-  const outDir = join(PROJECT_ROOT, 'bench', 'results');
+  const outDir = values.out;
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, `correlation-lookup-${QUICK ? 'quick' : 'full'}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(
