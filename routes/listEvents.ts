@@ -3,8 +3,15 @@
 // history, answer it with a cursor to the next page.
 import type { FastifyRequest } from 'fastify';
 import { GatewayError } from '../src/errors.ts';
-import { decodeCursor, encodeCursor, firstSeqSince, type HistoryFilters, readHistory, sameFilters } from '../src/bus/history.ts';
-import { typePatternSubject } from '../src/bus/subjects.ts';
+import {
+  decodeCursor,
+  encodeCursor,
+  firstSeqSince,
+  type HistoryFilters,
+  isTypePattern,
+  readHistory,
+  sameFilters,
+} from '../src/bus/history.ts';
 
 interface ListEventsQuery {
   types?: string[];
@@ -26,12 +33,13 @@ const invalid = (param: string, message: string) =>
 function filtersOf(q: ListEventsQuery): HistoryFilters {
   const types = [...new Set((q.types ?? []).flatMap((t) => t.split(',')).map((t) => t.trim()))].sort();
   for (const t of types) {
-    if (t !== '*' && typePatternSubject('p', 't', t) === undefined) {
+    if (!isTypePattern(t)) {
       throw invalid('types', `"${t}" is not a type pattern (order.created, order.* or *)`);
     }
   }
   return {
-    types: types.includes('*') ? ['*'] : types,
+    // `*` and no patterns both mean every type: one canonical form, so cursors compare equal.
+    types: types.includes('*') ? [] : types,
     correlationId: q.correlation_id,
     source: q.source,
     until: q.until === undefined ? undefined : Date.parse(q.until),

@@ -237,6 +237,17 @@ t.test('history', async (t) => {
         .slice(3, 6)
         .map((e) => e.event.id),
     );
+    // `*` and no types are the same query.
+    const star = (await list(app, 'types=*&limit=5')).body.next as string;
+    for (const q of [`types=*&limit=5&cursor=${encodeURIComponent(star)}`, `limit=5&cursor=${encodeURIComponent(star)}`]) {
+      const r = await list(app, q);
+      t.equal(r.status, 200, q);
+      t.same(
+        r.body.events.map((e) => e.event.id),
+        all.slice(5, 10).map((e) => e.event.id),
+        q,
+      );
+    }
     const other = await list(app, `types=invoice.*&cursor=${cursor}`);
     t.equal(other.status, 400);
     t.equal(other.body.code, 'GW_INVALID_REQUEST');

@@ -146,6 +146,12 @@ function decode(bus: EventBus, tenant: string, raw: RawMessage): StoredEvent | u
   return { seq: raw.seq, stored_at: new Date(Date.parse(raw.storedAt)).toISOString(), event };
 }
 
+/** Whether `pattern` is a type pattern: `*`, `order.*` or `order.created`. */
+export function isTypePattern(pattern: string): boolean {
+  // typePatternSubject owns the syntax; the prefix and tenant do not matter for the check.
+  return pattern === '*' || typePatternSubject('prefix', 'tenant', pattern) !== undefined;
+}
+
 /**
  * The subject filters of a history read: one per type pattern (a `*` pattern or no patterns
  * means the whole tenant), each narrowed to the correlation id when one is given. Patterns
@@ -302,7 +308,7 @@ export function decodeCursor(cursor: string): { nextSeq: number; filters: Histor
   if (!doc || typeof doc !== 'object' || doc.v !== 1) return undefined;
   const { p, t, c, s, u } = doc;
   if (!Number.isSafeInteger(p) || (p as number) < 1) return undefined;
-  if (!Array.isArray(t) || t.some((x) => typeof x !== 'string' || (x !== '*' && typePatternSubject('p', 't', x) === undefined))) {
+  if (!Array.isArray(t) || t.some((x) => typeof x !== 'string' || !isTypePattern(x))) {
     return undefined;
   }
   if (c !== undefined && (typeof c !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(c))) return undefined;
