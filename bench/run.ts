@@ -179,9 +179,9 @@ async function main(): Promise<void> {
         rows.push(
           {
             scenario: label,
-            metric: 'gateway RSS start → max (MiB)',
+            metric: 'gateway RSS max (MiB) without → with stuck reader',
             direct: '',
-            gateway: `${fmt(r.rss_start_mib, 1)} → ${fmt(r.rss_max_mib, 1)}`,
+            gateway: `${fmt(r.control_rss_max_mib, 1)} → ${fmt(r.rss_max_mib, 1)}`,
             ratio: '',
             target: `bounded by ${fmt(sendBuffer / 2 ** 20, 1)} MiB buffer`,
             pass: r.pass,
