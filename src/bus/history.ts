@@ -4,7 +4,8 @@
 // server finds each next message through its per-subject index, so a filter on the correlation
 // token costs what that correlation holds, not what the stream holds. Every filter is built
 // inside `<prefix>.<tenant>.`; nothing here can address another tenant or the redrive space.
-import type { Msg } from '@nats-io/transport-node';
+import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
+import { type Msg, nanos } from '@nats-io/transport-node';
 import type { EventEnvelope } from '../../schemas/envelope.ts';
 import { GatewayError } from '../errors.ts';
 import type { EventBus } from './event-bus.ts';
@@ -72,6 +73,7 @@ async function directBatch(
 ): Promise<DirectBatchResult> {
   // Fail fast rather than wait out the timeout while the client is reconnecting.
   if (!bus.connected) throw bus.unavailable('The event bus is not connected');
+  if (!serverHasBatchGets(bus)) return singleGets(bus, filter, from, batch);
   const request: Record<string, unknown> = { next_by_subj: filter, batch, max_bytes: DIRECT_MAX_BYTES };
   if ('seq' in from) request.seq = from.seq;
   else request.start_time = from.startTime;
@@ -105,6 +107,71 @@ async function directBatch(
     });
   }
   return { messages, pending };
+}
+
+/** Batch direct gets (and their `start_time`) arrived in nats-server 2.11. */
+function serverHasBatchGets(bus: EventBus): boolean {
+  const m = /^(\d+)\.(\d+)\./.exec(bus.nc.info?.version ?? '');
+  return !m || Number(m[1]) > 2 || (Number(m[1]) === 2 && Number(m[2]) >= 11);
+}
+
+/**
+ * nats-server 2.10: one direct get (`next_by_subj`, which 2.10 has) per message, same answers as a
+ * batch. A start time is first turned into a sequence by a short-lived consumer. How many more
+ * messages match is unknown, so a full batch reports DIRECT_BATCH pending and the reader asks again.
+ */
+async function singleGets(
+  bus: EventBus,
+  filter: string,
+  from: { seq: number } | { startTime: string },
+  batch: number,
+): Promise<DirectBatchResult> {
+  const messages: RawMessage[] = [];
+  let seq = 'seq' in from ? from.seq : await firstSeqAtTime(bus, filter, from.startTime);
+  if (seq === undefined) return { messages, pending: 0 };
+  for (let i = 0; i < batch; i++) {
+    let m: Msg;
+    try {
+      m = await bus.nc.request(`$JS.API.DIRECT.GET.${bus.config.STREAM_NAME}`, JSON.stringify({ seq, next_by_subj: filter }), {
+        timeout: bus.config.PUBLISH_TIMEOUT_MS,
+      });
+    } catch (err) {
+      throw bus.translate(err);
+    }
+    const status = statusOf(m);
+    if (status === 404) return { messages, pending: 0 };
+    if (status !== undefined) {
+      throw new GatewayError('GW_NATS_UNAVAILABLE', `JetStream direct get failed: ${status} ${m.headers?.description ?? ''}`.trim());
+    }
+    const raw = rawMessage(m);
+    messages.push(raw);
+    seq = raw.seq + 1;
+  }
+  return { messages, pending: DIRECT_BATCH };
+}
+
+async function firstSeqAtTime(bus: EventBus, filter: string, startTime: string): Promise<number | undefined> {
+  const stream = bus.config.STREAM_NAME;
+  try {
+    const info = await bus.jsm.consumers.add(stream, {
+      filter_subject: filter,
+      deliver_policy: DeliverPolicy.StartTime,
+      opt_start_time: startTime,
+      ack_policy: AckPolicy.None,
+      mem_storage: true,
+      inactive_threshold: nanos(30_000),
+    });
+    try {
+      if (info.num_pending === 0) return undefined;
+      const consumer = await bus.js.consumers.get(stream, info.name);
+      const m = await consumer.next({ expires: bus.config.PUBLISH_TIMEOUT_MS });
+      return m?.seq;
+    } finally {
+      await bus.jsm.consumers.delete(stream, info.name).catch(() => {});
+    }
+  } catch (err) {
+    throw bus.translate(err);
+  }
 }
 
 /** The status code of a headers-only status reply, undefined for a stored message. */
