@@ -116,7 +116,7 @@ async function main(): Promise<void> {
           {
             scenario: label,
             metric: 'POST→WS p50 / p99 / p99.9 (ms)',
-            direct: '',
+            direct: ms(r.direct.e2e_ms),
             gateway: ms(r.e2e_ms),
             ratio: '',
             target: `p99 <= ${r.target_p99_ms} ms`,
@@ -125,7 +125,7 @@ async function main(): Promise<void> {
           {
             scenario: label,
             metric: 'POST→202 p50 / p99 / p99.9 (ms)',
-            direct: '',
+            direct: ms(r.direct.ack_ms),
             gateway: ms(r.post_ms),
             ratio: '',
             target: '',
@@ -134,7 +134,7 @@ async function main(): Promise<void> {
           {
             scenario: label,
             metric: 'delivered / accepted',
-            direct: '',
+            direct: `${fmt(r.direct.delivered)} / ${fmt(r.direct.accepted)}`,
             gateway: `${fmt(r.delivered)} / ${fmt(r.accepted)}`,
             ratio: '',
             target: '',

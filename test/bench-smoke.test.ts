@@ -50,6 +50,7 @@ t.test('the quick bench prints the machine and a table, and writes matching JSON
   const e2e = report.scenarios.e2e;
   t.ok(e2e.accepted > 0, 'end to end: events were accepted');
   t.equal(e2e.delivered, e2e.accepted, 'end to end: every accepted event reached the subscriber');
+  t.ok(e2e.direct.accepted > 0 && e2e.direct.delivered === e2e.direct.accepted, 'end to end baseline: every direct publish was received');
   t.ok(e2e.e2e_ms.p99 >= e2e.e2e_ms.p50 && e2e.e2e_ms.p99_9 >= e2e.e2e_ms.p99, 'end to end: percentiles ordered');
 
   t.equal(report.scenarios.fanout.length, report.settings.fanoutSubscribers.length, 'one fan-out result per subscriber count');

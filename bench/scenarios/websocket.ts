@@ -3,7 +3,9 @@
 // that stops reading while events flow. Every load is bounded in count and time.
 import type { BenchContext, Usage } from '../context.ts';
 import { publishAtRate } from '../rate-publisher.ts';
-import { batchBody } from '../payload.ts';
+import { liveSubjectPrefix } from '../../src/subscriptions/subscription-hub.ts';
+import { directPublishAtRate } from '../direct-publisher.ts';
+import { BENCH_TENANT, batchBody } from '../payload.ts';
 import { latencySummary, median, round } from '../stats.ts';
 import { closeAll, connectMany, connectSubscriber, type Subscriber } from '../ws-subscriber.ts';
 
@@ -32,9 +34,76 @@ export interface EndToEndResult {
   e2e_ms: { p50: number; p99: number; p99_9: number; max: number };
   /** POST → 202, ms. */
   post_ms: { p50: number; p99: number; p99_9: number; max: number };
+  /**
+   * The same flow without the gateway: publishes straight to JetStream, received on a core NATS
+   * subscription to the stream's republish subjects (what the gateway's live hub reads). What the
+   * bus and this machine cost on their own, for comparison.
+   */
+  direct: {
+    accepted: number;
+    delivered: number;
+    /** publish → message received, ms. */
+    e2e_ms: { p50: number; p99: number; p99_9: number; max: number };
+    /** publish → JetStream acknowledgement, ms. */
+    ack_ms: { p50: number; p99: number; p99_9: number; max: number };
+  };
   target_p99_ms: number;
   pass: boolean;
   usage: Usage;
+}
+
+const pick = (l: { p50: number; p99: number; p99_9: number; max: number }) => ({
+  p50: round(l.p50, 2),
+  p99: round(l.p99, 2),
+  p99_9: round(l.p99_9, 2),
+  max: round(l.max, 2),
+});
+
+const ENVELOPE_ID_AT = Buffer.from('{"id":"');
+
+/** Scenario 3's baseline: the same rate published straight to JetStream, read from the republish subjects. */
+async function directEndToEnd(ctx: BenchContext): Promise<EndToEndResult['direct']> {
+  const s = ctx.settings;
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  const sub = ctx.nc.subscribe(`${liveSubjectPrefix('events')}.${BENCH_TENANT}.>`, {
+    callback: (err, msg) => {
+      if (err) return;
+      const at = performance.now();
+      const data = msg.data;
+      // The stored envelope starts with its id (the example's first field).
+      if (!Buffer.from(data.buffer, data.byteOffset, ENVELOPE_ID_AT.length).equals(ENVELOPE_ID_AT)) return;
+      const id = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString(
+        'latin1',
+        ENVELOPE_ID_AT.length,
+        data.indexOf(0x22, ENVELOPE_ID_AT.length),
+      );
+      const t0 = sentAt.get(id);
+      if (t0 !== undefined) {
+        latencies.push(at - t0);
+        sentAt.delete(id);
+      }
+    },
+  });
+  try {
+    await ctx.nc.flush();
+    const r = await directPublishAtRate({
+      natsUrl: ctx.natsUrl,
+      perSecond: s.e2eRate,
+      durationMs: s.e2eMs,
+      idPrefix: `evt_e2ed_${runId()}`,
+      onSend: (id, at) => sentAt.set(id, at),
+    });
+    await waitFor(() => latencies.length >= r.accepted, 5_000);
+    return {
+      accepted: r.accepted,
+      delivered: latencies.length,
+      e2e_ms: pick(latencySummary(latencies)),
+      ack_ms: pick(latencySummary(r.ackLatencies)),
+    };
+  } finally {
+    sub.unsubscribe();
+  }
 }
 
 const ID_AT = Buffer.from('"event":{"id":"');
@@ -46,9 +115,13 @@ function frameEventId(frame: Buffer): string | undefined {
   return frame.toString('latin1', from + ID_AT.length, frame.indexOf(0x22, from + ID_AT.length));
 }
 
-/** Scenario 3: a fixed rate of single POSTs, one subscriber to every type, latency per event. */
+/**
+ * Scenario 3: a fixed rate of single POSTs, one subscriber to every type, latency per event;
+ * after the same flow published straight to JetStream.
+ */
 export async function endToEnd(ctx: BenchContext): Promise<EndToEndResult> {
   const s = ctx.settings;
+  const direct = await directEndToEnd(ctx);
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
   const sub = await connectSubscriber(ctx.gateway.url, ctx.gateway.key, {
@@ -77,7 +150,6 @@ export async function endToEnd(ctx: BenchContext): Promise<EndToEndResult> {
     });
     const e2e = latencySummary(latencies);
     const post = latencySummary(result.postLatencies);
-    const pick = (l: typeof e2e) => ({ p50: round(l.p50, 2), p99: round(l.p99, 2), p99_9: round(l.p99_9, 2), max: round(l.max, 2) });
     return {
       rate_per_s: round(result.sent / result.seconds, 0),
       duration_s: round(result.seconds, 1),
@@ -86,6 +158,7 @@ export async function endToEnd(ctx: BenchContext): Promise<EndToEndResult> {
       delivered: latencies.length,
       e2e_ms: pick(e2e),
       post_ms: pick(post),
+      direct,
       target_p99_ms: 10,
       pass: e2e.p99 <= 10 && latencies.length === result.accepted && result.failed === 0,
       usage,
