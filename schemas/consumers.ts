@@ -7,31 +7,13 @@ import { ErrorCode } from './api.ts';
 import { ContentFilter, ContentFilterCondition } from './content-filter.ts';
 import { EventEnvelope } from './envelope.ts';
 import type { OperationSpec, ParameterSpec } from './openapi-builder.ts';
+import { StartPosition, TypePattern } from './stream-selection.ts';
 
 export const CONSUMER_NAME_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
 export const FETCH_MAX_WAIT_MS = 30_000;
 export const FETCH_DEFAULT_MAX = 10;
 export const FETCH_DEFAULT_WAIT_MS = 5000;
 export const ACK_MAX_TOKENS = 1000;
-
-const TypePattern = Type.String({
-  pattern: '^(\\*|[a-z][a-z0-9_]{0,63}\\.(\\*|[a-z][a-z0-9_]{0,63}))$',
-  description: '`*` (every type), `<domain>.*` or `<domain>.<action>`.',
-  examples: ['order.*'],
-});
-
-export const StartPosition = Type.Union(
-  [
-    Type.Literal('new', { description: 'Events stored after the consumer was created.' }),
-    Type.Literal('all', { description: 'Every stored event.' }),
-    Type.Object({ seq: Type.Integer({ minimum: 1 }) }, { additionalProperties: false, description: 'From this stream sequence.' }),
-    Type.Object(
-      { time: Type.String({ format: 'date-time' }) },
-      { additionalProperties: false, description: 'From the first event stored at or after this time.' },
-    ),
-  ],
-  { title: 'StartPosition', description: 'Where a new consumer starts. Applies at creation only: an update never moves the position.' },
-);
 
 export const ConsumerDefinition = Type.Object(
   {

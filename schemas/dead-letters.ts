@@ -5,13 +5,13 @@ import { Type } from '@sinclair/typebox';
 import { ErrorCode } from './api.ts';
 import { EventEnvelope } from './envelope.ts';
 import type { OperationSpec } from './openapi-builder.ts';
+import { TypePattern } from './stream-selection.ts';
 
 export const DEAD_LETTERS_MAX_LIMIT = 100;
 export const DEAD_LETTERS_DEFAULT_LIMIT = 20;
 export const REDRIVE_MAX = 1000;
 
 const ConsumerName = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', examples: ['billing'] });
-const TypePattern = Type.String({ pattern: '^(\\*|[a-z][a-z0-9_]{0,63}\\.(\\*|[a-z][a-z0-9_]{0,63}))$', examples: ['order.*'] });
 
 export const DeadLetter = Type.Object(
   {

@@ -5,6 +5,10 @@ import { type Static, Type } from '@sinclair/typebox';
 import { ErrorCode, FieldError } from './api.ts';
 import { EventEnvelope, TOKEN_PATTERN } from './envelope.ts';
 import type { OperationSpec } from './openapi-builder.ts';
+import { StartPosition, TypePattern } from './stream-selection.ts';
+
+// The frames' start position; the generators read it from this module with the frames.
+export { StartPosition };
 
 /** Close codes the gateway uses; clients branch on them. */
 export const CLOSE_CODES = {
@@ -29,28 +33,6 @@ const SubId = Type.String({
 });
 
 const Seq = Type.Integer({ minimum: 1, description: 'Stream sequence of the event.', examples: [42] });
-
-const TypePattern = Type.String({
-  pattern: '^(\\*|[a-z][a-z0-9_]{0,63}\\.(\\*|[a-z][a-z0-9_]{0,63}))$',
-  description: 'An event type (`invoice.paid`), a domain wildcard (`order.*`) or `*` for every type.',
-  examples: ['order.*'],
-});
-
-export const StartPosition = Type.Union(
-  [
-    Type.Literal('new', { description: 'Only events stored from now on.' }),
-    Type.Literal('all', { description: 'Every event the stream still holds, then live.' }),
-    Type.Object(
-      { seq: Seq },
-      { additionalProperties: false, description: 'From this stream sequence on (resume with the last seq seen + 1).' },
-    ),
-    Type.Object(
-      { time: Type.String({ format: 'date-time', description: 'RFC 3339 time.', examples: ['2026-03-15T10:00:00Z'] }) },
-      { additionalProperties: false, description: 'From the first event stored at or after this time.' },
-    ),
-  ],
-  { title: 'StartPosition', description: 'Where delivery starts; replays continue live with no gap and no duplicate.' },
-);
 
 export const SubscribeFrame = Type.Object(
   {

@@ -808,12 +808,20 @@ export interface components {
         };
         /**
          * StartPosition
-         * @description Where a new consumer starts. Applies at creation only: an update never moves the position.
+         * @description Where delivery starts. A WebSocket replay continues live with no gap and no duplicate; a named consumer takes it at creation only (an update never moves its position).
          */
         StartPosition: "new" | "all" | {
+            /**
+             * @description Stream sequence of the event.
+             * @example 42
+             */
             seq: number;
         } | {
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description RFC 3339 time.
+             * @example 2026-03-15T10:00:00Z
+             */
             time: string;
         };
         /** StoredEvent */

@@ -156,7 +156,7 @@ export interface components {
         };
         /**
          * StartPosition
-         * @description Where delivery starts; replays continue live with no gap and no duplicate.
+         * @description Where delivery starts. A WebSocket replay continues live with no gap and no duplicate; a named consumer takes it at creation only (an update never moves its position).
          */
         StartPosition: "new" | "all" | {
             /**
