@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { pino } from 'pino';
 import { ApiKeys } from './auth/api-keys.ts';
 import { findNatsServer } from './bus/nats-server-binary.ts';
-import { type NatsServer, startNatsServer } from './bus/nats-server-process.ts';
+import { type NatsServer, startEmbeddedNatsServer } from './bus/nats-server-process.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { buildServer } from './server.ts';
 
@@ -27,9 +27,14 @@ async function main(): Promise<void> {
   let embedded: NatsServer | undefined;
   if (!config.NATS_URL) {
     const bin = await findNatsServer(config.NATS_SERVER_BIN, (msg) => log.info(msg));
-    embedded = await startNatsServer({ bin, storeDir: resolve(config.NATS_DATA_DIR) });
+    embedded = await startEmbeddedNatsServer({
+      bin,
+      storeDir: resolve(config.NATS_DATA_DIR),
+      log: (line) => log.debug({ nats: line }),
+      warn: (msg) => log.warn(msg),
+    });
     config = { ...config, NATS_URL: [embedded.url] };
-    log.info({ url: embedded.url, store: resolve(config.NATS_DATA_DIR) }, 'embedded nats-server started');
+    log.info({ url: embedded.url, nats_pid: embedded.process.pid, store: resolve(config.NATS_DATA_DIR) }, 'embedded nats-server started');
   }
 
   let apiKeys: ApiKeys;

@@ -1,6 +1,6 @@
 // The gateway as `npm start` runs it: dev mode, an embedded nats-server, graceful SIGTERM.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -13,7 +13,23 @@ interface Started {
   url: string;
   key: string;
   natsUrl: string;
+  natsPid: number;
   lines: string[];
+}
+
+/** A running nats-server (a zombie awaiting its reaper has an empty command line). */
+const alive = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('nats-server');
+  } catch {
+    return false;
+  }
+};
+
+/** Teardown after a failure too: the gateway and, since SIGKILL orphans it, its nats-server. */
+function killAll(started: Started): void {
+  started.child.kill('SIGKILL');
+  if (started.natsPid && alive(started.natsPid)) process.kill(started.natsPid, 'SIGKILL');
 }
 
 async function startMain(env: Record<string, string>): Promise<Started> {
@@ -27,15 +43,17 @@ async function startMain(env: Record<string, string>): Promise<Started> {
     const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${lines.join('\n')}`)), 30_000);
     let key = '';
     let natsUrl = '';
+    let natsPid = 0;
     createInterface({ input: child.stderr }).on('line', (l) => lines.push(l));
     createInterface({ input: child.stdout }).on('line', (line) => {
       lines.push(line);
       key ||= /export KEY=(\S+)/.exec(line)?.[1] ?? '';
       natsUrl ||= /"url":"(nats:\/\/127\.0\.0\.1:\d+)"/.exec(line)?.[1] ?? '';
+      natsPid ||= Number(/"nats_pid":(\d+)/.exec(line)?.[1] ?? 0);
       const listening = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
       if (listening?.[1]) {
         clearTimeout(timer);
-        resolve({ child, url: listening[1], key, natsUrl, lines });
+        resolve({ child, url: listening[1], key, natsUrl, natsPid, lines });
       }
     });
     child.once('exit', (code) => reject(new Error(`gateway exited with ${code}:\n${lines.join('\n')}`)));
@@ -46,7 +64,7 @@ t.test('npm start: dev mode with an embedded nats-server, publish, graceful SIGT
   const dataDir = mkdtempSync(join(tmpdir(), 'gw-main-'));
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
   const gw = await startMain({ NATS_DATA_DIR: dataDir, DEV_API_KEY: '' });
-  t.teardown(() => gw.child.kill('SIGKILL'));
+  t.teardown(() => killAll(gw));
   t.match(gw.key, /^gw_dev_/, 'prints a demo key');
   t.match(gw.natsUrl, /^nats:\/\/127\.0\.0\.1:\d+$/, 'started an embedded nats-server on loopback');
 
@@ -78,7 +96,7 @@ t.test('npm start: dev mode with an embedded nats-server, publish, graceful SIGT
 
   // The data survives: a restart on the same data dir continues the stream.
   const again = await startMain({ NATS_DATA_DIR: dataDir, DEV_API_KEY: 'gw_dev_fixed_key' });
-  t.teardown(() => again.child.kill('SIGKILL'));
+  t.teardown(() => killAll(again));
   t.equal(again.key, 'gw_dev_fixed_key', 'DEV_API_KEY fixes the demo key');
   const next = await publish.call(null, 'gw_dev_fixed_key').catch(() => undefined);
   t.notOk(next, 'the old URL is gone');
@@ -114,7 +132,7 @@ t.test('SIGTERM finishes in-flight publishes: every 202 is in the stream after a
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
   const key = 'gw_dev_sigterm_key';
   const gw = await startMain({ NATS_DATA_DIR: dataDir, DEV_API_KEY: key });
-  t.teardown(() => gw.child.kill('SIGKILL'));
+  t.teardown(() => killAll(gw));
   const exited = new Promise<number | null>((resolve) => gw.child.once('exit', (code) => resolve(code)));
 
   const publishOne = async (id: string) => {
@@ -144,7 +162,7 @@ t.test('SIGTERM finishes in-flight publishes: every 202 is in the stream after a
   t.ok(acked.length > 0, `${acked.length} acknowledged before the stop`);
 
   const again = await startMain({ NATS_DATA_DIR: dataDir, DEV_API_KEY: key });
-  t.teardown(() => again.child.kill('SIGKILL'));
+  t.teardown(() => killAll(again));
   // Republishing every id: the acknowledged ones must come back as duplicates (already stored).
   for (const id of acked) {
     const res = await fetch(`${again.url}/v1/events`, {
@@ -157,4 +175,36 @@ t.test('SIGTERM finishes in-flight publishes: every 202 is in the stream after a
   const stopped = new Promise<number | null>((resolve) => again.child.once('exit', (code) => resolve(code)));
   again.child.kill('SIGTERM');
   t.equal(await stopped, 0);
+});
+
+t.test('an embedded nats-server orphaned by a SIGKILLed gateway is stopped by the next start', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'gw-main-'));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const first = await startMain({ NATS_DATA_DIR: dataDir, DEV_API_KEY: 'k' });
+  t.teardown(() => {
+    if (alive(first.natsPid)) process.kill(first.natsPid, 'SIGKILL');
+  });
+  t.ok(first.natsPid > 0, 'logs the embedded server pid');
+  const killed = new Promise((resolve) => first.child.once('exit', resolve));
+  first.child.kill('SIGKILL');
+  await killed;
+  t.ok(alive(first.natsPid), 'the orphan outlives a SIGKILLed gateway');
+
+  const second = await startMain({ NATS_DATA_DIR: dataDir, DEV_API_KEY: 'k' });
+  t.teardown(() => killAll(second));
+  t.notOk(alive(first.natsPid), 'the next start stopped the orphan');
+  t.ok(
+    second.lines.some((l) => l.includes('orphaned embedded nats-server')),
+    'and said so',
+  );
+  const res = await fetch(`${second.url}/v1/events`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer k', 'content-type': 'application/json' },
+    body: JSON.stringify(sampleEvent()),
+  });
+  t.equal(res.status, 202);
+  const stopped = new Promise<number | null>((resolve) => second.child.once('exit', (code) => resolve(code)));
+  second.child.kill('SIGTERM');
+  t.equal(await stopped, 0);
+  t.notOk(alive(second.natsPid), 'a clean stop leaves no nats-server behind');
 });

@@ -1,7 +1,8 @@
 // A nats-server child process with JetStream, listening on 127.0.0.1: the gateway's embedded
 // server when NATS_URL is unset, and the real server every test runs against.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 export interface NatsServerOptions {
@@ -70,4 +71,46 @@ export async function startNatsServer(opts: NatsServerOptions): Promise<NatsServ
     stop: () => stopWith('SIGTERM'),
     kill: () => stopWith('SIGKILL'),
   };
+}
+
+/**
+ * The gateway's embedded server. Its pid is kept in `<storeDir>/embedded-nats-server.pid`: a
+ * gateway killed with SIGKILL cannot stop its child, so the next start on the same storage stops
+ * the orphan first (it would otherwise hold the store).
+ */
+export async function startEmbeddedNatsServer(opts: NatsServerOptions & { warn?: (msg: string) => void }): Promise<NatsServer> {
+  const pidFile = join(opts.storeDir, 'embedded-nats-server.pid');
+  mkdirSync(opts.storeDir, { recursive: true });
+  await stopOrphan(pidFile, opts.warn);
+  const server = await startNatsServer(opts);
+  writeFileSync(pidFile, String(server.process.pid));
+  const forget = () => rmSync(pidFile, { force: true });
+  return {
+    ...server,
+    stop: () => server.stop().finally(forget),
+    kill: () => server.kill().finally(forget),
+  };
+}
+
+async function stopOrphan(pidFile: string, warn?: (msg: string) => void): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    return;
+  }
+  const isNatsServer = () => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('nats-server');
+    } catch {
+      return false; // gone (or no /proc): nothing to stop
+    }
+  };
+  if (Number.isInteger(pid) && pid > 0 && isNatsServer()) {
+    warn?.(`stopping the orphaned embedded nats-server (pid ${pid}) left by a previous run`);
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 100 && isNatsServer(); i++) await new Promise((r) => setTimeout(r, 50));
+    if (isNatsServer()) process.kill(pid, 'SIGKILL');
+  }
+  rmSync(pidFile, { force: true });
 }
