@@ -4,12 +4,13 @@ import type { Static } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AckRequest } from '../schemas/consumers.ts';
 import { ackTokensFor } from '../src/ack-tokens.ts';
+import { principalOf } from '../src/auth/authenticate.ts';
 import { durableName } from '../src/bus/durable-consumers.ts';
 import { settle } from '../src/bus/pull-consumers.ts';
 
 export async function ackConsumer(req: FastifyRequest, reply: FastifyReply) {
   const gateway = req.server.gateway;
-  const tenant = (req.principal as NonNullable<typeof req.principal>).tenantId;
+  const tenant = principalOf(req).tenantId;
   const { name } = req.params as { name: string };
   const body = req.body as Static<typeof AckRequest>;
   const tokens = ackTokensFor(gateway);

@@ -4,13 +4,14 @@ import type { Static } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FETCH_DEFAULT_MAX, FETCH_DEFAULT_WAIT_MS, type FetchRequest } from '../schemas/consumers.ts';
 import { ackTokensFor } from '../src/ack-tokens.ts';
+import { principalOf } from '../src/auth/authenticate.ts';
 import { getDurableConsumer } from '../src/bus/durable-consumers.ts';
 import { fetchEvents } from '../src/bus/pull-consumers.ts';
 import { GatewayError } from '../src/errors.ts';
 
 export async function fetchConsumer(req: FastifyRequest, reply: FastifyReply) {
   const gateway = req.server.gateway;
-  const tenant = (req.principal as NonNullable<typeof req.principal>).tenantId;
+  const tenant = principalOf(req).tenantId;
   const { name } = req.params as { name: string };
   const body = req.body as Static<typeof FetchRequest>;
   const max = body.max ?? FETCH_DEFAULT_MAX;

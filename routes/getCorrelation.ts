@@ -2,12 +2,13 @@
 // event of the correlation within the key's tenant, answer them with their summary. Another
 // tenant's correlation is indistinguishable from one that does not exist.
 import type { FastifyRequest } from 'fastify';
+import { principalOf } from '../src/auth/authenticate.ts';
 import { traceCorrelation } from '../src/bus/correlations.ts';
 import { GatewayError } from '../src/errors.ts';
 
 export async function getCorrelation(req: FastifyRequest<{ Params: { correlation_id: string } }>) {
   const { bus, config } = req.server.gateway;
-  const tenantId = (req.principal as NonNullable<typeof req.principal>).tenantId;
+  const tenantId = principalOf(req).tenantId;
   const { correlation_id: correlationId } = req.params;
   const trace = await traceCorrelation(bus, tenantId, correlationId, config.CORRELATION_MAX_EVENTS);
   if (!trace) throw new GatewayError('GW_NOT_FOUND', `No events with correlation id "${correlationId}"`);

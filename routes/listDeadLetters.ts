@@ -1,10 +1,11 @@
 // GET /v1/dead-letters: the tenant's dead letters, oldest first, a page at a time.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DEAD_LETTERS_DEFAULT_LIMIT } from '../schemas/dead-letters.ts';
+import { principalOf } from '../src/auth/authenticate.ts';
 import { listDeadLetters as readDeadLetters } from '../src/bus/dead-letters.ts';
 
 export async function listDeadLetters(req: FastifyRequest, reply: FastifyReply) {
-  const tenant = (req.principal as NonNullable<typeof req.principal>).tenantId;
+  const tenant = principalOf(req).tenantId;
   const q = req.query as { consumer?: string; after_seq?: number; limit?: number };
   const page = await readDeadLetters(req.server.gateway.bus, tenant, {
     consumer: q.consumer,

@@ -2,7 +2,7 @@
 // cannot (pattern syntax, position conflicts, the cursor), read one page of the key's tenant's
 // history, answer it with a cursor to the next page.
 import type { FastifyRequest } from 'fastify';
-import { GatewayError } from '../src/errors.ts';
+import { principalOf } from '../src/auth/authenticate.ts';
 import {
   decodeCursor,
   encodeCursor,
@@ -12,6 +12,7 @@ import {
   readHistory,
   sameFilters,
 } from '../src/bus/history.ts';
+import { GatewayError } from '../src/errors.ts';
 
 interface ListEventsQuery {
   types?: string[];
@@ -48,7 +49,7 @@ function filtersOf(q: ListEventsQuery): HistoryFilters {
 
 export async function listEvents(req: FastifyRequest<{ Querystring: ListEventsQuery }>) {
   const { bus, config } = req.server.gateway;
-  const tenantId = (req.principal as NonNullable<typeof req.principal>).tenantId;
+  const tenantId = principalOf(req).tenantId;
   const q = req.query;
   if (q.from_seq !== undefined && q.since !== undefined) throw invalid('since', 'give from_seq or since, not both');
   if (q.since !== undefined && q.until !== undefined && Date.parse(q.since) > Date.parse(q.until)) {

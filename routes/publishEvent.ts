@@ -1,11 +1,12 @@
 // POST /v1/events: authenticate (onRequest hook), validate and normalise, publish, answer 202 once
 // JetStream acknowledged the event.
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { principalOf } from '../src/auth/authenticate.ts';
 import { correlationIdFromHeader, traceIdFromTraceparent } from '../src/event-preparer.ts';
 
 export async function publishEvent(req: FastifyRequest, reply: FastifyReply) {
   const { preparer, bus } = req.server.gateway;
-  const tenantId = (req.principal as NonNullable<typeof req.principal>).tenantId;
+  const tenantId = principalOf(req).tenantId;
   const prepared = preparer.prepare(req.body, {
     tenantId,
     correlationId: correlationIdFromHeader(req.headers['x-correlation-id']),

@@ -1,6 +1,7 @@
 // POST /v1/events/batch: every entry is prepared and published on its own (publishes are pipelined
 // on the one NATS connection); valid entries are stored even when others fail.
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { principalOf } from '../src/auth/authenticate.ts';
 import { GatewayError } from '../src/errors.ts';
 import { correlationIdFromHeader, traceIdFromTraceparent } from '../src/event-preparer.ts';
 
@@ -17,7 +18,7 @@ export async function publishEventBatch(req: FastifyRequest<{ Body: { events: un
   // Nothing can be stored: one 503 for the request, rather than N identical failures.
   if (!bus.connected) throw bus.unavailable('The event bus is not connected');
   const ctx = {
-    tenantId: (req.principal as NonNullable<typeof req.principal>).tenantId,
+    tenantId: principalOf(req).tenantId,
     correlationId: correlationIdFromHeader(req.headers['x-correlation-id']),
     traceId: traceIdFromTraceparent(req.headers.traceparent),
   };

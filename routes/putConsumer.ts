@@ -3,12 +3,13 @@
 import type { Static } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ConsumerDefinition } from '../schemas/consumers.ts';
+import { principalOf } from '../src/auth/authenticate.ts';
 import { describeConsumer, ensureDurableConsumer } from '../src/bus/durable-consumers.ts';
 import { GatewayError } from '../src/errors.ts';
 
 export async function putConsumer(req: FastifyRequest, reply: FastifyReply) {
   const { bus } = req.server.gateway;
-  const tenant = (req.principal as NonNullable<typeof req.principal>).tenantId;
+  const tenant = principalOf(req).tenantId;
   const { name } = req.params as { name: string };
   const body = req.body as Static<typeof ConsumerDefinition>;
   const consumer = await ensureDurableConsumer(bus, tenant, name, {

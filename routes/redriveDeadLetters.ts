@@ -3,10 +3,11 @@
 import type { Static } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { REDRIVE_MAX, type RedriveRequest } from '../schemas/dead-letters.ts';
+import { principalOf } from '../src/auth/authenticate.ts';
 import { redriveDeadLetters as redrive } from '../src/bus/dead-letters.ts';
 
 export async function redriveDeadLetters(req: FastifyRequest, reply: FastifyReply) {
-  const tenant = (req.principal as NonNullable<typeof req.principal>).tenantId;
+  const tenant = principalOf(req).tenantId;
   const body = req.body as Static<typeof RedriveRequest>;
   const results = await redrive(
     req.server.gateway.bus,

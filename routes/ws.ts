@@ -6,7 +6,7 @@ import type { WebsocketPluginOptions } from '@fastify/websocket';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Logger } from 'pino';
-import { authorize, bearerKey } from '../src/auth/authenticate.ts';
+import { authorize, bearerKey, principalOf } from '../src/auth/authenticate.ts';
 import type { Config } from '../src/config.ts';
 import { GatewayError } from '../src/errors.ts';
 import { WsSubscriptions } from '../src/subscriptions/ws-subscriptions.ts';
@@ -61,7 +61,7 @@ export const wsRoute = fp(
         throw new GatewayError('GW_INVALID_REQUEST', 'GET /v1/ws is a WebSocket endpoint: send an upgrade request');
       },
       wsHandler: (socket, req) => {
-        subscriptions.accept(socket, req.principal as NonNullable<typeof req.principal>, req.log as Logger);
+        subscriptions.accept(socket, principalOf(req), req.log as Logger);
       },
     });
   },

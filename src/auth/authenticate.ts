@@ -30,6 +30,15 @@ export function authorize(keys: ApiKeys, key: string | undefined, scope: Scope |
   return principal;
 }
 
+/**
+ * The caller of a route mounted with a scope (its onRequest hook authenticated it). A route
+ * reached without one is a wiring bug, refused rather than served to nobody in particular.
+ */
+export function principalOf(req: FastifyRequest): Principal {
+  if (!req.principal) throw new GatewayError('GW_UNAUTHORIZED', 'This operation needs an API key');
+  return req.principal;
+}
+
 export function requireScope(keys: ApiKeys, scope: Scope | 'any'): onRequestAsyncHookHandler {
   return async function authenticate(req: FastifyRequest, _reply: FastifyReply) {
     req.principal = authorize(keys, bearerKey(req.headers.authorization), scope);
