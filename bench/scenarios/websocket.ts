@@ -59,53 +59,6 @@ const pick = (l: { p50: number; p99: number; p99_9: number; max: number }) => ({
   max: round(l.max, 2),
 });
 
-const ENVELOPE_ID_AT = Buffer.from('{"id":"');
-
-/** Scenario 3's baseline: the same rate published straight to JetStream, read from the republish subjects. */
-async function directEndToEnd(ctx: BenchContext): Promise<EndToEndResult['direct']> {
-  const s = ctx.settings;
-  const sentAt = new Map<string, number>();
-  const latencies: number[] = [];
-  const sub = ctx.nc.subscribe(`${liveSubjectPrefix('events')}.${BENCH_TENANT}.>`, {
-    callback: (err, msg) => {
-      if (err) return;
-      const at = performance.now();
-      const data = msg.data;
-      // The stored envelope starts with its id (the example's first field).
-      if (!Buffer.from(data.buffer, data.byteOffset, ENVELOPE_ID_AT.length).equals(ENVELOPE_ID_AT)) return;
-      const id = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString(
-        'latin1',
-        ENVELOPE_ID_AT.length,
-        data.indexOf(0x22, ENVELOPE_ID_AT.length),
-      );
-      const t0 = sentAt.get(id);
-      if (t0 !== undefined) {
-        latencies.push(at - t0);
-        sentAt.delete(id);
-      }
-    },
-  });
-  try {
-    await ctx.nc.flush();
-    const r = await directPublishAtRate({
-      natsUrl: ctx.natsUrl,
-      perSecond: s.e2eRate,
-      durationMs: s.e2eMs,
-      idPrefix: `evt_e2ed_${runId()}`,
-      onSend: (id, at) => sentAt.set(id, at),
-    });
-    await waitFor(() => latencies.length >= r.accepted, 5_000);
-    return {
-      accepted: r.accepted,
-      delivered: latencies.length,
-      e2e_ms: pick(latencySummary(latencies)),
-      ack_ms: pick(latencySummary(r.ackLatencies)),
-    };
-  } finally {
-    sub.unsubscribe();
-  }
-}
-
 const ID_AT = Buffer.from('"event":{"id":"');
 
 /** The event id of an event frame: the envelope is embedded as stored, `id` first. */
@@ -115,55 +68,121 @@ function frameEventId(frame: Buffer): string | undefined {
   return frame.toString('latin1', from + ID_AT.length, frame.indexOf(0x22, from + ID_AT.length));
 }
 
+const ENVELOPE_ID_AT = Buffer.from('{"id":"');
+
+/** The event id of a stored envelope (a republished message): the example's first field is `id`. */
+function envelopeId(data: Uint8Array): string | undefined {
+  const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (!bytes.subarray(0, ENVELOPE_ID_AT.length).equals(ENVELOPE_ID_AT)) return undefined;
+  return bytes.toString('latin1', ENVELOPE_ID_AT.length, bytes.indexOf(0x22, ENVELOPE_ID_AT.length));
+}
+
+/** Latency from a recorded send time to arrival, per event id; ids not recorded are ignored. */
+class ArrivalClock {
+  readonly sentAt = new Map<string, number>();
+  readonly latencies: number[] = [];
+  readonly onSend = (id: string, at: number): void => {
+    this.sentAt.set(id, at);
+  };
+  arrived(id: string | undefined, at: number): void {
+    const t0 = id === undefined ? undefined : this.sentAt.get(id);
+    if (t0 === undefined) return;
+    this.latencies.push(at - t0);
+    this.sentAt.delete(id as string);
+  }
+}
+
 /**
- * Scenario 3: a fixed rate of single POSTs, one subscriber to every type, latency per event;
- * after the same flow published straight to JetStream.
+ * Scenario 3: a fixed rate of single POSTs, one subscriber to every type, latency per event.
+ * Beside it the same flow without the gateway: publishes straight to JetStream, received on a
+ * core NATS subscription to the stream's republish subjects (what the gateway's live hub reads).
+ * The two alternate in slices (direct, gateway, direct, ...) so both meet the same machine.
  */
 export async function endToEnd(ctx: BenchContext): Promise<EndToEndResult> {
   const s = ctx.settings;
-  const direct = await directEndToEnd(ctx);
-  const sentAt = new Map<string, number>();
-  const latencies: number[] = [];
-  const sub = await connectSubscriber(ctx.gateway.url, ctx.gateway.key, {
-    onEvent: (frame, at) => {
-      const id = frameEventId(frame);
-      const t0 = id === undefined ? undefined : sentAt.get(id);
-      if (t0 !== undefined) {
-        latencies.push(at - t0);
-        sentAt.delete(id as string);
-      }
+  const slices = s.quick ? 2 : 6;
+  const sliceMs = s.e2eMs / slices;
+  const warmupMs = s.quick ? 200 : 1000;
+  const viaGateway = new ArrivalClock();
+  const viaBus = new ArrivalClock();
+  const busSub = ctx.nc.subscribe(`${liveSubjectPrefix('events')}.${BENCH_TENANT}.>`, {
+    callback: (err, msg) => {
+      if (!err) viaBus.arrived(envelopeId(msg.data), performance.now());
     },
   });
+  const sub = await connectSubscriber(ctx.gateway.url, ctx.gateway.key, {
+    onEvent: (frame, at) => viaGateway.arrived(frameEventId(frame), at),
+  });
   try {
-    const prefix = `evt_e2e_${runId()}`;
-    const { result, usage } = await ctx.measure(async () => {
-      const r = await publishAtRate({
+    await ctx.nc.flush();
+    const gatewayFlow = (ms: number, onSend?: (id: string, at: number) => void) =>
+      publishAtRate({
         url: ctx.gateway.url,
         key: ctx.gateway.key,
         perSecond: s.e2eRate,
-        durationMs: s.e2eMs,
-        idPrefix: prefix,
-        onSend: (id, at) => sentAt.set(id, at),
+        durationMs: ms,
+        idPrefix: `evt_e2e_${runId()}`,
+        ...(onSend ? { onSend } : {}),
       });
-      await waitFor(() => latencies.length >= r.accepted, 5_000);
-      return r;
-    });
-    const e2e = latencySummary(latencies);
-    const post = latencySummary(result.postLatencies);
+    const directFlow = (ms: number, onSend?: (id: string, at: number) => void) =>
+      directPublishAtRate({
+        natsUrl: ctx.natsUrl,
+        perSecond: s.e2eRate,
+        durationMs: ms,
+        idPrefix: `evt_e2ed_${runId()}`,
+        ...(onSend ? { onSend } : {}),
+      });
+    // Unrecorded warm-up of both paths (JIT, connections).
+    await gatewayFlow(warmupMs);
+    await directFlow(warmupMs);
+
+    const post: number[] = [];
+    const ack: number[] = [];
+    let sent = 0;
+    let accepted = 0;
+    let failed = 0;
+    let seconds = 0;
+    let directAccepted = 0;
+    const cpu = { gateway: 0, nats: 0, load_generator: 0 };
+    let rssPeak = 0;
+    for (let i = 0; i < slices; i++) {
+      const d = await directFlow(sliceMs, viaBus.onSend);
+      directAccepted += d.accepted;
+      ack.push(...d.ackLatencies);
+      const { result: g, usage } = await ctx.measure(() => gatewayFlow(sliceMs, viaGateway.onSend));
+      sent += g.sent;
+      accepted += g.accepted;
+      failed += g.failed;
+      seconds += g.seconds;
+      post.push(...g.postLatencies);
+      for (const k of ['gateway', 'nats', 'load_generator'] as const) cpu[k] += usage.cpu_percent[k] / slices;
+      rssPeak = Math.max(rssPeak, usage.gateway_rss_peak_mib);
+    }
+    await waitFor(() => viaGateway.latencies.length >= accepted && viaBus.latencies.length >= directAccepted, 5_000);
+    const e2e = latencySummary(viaGateway.latencies);
     return {
-      rate_per_s: round(result.sent / result.seconds, 0),
-      duration_s: round(result.seconds, 1),
-      sent: result.sent,
-      accepted: result.accepted,
-      delivered: latencies.length,
+      rate_per_s: round(sent / seconds, 0),
+      duration_s: round(seconds, 1),
+      sent,
+      accepted,
+      delivered: viaGateway.latencies.length,
       e2e_ms: pick(e2e),
-      post_ms: pick(post),
-      direct,
+      post_ms: pick(latencySummary(post)),
+      direct: {
+        accepted: directAccepted,
+        delivered: viaBus.latencies.length,
+        e2e_ms: pick(latencySummary(viaBus.latencies)),
+        ack_ms: pick(latencySummary(ack)),
+      },
       target_p99_ms: 10,
-      pass: e2e.p99 <= 10 && latencies.length === result.accepted && result.failed === 0,
-      usage,
+      pass: e2e.p99 <= 10 && viaGateway.latencies.length === accepted && failed === 0,
+      usage: {
+        cpu_percent: { gateway: round(cpu.gateway, 0), nats: round(cpu.nats, 0), load_generator: round(cpu.load_generator, 0) },
+        gateway_rss_peak_mib: rssPeak,
+      },
     };
   } finally {
+    busSub.unsubscribe();
     await closeAll([sub]);
   }
 }
