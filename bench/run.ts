@@ -183,7 +183,16 @@ async function main(): Promise<void> {
             direct: '',
             gateway: `${fmt(r.control_rss_max_mib, 1)} → ${fmt(r.rss_max_mib, 1)}`,
             ratio: '',
-            target: `bounded by ${fmt(sendBuffer / 2 ** 20, 1)} MiB buffer`,
+            target: '',
+            pass: undefined,
+          },
+          {
+            scenario: label,
+            metric: 'RSS growth, 2nd half of flow (MiB); undelivered (MiB)',
+            direct: '',
+            gateway: `${fmt(r.second_half_growth_mib, 1)}; ${fmt(r.undelivered_bytes / 2 ** 20, 1)}`,
+            ratio: '',
+            target: `<= 2 x ${fmt(sendBuffer / 2 ** 20, 1)} MiB buffer`,
             pass: r.pass,
           },
           {
