@@ -290,7 +290,7 @@ export interface SlowConsumerResult {
   /**
    * How the connection of the reader that stopped reading ended, seen once it reads again: 4010
    * when the gateway's close frame got through, 1006 when the gateway gave up waiting for the
-   * closing handshake (ws's 30 s close timeout) and dropped the connection first.
+   * closing handshake (its close grace) and dropped the connection first.
    */
   slow_close_code: number | undefined;
   /** Seconds into the flow when the last event the slow reader got was sent: the cut-off. */
