@@ -9,7 +9,10 @@ import { sampleProcess, startBenchNats, startGatewayProcess } from './processes.
 const [dir, kind = 'single', seconds = '8'] = process.argv.slice(2);
 if (!dir) throw new Error('usage: node bench/profile-publish.ts DIR [single|batch] [seconds]');
 const nats = await startBenchNats();
-const gateway = await startGatewayProcess(nats.server.url, {}, dir === '-' ? undefined : dir);
+const gateway = await startGatewayProcess(nats.server.url, {}, dir === '-' ? undefined : dir).catch(async (err: unknown) => {
+  await nats.stop();
+  throw err;
+});
 try {
   const batch = kind === 'batch';
   const load = (ms: number) =>

@@ -72,6 +72,12 @@ async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
   const nats = await startBenchNats();
   let ctx: BenchContext | undefined;
+  // Interrupted: stop the gateway and nats-server this run started rather than leave them running.
+  const interrupted = () => {
+    void Promise.allSettled([ctx?.close(), nats.stop()]).then(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     const machine = describeMachine(nats.version);
     log(formatMachine(machine).replaceAll('\n', '; '));
