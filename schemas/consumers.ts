@@ -6,7 +6,7 @@ import { Type } from '@sinclair/typebox';
 import { ErrorCode } from './api.ts';
 import { ContentFilter, ContentFilterCondition } from './content-filter.ts';
 import { EventEnvelope } from './envelope.ts';
-import type { OperationSpec, ParameterSpec } from './openapi-builder.ts';
+import { BUS_ERRORS, type OperationSpec, type ParameterSpec } from './openapi-builder.ts';
 import { StartPosition, TypePattern } from './stream-selection.ts';
 
 export const CONSUMER_NAME_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
@@ -150,9 +150,6 @@ const NAME: ParameterSpec = {
   example: 'billing',
 };
 
-const AUTH = ['GW_UNAUTHORIZED', 'GW_FORBIDDEN_SCOPE'] as const;
-const BUS = ['GW_NATS_UNAVAILABLE', 'GW_PUBLISH_TIMEOUT'] as const;
-
 const consumerExample = {
   name: 'billing',
   types: ['invoice.*', 'order.created'],
@@ -200,7 +197,7 @@ export const CONSUMER_OPERATIONS: OperationSpec[] = [
       200: { description: 'Updated, or already as asked.', schema: Consumer, example: consumerExample },
       201: { description: 'Created.', schema: Consumer, example: consumerExample },
     },
-    errors: [...AUTH, 'GW_INVALID_REQUEST', 'GW_VALIDATION_FAILED', 'GW_INVALID_FILTER', 'GW_CONFLICT', ...BUS, 'GW_INTERNAL'],
+    errors: ['GW_INVALID_FILTER', 'GW_CONFLICT', ...BUS_ERRORS],
   },
   {
     method: 'post',
@@ -245,7 +242,7 @@ export const CONSUMER_OPERATIONS: OperationSpec[] = [
         },
       },
     },
-    errors: [...AUTH, 'GW_INVALID_REQUEST', 'GW_VALIDATION_FAILED', 'GW_NOT_FOUND', ...BUS, 'GW_INTERNAL'],
+    errors: ['GW_NOT_FOUND', ...BUS_ERRORS],
   },
   {
     method: 'post',
@@ -280,7 +277,7 @@ export const CONSUMER_OPERATIONS: OperationSpec[] = [
         },
       },
     },
-    errors: [...AUTH, 'GW_INVALID_REQUEST', 'GW_VALIDATION_FAILED', 'GW_INTERNAL'],
+    errors: [],
   },
   {
     method: 'get',
@@ -292,7 +289,7 @@ export const CONSUMER_OPERATIONS: OperationSpec[] = [
     scope: 'subscribe',
     parameters: [NAME],
     responses: { 200: { description: 'The consumer.', schema: Consumer, example: consumerExample } },
-    errors: [...AUTH, 'GW_INVALID_REQUEST', 'GW_NOT_FOUND', ...BUS, 'GW_INTERNAL'],
+    errors: ['GW_NOT_FOUND', ...BUS_ERRORS],
   },
   {
     method: 'delete',
@@ -308,7 +305,7 @@ export const CONSUMER_OPERATIONS: OperationSpec[] = [
     responses: {
       200: { description: 'Deleted, or there was none.', schema: ConsumerDeleted, example: { name: 'billing', deleted: true } },
     },
-    errors: [...AUTH, 'GW_INVALID_REQUEST', ...BUS, 'GW_INTERNAL'],
+    errors: [...BUS_ERRORS],
   },
 ];
 

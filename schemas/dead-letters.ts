@@ -4,7 +4,7 @@
 import { Type } from '@sinclair/typebox';
 import { ErrorCode } from './api.ts';
 import { EventEnvelope } from './envelope.ts';
-import type { OperationSpec } from './openapi-builder.ts';
+import { BUS_ERRORS, type OperationSpec } from './openapi-builder.ts';
 import { TypePattern } from './stream-selection.ts';
 
 export const DEAD_LETTERS_MAX_LIMIT = 100;
@@ -102,15 +102,6 @@ export const RedriveResult = Type.Object(
   { title: 'RedriveResult', additionalProperties: false },
 );
 
-const ERRORS = [
-  'GW_UNAUTHORIZED',
-  'GW_FORBIDDEN_SCOPE',
-  'GW_INVALID_REQUEST',
-  'GW_NATS_UNAVAILABLE',
-  'GW_PUBLISH_TIMEOUT',
-  'GW_INTERNAL',
-] as const;
-
 export const DEAD_LETTER_OPERATIONS: OperationSpec[] = [
   {
     method: 'get',
@@ -166,7 +157,7 @@ export const DEAD_LETTER_OPERATIONS: OperationSpec[] = [
         },
       },
     },
-    errors: [...ERRORS],
+    errors: [...BUS_ERRORS],
   },
   {
     method: 'post',
@@ -203,7 +194,7 @@ export const DEAD_LETTER_OPERATIONS: OperationSpec[] = [
         },
       },
     },
-    errors: [...ERRORS, 'GW_VALIDATION_FAILED'],
+    errors: [...BUS_ERRORS, 'GW_VALIDATION_FAILED'],
   },
 ];
 

@@ -3,7 +3,7 @@
 // and response schemas; the handlers are routes/listEvents.ts and routes/getCorrelation.ts.
 import { Type } from '@sinclair/typebox';
 import { EventEnvelope, TOKEN_PATTERN } from './envelope.ts';
-import type { OperationSpec, ParameterSpec } from './openapi-builder.ts';
+import { BUS_ERRORS, type OperationSpec, type ParameterSpec } from './openapi-builder.ts';
 
 export const HISTORY_MAX_LIMIT = 1000;
 export const HISTORY_DEFAULT_LIMIT = 100;
@@ -141,15 +141,6 @@ export const LIST_EVENTS_PARAMETERS: ParameterSpec[] = [
   },
 ];
 
-const HISTORY_ERRORS = [
-  'GW_UNAUTHORIZED',
-  'GW_FORBIDDEN_SCOPE',
-  'GW_INVALID_REQUEST',
-  'GW_NATS_UNAVAILABLE',
-  'GW_PUBLISH_TIMEOUT',
-  'GW_INTERNAL',
-] as const;
-
 const storedExample = (seq: number, type: string, source: string, data: Record<string, unknown>) => ({
   seq,
   stored_at: '2026-03-15T10:05:22.123Z',
@@ -187,7 +178,7 @@ export const HISTORY_OPERATIONS: OperationSpec[] = [
         },
       },
     },
-    errors: [...HISTORY_ERRORS],
+    errors: [...BUS_ERRORS],
   },
   {
     method: 'get',
@@ -242,7 +233,7 @@ export const HISTORY_OPERATIONS: OperationSpec[] = [
         },
       },
     },
-    errors: [...HISTORY_ERRORS, 'GW_NOT_FOUND'],
+    errors: [...BUS_ERRORS, 'GW_NOT_FOUND'],
   },
 ];
 

@@ -57,6 +57,9 @@ export interface DocumentInfo {
   tags: { name: string; description: string }[];
 }
 
+/** What any operation that talks to NATS can answer besides its own codes (listed in its spec). */
+export const BUS_ERRORS = ['GW_NATS_UNAVAILABLE', 'GW_PUBLISH_TIMEOUT'] as const;
+
 /**
  * Codes an operation can answer whatever its spec lists, because the server produces them around
  * the handler: authentication (onRequest), parameter and body parsing and validation, and the error

@@ -20,12 +20,11 @@ import { CONSUMER_COMPONENTS, CONSUMER_OPERATIONS } from './consumers.ts';
 import { DEAD_LETTER_COMPONENTS, DEAD_LETTER_OPERATIONS } from './dead-letters.ts';
 import { EventEnvelope, EventInput } from './envelope.ts';
 import { HISTORY_COMPONENTS, HISTORY_OPERATIONS } from './history.ts';
-import { buildDocument, type OperationSpec, type ParameterSpec } from './openapi-builder.ts';
+import { BUS_ERRORS, buildDocument, type OperationSpec, type ParameterSpec } from './openapi-builder.ts';
 import { WS_OPERATIONS, WsTicket } from './websocket.ts';
 
-const AUTH_ERRORS = ['GW_UNAUTHORIZED', 'GW_FORBIDDEN_SCOPE'] as const;
-const BODY_ERRORS = ['GW_MALFORMED_JSON', 'GW_INVALID_REQUEST', 'GW_PAYLOAD_TOO_LARGE', 'GW_UNSUPPORTED_MEDIA_TYPE'] as const;
-const BUS_ERRORS = ['GW_NATS_UNAVAILABLE', 'GW_PUBLISH_TIMEOUT', 'GW_SHUTTING_DOWN'] as const;
+// Each operation lists its own error codes; those of authentication, parsing and the catch-all are
+// added by impliedErrors (schemas/openapi-builder.ts).
 
 const PUBLISH_HEADERS: ParameterSpec[] = [
   {
@@ -81,16 +80,7 @@ export const CORE_OPERATIONS: OperationSpec[] = [
         example: { id: 'evt_abc123', seq: 42, stream: 'EVENTS', duplicate: false },
       },
     },
-    errors: [
-      ...AUTH_ERRORS,
-      'GW_TENANT_MISMATCH',
-      ...BODY_ERRORS,
-      'GW_VALIDATION_FAILED',
-      'GW_UNKNOWN_EVENT_TYPE',
-      'GW_UNSUPPORTED_VERSION',
-      ...BUS_ERRORS,
-      'GW_INTERNAL',
-    ],
+    errors: ['GW_TENANT_MISMATCH', 'GW_UNKNOWN_EVENT_TYPE', 'GW_UNSUPPORTED_VERSION', ...BUS_ERRORS],
   },
   {
     method: 'post',
@@ -139,7 +129,7 @@ export const CORE_OPERATIONS: OperationSpec[] = [
         },
       },
     },
-    errors: [...AUTH_ERRORS, ...BODY_ERRORS, 'GW_VALIDATION_FAILED', 'GW_BATCH_TOO_LARGE', 'GW_NATS_UNAVAILABLE', 'GW_INTERNAL'],
+    errors: ['GW_BATCH_TOO_LARGE', 'GW_NATS_UNAVAILABLE'],
   },
   {
     method: 'get',
@@ -167,7 +157,7 @@ export const CORE_OPERATIONS: OperationSpec[] = [
         },
       },
     },
-    errors: ['GW_UNAUTHORIZED', 'GW_INTERNAL'],
+    errors: [],
   },
   {
     method: 'get',

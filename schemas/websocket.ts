@@ -193,6 +193,6 @@ export const WS_OPERATIONS: OperationSpec[] = [
         example: { ticket: 'eyJ0IjoidGVuX3h5ejc4OSIsLi4ufQ.c2lnbmF0dXJl', expires_at: '2026-03-15T10:05:52Z' },
       },
     },
-    errors: ['GW_UNAUTHORIZED', 'GW_FORBIDDEN_SCOPE', 'GW_INTERNAL'],
+    errors: [],
   },
 ];

@@ -1073,7 +1073,7 @@ export interface operations {
                     "application/json": components["schemas"]["PublishResult"];
                 };
             };
-            /** @description `GW_MALFORMED_JSON`, `GW_INVALID_REQUEST`: the request body is not valid json; a query or path parameter is invalid. */
+            /** @description `GW_INVALID_REQUEST`, `GW_MALFORMED_JSON`: a query or path parameter is invalid; the request body is not valid json. */
             400: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1095,7 +1095,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_FORBIDDEN_SCOPE`, `GW_TENANT_MISMATCH`: the api key lacks the scope this operation needs; the event's tenant_id is not the api key's tenant. */
+            /** @description `GW_TENANT_MISMATCH`, `GW_FORBIDDEN_SCOPE`: the event's tenant_id is not the api key's tenant; the api key lacks the scope this operation needs. */
             403: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1128,7 +1128,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_VALIDATION_FAILED`, `GW_UNKNOWN_EVENT_TYPE`, `GW_UNSUPPORTED_VERSION`: the event does not match its schema; the event type is not in the catalogue; the event's major version is not supported. */
+            /** @description `GW_UNKNOWN_EVENT_TYPE`, `GW_UNSUPPORTED_VERSION`, `GW_VALIDATION_FAILED`: the event type is not in the catalogue; the event's major version is not supported; the event does not match its schema. */
             422: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1227,7 +1227,7 @@ export interface operations {
                     "application/json": components["schemas"]["BatchResult"];
                 };
             };
-            /** @description `GW_MALFORMED_JSON`, `GW_INVALID_REQUEST`: the request body is not valid json; a query or path parameter is invalid. */
+            /** @description `GW_INVALID_REQUEST`, `GW_MALFORMED_JSON`: a query or path parameter is invalid; the request body is not valid json. */
             400: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1282,7 +1282,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_VALIDATION_FAILED`, `GW_BATCH_TOO_LARGE`: the event does not match its schema; the batch holds more events than allowed. */
+            /** @description `GW_BATCH_TOO_LARGE`, `GW_VALIDATION_FAILED`: the batch holds more events than allowed; the event does not match its schema. */
             422: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2039,7 +2039,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_VALIDATION_FAILED`, `GW_INVALID_FILTER`: the event does not match its schema; the content filter is invalid. */
+            /** @description `GW_INVALID_FILTER`, `GW_VALIDATION_FAILED`: the content filter is invalid; the event does not match its schema. */
             422: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2632,7 +2632,7 @@ export interface operations {
                     "application/json": components["schemas"]["RedriveResult"];
                 };
             };
-            /** @description `GW_INVALID_REQUEST`, `GW_MALFORMED_JSON`: a query or path parameter is invalid; the request body is not valid json. */
+            /** @description `GW_MALFORMED_JSON`, `GW_INVALID_REQUEST`: the request body is not valid json; a query or path parameter is invalid. */
             400: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
