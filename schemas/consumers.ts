@@ -9,6 +9,18 @@ import { EventEnvelope } from './envelope.ts';
 import { BUS_ERRORS, type OperationSpec, type ParameterSpec } from './openapi-builder.ts';
 import { StartPosition, TypePattern } from './stream-selection.ts';
 
+/** The envelope the examples of fetched events and dead letters show. */
+export const DELIVERED_EVENT_EXAMPLE = {
+  id: 'evt_abc123',
+  type: 'invoice.generated',
+  version: '1.0',
+  tenant_id: 'ten_xyz789',
+  timestamp: '2026-03-15T10:05:22Z',
+  source: 'billing-service',
+  data: { invoice_id: 'inv_1', amount: 120, currency: 'EUR' },
+  metadata: { correlation_id: 'req_abc123' },
+};
+
 export const CONSUMER_NAME_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
 export const FETCH_MAX_WAIT_MS = 30_000;
 export const FETCH_DEFAULT_MAX = 10;
@@ -227,16 +239,7 @@ export const CONSUMER_OPERATIONS: OperationSpec[] = [
               delivery: 1,
               ack_token: 'eyJ0IjoidGVuX3h5ejc4OSIsImMiOiJiaWxsaW5nIn0.c2lnbmF0dXJl',
               ack_deadline: '2026-03-15T10:05:52.123Z',
-              event: {
-                id: 'evt_abc123',
-                type: 'invoice.generated',
-                version: '1.0',
-                tenant_id: 'ten_xyz789',
-                timestamp: '2026-03-15T10:05:22Z',
-                source: 'billing-service',
-                data: { invoice_id: 'inv_1', amount: 120, currency: 'EUR' },
-                metadata: { correlation_id: 'req_abc123' },
-              },
+              event: DELIVERED_EVENT_EXAMPLE,
             },
           ],
         },

@@ -3,6 +3,7 @@
 // behaviour src/bus/dead-letters.ts (see docs/consumers.md).
 import { Type } from '@sinclair/typebox';
 import { ErrorCode } from './api.ts';
+import { DELIVERED_EVENT_EXAMPLE } from './consumers.ts';
 import { EventEnvelope } from './envelope.ts';
 import { BUS_ERRORS, type OperationSpec } from './openapi-builder.ts';
 import { TypePattern } from './stream-selection.ts';
@@ -141,16 +142,7 @@ export const DEAD_LETTER_OPERATIONS: OperationSpec[] = [
               delivery_count: 6,
               original_seq: 42,
               dead_lettered_at: '2026-03-15T10:09:22.123Z',
-              event: {
-                id: 'evt_abc123',
-                type: 'invoice.generated',
-                version: '1.0',
-                tenant_id: 'ten_xyz789',
-                timestamp: '2026-03-15T10:05:22Z',
-                source: 'billing-service',
-                data: { invoice_id: 'inv_1', amount: 120, currency: 'EUR' },
-                metadata: { correlation_id: 'req_abc123' },
-              },
+              event: DELIVERED_EVENT_EXAMPLE,
             },
           ],
           next_after_seq: 7,
