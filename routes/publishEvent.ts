@@ -1,13 +1,15 @@
 // POST /v1/events: authenticate (onRequest hook), validate and normalise, publish, answer 202 once
 // JetStream acknowledged the event.
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { EventInput } from '../schemas/envelope.ts';
 import { principalOf } from '../src/auth/authenticate.ts';
 import { correlationIdFromHeader, traceIdFromTraceparent } from '../src/event-preparer.ts';
 
 export async function publishEvent(req: FastifyRequest, reply: FastifyReply) {
   const { preparer, bus } = req.server.gateway;
   const tenantId = principalOf(req).tenantId;
-  const prepared = preparer.prepare(req.body, {
+  // The route schema (EventInput) already validated the body; the catalogue checks remain.
+  const prepared = preparer.prepareValid(req.body as EventInput, {
     tenantId,
     correlationId: correlationIdFromHeader(req.headers['x-correlation-id']),
     traceId: traceIdFromTraceparent(req.headers.traceparent),

@@ -59,11 +59,19 @@ export class EventPreparer {
     this.catalogue = catalogue;
   }
 
+  /** Validates the envelope, then prepares it (batch entries, which no route schema checked). */
   prepare(raw: unknown, ctx: PublishContext): Prepared {
     if (!validateInput(raw)) {
       return fail(new GatewayError('GW_VALIDATION_FAILED', 'The event envelope is invalid', { errors: fieldErrors(validateInput.errors) }));
     }
-    const input = raw;
+    return this.prepareValid(raw, ctx);
+  }
+
+  /**
+   * Prepares an envelope already validated against EventInput: `POST /v1/events`, whose route
+   * schema is EventInput, compiled by the same strict body validator.
+   */
+  prepareValid(input: EventInput, ctx: PublishContext): Prepared {
     if (input.tenant_id !== undefined && input.tenant_id !== ctx.tenantId) {
       return fail(
         new GatewayError('GW_TENANT_MISMATCH', `tenant_id "${input.tenant_id}" is not the tenant of this API key`, {
