@@ -4,14 +4,15 @@
 import { type ChildProcess, execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
 import { stripTypeScriptTypes } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join, normalize } from 'node:path';
 import t from 'tap';
 import { createGatewayClient, type EventInput } from '../clients/typescript/src/index.ts';
 import { PROJECT_ROOT } from '../src/bus/nats-server-binary.ts';
 import { KEYS, sampleEvent, startGateway } from './helpers/gateway.ts';
 import { startNats } from './helpers/nats.ts';
+import { waitFor } from './helpers/wait.ts';
 
 function findChromium(): string | undefined {
   for (const bin of ['chromium', 'chromium-browser', 'google-chrome']) {
@@ -24,14 +25,6 @@ function findChromium(): string | undefined {
 }
 
 const chromium = findChromium();
-
-async function waitFor(what: string, condition: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const order = (id: string) => sampleEvent({ id, type: 'order.created', data: { order_id: id } }) as EventInput;
 

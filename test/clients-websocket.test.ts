@@ -14,14 +14,7 @@ import {
 import { renderWebSocketTypes, WEBSOCKET_TYPES_PATH } from '../scripts/generate-clients.ts';
 import { KEYS, sampleEvent, startGateway } from './helpers/gateway.ts';
 import { startNats } from './helpers/nats.ts';
-
-async function waitFor(what: string, condition: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { waitFor } from './helpers/wait.ts';
 
 const order = (id: string) => sampleEvent({ id, type: 'order.created', data: { order_id: id } }) as EventInput;
 
