@@ -17,9 +17,11 @@ export async function publishEvent(req: FastifyRequest, reply: FastifyReply) {
   if (!prepared.ok) throw prepared.error;
   const { event } = prepared;
   const stored = await bus.publish(event);
-  req.log.info(
-    { event_id: event.id, correlation_id: event.metadata.correlation_id, type: event.type, seq: stored.seq, duplicate: stored.duplicate },
-    'event published',
-  );
+  if (req.log.isLevelEnabled('info')) {
+    req.log.info(
+      { event_id: event.id, correlation_id: event.metadata.correlation_id, type: event.type, seq: stored.seq, duplicate: stored.duplicate },
+      'event published',
+    );
+  }
   return reply.code(202).send({ id: event.id, ...stored });
 }
