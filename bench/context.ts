@@ -126,18 +126,21 @@ export class BenchContext {
     return sampleProcess(this.gateway.pid)?.rssBytes ?? Number.NaN;
   }
 
-  /** Runs `load` while sampling CPU of every process and the gateway's RSS. */
-  async measure<T>(load: () => Promise<T>): Promise<{ result: T; usage: Usage }> {
-    const before = { gw: sampleProcess(this.gateway.pid), nats: sampleProcess(this.natsPid), self: process.cpuUsage() };
+  /**
+   * Runs `load` while sampling CPU of every process and the gateway's RSS (`pid`: of another
+   * process standing in for the gateway, such as the bare bridge of scenario 1).
+   */
+  async measure<T>(load: () => Promise<T>, pid = this.gateway.pid): Promise<{ result: T; usage: Usage }> {
+    const before = { gw: sampleProcess(pid), nats: sampleProcess(this.natsPid), self: process.cpuUsage() };
     let rssPeak = before.gw?.rssBytes ?? 0;
     const sampler = setInterval(() => {
-      rssPeak = Math.max(rssPeak, sampleProcess(this.gateway.pid)?.rssBytes ?? 0);
+      rssPeak = Math.max(rssPeak, sampleProcess(pid)?.rssBytes ?? 0);
     }, 250);
     const t0 = performance.now();
     try {
       const result = await load();
       const seconds = (performance.now() - t0) / 1000;
-      const gw = sampleProcess(this.gateway.pid);
+      const gw = sampleProcess(pid);
       const nats = sampleProcess(this.natsPid);
       const self = process.cpuUsage(before.self);
       const pct = (cpu: number) => round((cpu / seconds) * 100, 0);

@@ -74,12 +74,14 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Starts `node src/main.ts` against `natsUrl` and waits until /readyz answers 200. */
+/** Starts `node src/main.ts` (or `script`) against `natsUrl` and waits until /readyz answers 200. */
 export async function startGatewayProcess(
   natsUrl: string,
   env: Record<string, string> = {},
   /** A directory for a V8 CPU profile of the gateway (`node --cpu-prof`), written when it stops. */
   cpuProfileDir?: string,
+  /** What to run, relative to the project: the gateway, or bench/bare-bridge.ts (the reference). */
+  script = 'src/main.ts',
 ): Promise<GatewayProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'gw-bench-keys-'));
   const key = `bench-key-${process.pid}-${Date.now()}`;
@@ -92,7 +94,7 @@ export async function startGatewayProcess(
   );
   const port = await freePort();
   const nodeArgs = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
-  const child = spawn(process.execPath, [...nodeArgs, 'src/main.ts'], {
+  const child = spawn(process.execPath, [...nodeArgs, script], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, NATS_URL: natsUrl, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', API_KEYS_FILE: keyFile, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -49,9 +49,9 @@ function publishRows(label: string, r: PublishScenarioResult): Row[] {
     },
     {
       scenario: label,
-      metric: 'CPU µs/event gateway, nats',
-      direct: `-, ${fmt(r.direct.nats_cpu_us_per_event)}`,
-      gateway: `${fmt(r.gateway.gateway_cpu_us_per_event)}, ${fmt(r.gateway.nats_cpu_us_per_event)}`,
+      metric: 'CPU µs/event gateway, nats, load gen.',
+      direct: `-, ${fmt(r.direct.nats_cpu_us_per_event)}, ${fmt(r.direct.load_generator_cpu_us_per_event)}`,
+      gateway: `${fmt(r.gateway.gateway_cpu_us_per_event)}, ${fmt(r.gateway.nats_cpu_us_per_event)}, ${fmt(r.gateway.load_generator_cpu_us_per_event)}`,
       ratio: '',
       target: '',
       pass: undefined,
@@ -106,9 +106,27 @@ async function main(): Promise<void> {
           pass: undefined,
         });
       } else if (name === 'publish') {
-        const r = await publishSingle(ctx);
+        // The bare bridge runs beside the gateway (idle while the gateway is loaded, and back).
+        const bare = await startGatewayProcess(nats.server.url, {}, undefined, 'bench/bare-bridge.ts');
+        let r: PublishScenarioResult;
+        try {
+          r = await publishSingle(ctx, bare);
+        } finally {
+          await bare.stop();
+        }
         scenarios[name] = r;
         rows.push(...publishRows(`1 single POST (${r.params.connections} in flight)`, r));
+        if (r.bare && r.bare_ratio !== undefined) {
+          rows.push({
+            scenario: '1 reference: bare node:http bridge',
+            metric: 'events/s; CPU µs/event bridge, nats, load gen.',
+            direct: '',
+            gateway: `${fmt(r.bare.events_per_s)}; ${fmt(r.bare.gateway_cpu_us_per_event)}, ${fmt(r.bare.nats_cpu_us_per_event)}, ${fmt(r.bare.load_generator_cpu_us_per_event)}`,
+            ratio: `${fmt(r.bare_ratio * 100, 1)} %`,
+            target: '',
+            pass: undefined,
+          });
+        }
       } else if (name === 'batch') {
         const r = await publishBatch(ctx);
         scenarios[name] = r;

@@ -46,6 +46,18 @@ t.test('the quick bench prints the machine and a table, and writes matching JSON
   }
 
   t.ok(report.scenarios.ceiling.requests_per_s > 0, 'reference: GET /healthz was measured');
+  const bare = report.scenarios.publish.bare;
+  t.ok(bare?.events_per_s > 0, 'reference: the bare bridge published');
+  t.ok(
+    bare.runs.every((r: { errors: number }) => r.errors === 0),
+    'reference: no failed requests to the bare bridge',
+  );
+  t.equal(
+    report.scenarios.publish.bare_ratio,
+    Math.round((bare.events_per_s / report.scenarios.publish.direct.events_per_s) * 1000) / 1000,
+    'reference: bare ratio is bare/direct',
+  );
+  t.match(stdout, /^\| 1 reference: bare node:http bridge/m, 'reference row printed');
 
   const e2e = report.scenarios.e2e;
   t.ok(e2e.accepted > 0, 'end to end: events were accepted');

@@ -1,8 +1,11 @@
 // Scenarios 1 and 2: publishing throughput of the gateway (`POST /v1/events`, and
 // `POST /v1/events/batch` with 100 events a request) against publishing the same envelopes
-// straight to JetStream with the same number of events in flight. Gateway and direct runs
-// alternate, so load from elsewhere on the machine hits both alike; medians are reported.
+// straight to JetStream with the same number of events in flight. Scenario 1 also measures the
+// bare bridge (bench/bare-bridge.ts: node:http straight to the gateway's publish path, nothing
+// else), what any Node HTTP front can reach on this machine. Sides alternate, so load from
+// elsewhere on the machine hits all alike; medians are reported.
 import type { BenchContext, Usage } from '../context.ts';
+import type { GatewayProcess } from '../processes.ts';
 import { directPublish } from '../direct-publisher.ts';
 import { httpLoad, type LoadResult } from '../http-load.ts';
 import { batchBody, ENVELOPE_BYTES, singleBody } from '../payload.ts';
@@ -18,6 +21,8 @@ export interface SideSummary {
    */
   gateway_cpu_us_per_event: number;
   nats_cpu_us_per_event: number;
+  /** The bench process: autocannon, or the direct publisher. */
+  load_generator_cpu_us_per_event: number;
   runs: {
     events_per_s: number;
     p50_ms: number;
@@ -25,6 +30,7 @@ export interface SideSummary {
     errors: number;
     gateway_cpu_us_per_event: number;
     nats_cpu_us_per_event: number;
+    load_generator_cpu_us_per_event: number;
     usage: Usage;
   }[];
 }
@@ -34,8 +40,12 @@ export interface PublishScenarioResult {
   params: Record<string, number | string>;
   direct: SideSummary;
   gateway: SideSummary;
+  /** Scenario 1 only: the bare bridge, loaded like the gateway (its CPU in `gateway_cpu_*`). */
+  bare?: SideSummary;
   /** Median gateway events/s over median direct events/s. */
   ratio: number;
+  /** Median bare-bridge events/s over median direct events/s. */
+  bare_ratio?: number;
   target_ratio: number;
   pass: boolean;
   /**
@@ -55,6 +65,7 @@ function summarize(runs: { load: LoadResult; usage: Usage; eventsPerOp: number }
     errors: load.errors,
     gateway_cpu_us_per_event: round(((usage.cpu_percent.gateway / 100) * 1e6) / (load.perSecond * eventsPerOp), 1),
     nats_cpu_us_per_event: round(((usage.cpu_percent.nats / 100) * 1e6) / (load.perSecond * eventsPerOp), 1),
+    load_generator_cpu_us_per_event: round(((usage.cpu_percent.load_generator / 100) * 1e6) / (load.perSecond * eventsPerOp), 1),
     usage,
   }));
   return {
@@ -63,6 +74,7 @@ function summarize(runs: { load: LoadResult; usage: Usage; eventsPerOp: number }
     p99_ms: median(rows.map((r) => r.p99_ms)),
     gateway_cpu_us_per_event: median(rows.map((r) => r.gateway_cpu_us_per_event)),
     nats_cpu_us_per_event: median(rows.map((r) => r.nats_cpu_us_per_event)),
+    load_generator_cpu_us_per_event: median(rows.map((r) => r.load_generator_cpu_us_per_event)),
     runs: rows,
   };
 }
@@ -73,6 +85,7 @@ async function compare(
   eventsPerRequest: number,
   connections: number,
   targetRatio: number,
+  bareBridge?: GatewayProcess,
 ): Promise<PublishScenarioResult> {
   const s = ctx.settings;
   const inFlightEvents = connections * eventsPerRequest;
@@ -80,11 +93,11 @@ async function compare(
   const path = eventsPerRequest === 1 ? '/v1/events' : '/v1/events/batch';
   // Bounds: no run outlasts loadMs, and none sends more than a generous 50k events/s would.
   const maxEvents = Math.ceil((s.loadMs / 1000) * 50_000);
-  const gatewayRun = (ms: number) =>
+  const httpRun = (target: GatewayProcess, ms: number) =>
     httpLoad({
-      url: ctx.gateway.url,
+      url: target.url,
       path,
-      key: ctx.gateway.key,
+      key: target.key,
       body,
       connections,
       durationMs: ms,
@@ -92,31 +105,36 @@ async function compare(
     });
   const directRun = (ms: number) => directPublish({ natsUrl: ctx.natsUrl, inFlight: inFlightEvents, durationMs: ms, maxEvents });
 
-  // Warm up both paths (JIT, connection set-up), unmeasured.
-  await gatewayRun(s.warmupMs);
+  // Warm up every path (JIT, connection set-up), unmeasured.
+  await httpRun(ctx.gateway, s.warmupMs);
+  if (bareBridge) await httpRun(bareBridge, s.warmupMs);
   await directRun(s.warmupMs);
 
-  const direct: { load: LoadResult; usage: Usage; eventsPerOp: number }[] = [];
-  const gateway: { load: LoadResult; usage: Usage; eventsPerOp: number }[] = [];
+  type Side = 'direct' | 'gateway' | 'bare';
+  const runs: Record<Side, { load: LoadResult; usage: Usage; eventsPerOp: number }[]> = { direct: [], gateway: [], bare: [] };
+  const sides: Side[] = bareBridge ? ['direct', 'gateway', 'bare'] : ['direct', 'gateway'];
   let counted = 0;
   const storedBefore = await ctx.storedEvents();
   for (let r = 0; r < s.repeats; r++) {
-    const order = r % 2 === 0 ? ['direct', 'gateway'] : ['gateway', 'direct'];
+    // Each repeat starts with the next side: every side runs first, second, … equally often.
+    const order = sides.map((_, i) => sides[(i + r) % sides.length] as Side);
     for (const side of order) {
       if (side === 'direct') {
         const { result, usage } = await ctx.measure(() => directRun(s.loadMs));
-        direct.push({ load: result, usage, eventsPerOp: 1 });
+        runs.direct.push({ load: result, usage, eventsPerOp: 1 });
         counted += result.ok;
       } else {
-        const { result, usage } = await ctx.measure(() => gatewayRun(s.loadMs));
-        gateway.push({ load: result, usage, eventsPerOp: eventsPerRequest });
+        const target = side === 'bare' && bareBridge ? bareBridge : ctx.gateway;
+        const { result, usage } = await ctx.measure(() => httpRun(target, s.loadMs), target.pid);
+        runs[side].push({ load: result, usage, eventsPerOp: eventsPerRequest });
         counted += result.ok * eventsPerRequest;
       }
     }
   }
   const storedAfter = await ctx.storedEvents();
-  const d = summarize(direct);
-  const g = summarize(gateway);
+  const d = summarize(runs.direct);
+  const g = summarize(runs.gateway);
+  const bare = bareBridge ? summarize(runs.bare) : undefined;
   const ratio = round(g.events_per_s / d.events_per_s, 3);
   return {
     name,
@@ -130,18 +148,19 @@ async function compare(
     },
     direct: d,
     gateway: g,
+    ...(bare ? { bare, bare_ratio: round(bare.events_per_s / d.events_per_s, 3) } : {}),
     ratio,
     target_ratio: targetRatio,
     pass: ratio >= targetRatio,
-    stored_as_counted: storedAfter - storedBefore >= counted && storedAfter - storedBefore <= counted + 2 * s.repeats * inFlightEvents,
+    stored_as_counted: storedAfter - storedBefore >= counted && storedAfter - storedBefore <= counted + sides.length * s.repeats * inFlightEvents,
     stored: storedAfter - storedBefore,
     counted,
   };
 }
 
-/** Scenario 1: one event a request, `inFlight` requests in flight. */
-export function publishSingle(ctx: BenchContext): Promise<PublishScenarioResult> {
-  return compare(ctx, 'publish', 1, ctx.settings.inFlight, 0.6);
+/** Scenario 1: one event a request, `inFlight` requests in flight; with the bare bridge when given. */
+export function publishSingle(ctx: BenchContext, bareBridge?: GatewayProcess): Promise<PublishScenarioResult> {
+  return compare(ctx, 'publish', 1, ctx.settings.inFlight, 0.6, bareBridge);
 }
 
 /** Scenario 2: `batchSize` events a request. */

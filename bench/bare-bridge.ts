@@ -1,0 +1,48 @@
+// Reference for scenario 1: the thinnest HTTP → JetStream bridge Node can run, to show what the
+// HTTP side costs before the gateway adds anything. `node:http` (no framework), the body
+// JSON.parsed, published with the gateway's own EventBus (pipelined acknowledgements, one socket
+// write per loop turn, message id `<tenant>:<id>`), and a 202 with the acknowledgement once
+// JetStream stored it. No authentication, no validation, no normalisation, no logging: not a
+// gateway, only a bound on what one can reach here. Started by bench/run.ts like the gateway
+// (`NATS_URL`, `HOST`, `PORT`); `GET` answers 200 so the readiness probe passes.
+import { createServer } from 'node:http';
+import { pino } from 'pino';
+import type { EventEnvelope } from '../schemas/envelope.ts';
+import { EventBus } from '../src/bus/event-bus.ts';
+import { loadConfig } from '../src/config.ts';
+import { BENCH_TENANT } from './payload.ts';
+
+const config = loadConfig();
+const bus = await EventBus.connect(config, pino({ level: 'warn' }));
+
+const server = createServer((req, res) => {
+  if (req.method !== 'POST') {
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    return;
+  }
+  let body = '';
+  req.setEncoding('utf8');
+  req.on('data', (chunk: string) => {
+    body += chunk;
+  });
+  req.on('end', () => {
+    let event: EventEnvelope;
+    try {
+      event = { ...(JSON.parse(body) as EventEnvelope), tenant_id: BENCH_TENANT };
+    } catch {
+      res.writeHead(400).end();
+      return;
+    }
+    bus.publish(event).then(
+      (stored) => res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ id: event.id, ...stored })),
+      (err: unknown) => res.writeHead(503, { 'content-type': 'text/plain' }).end(String(err)),
+    );
+  });
+});
+server.listen(config.PORT, config.HOST);
+
+process.once('SIGTERM', () => {
+  server.close();
+  server.closeAllConnections();
+  void bus.close().then(() => process.exit(0));
+});
