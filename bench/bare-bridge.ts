@@ -5,6 +5,9 @@
 // JetStream stored it. No authentication, no validation, no normalisation, no logging: not a
 // gateway, only a bound on what one can reach here. Started by bench/run.ts like the gateway
 // (`NATS_URL`, `HOST`, `PORT`); `GET` answers 200 so the readiness probe passes.
+//
+// `BRIDGE_MODE=null`: read and parse the body, answer 202 at once, publish nothing. What the load
+// generator alone can drive on this machine, whatever the server does.
 import { createServer } from 'node:http';
 import { pino } from 'pino';
 import type { EventEnvelope } from '../schemas/envelope.ts';
@@ -13,7 +16,9 @@ import { loadConfig } from '../src/config.ts';
 import { BENCH_TENANT } from './payload.ts';
 
 const config = loadConfig();
-const bus = await EventBus.connect(config, pino({ level: 'warn' }));
+const nullMode = process.env.BRIDGE_MODE === 'null';
+const bus = nullMode ? undefined : await EventBus.connect(config, pino({ level: 'warn' }));
+let seq = 0;
 
 const server = createServer((req, res) => {
   if (req.method !== 'POST') {
@@ -33,6 +38,11 @@ const server = createServer((req, res) => {
       res.writeHead(400).end();
       return;
     }
+    if (!bus) {
+      const ack = { id: event.id, stream: config.STREAM_NAME, seq: ++seq, duplicate: false };
+      res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify(ack));
+      return;
+    }
     bus.publish(event).then(
       (stored) => res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ id: event.id, ...stored })),
       (err: unknown) => res.writeHead(503, { 'content-type': 'text/plain' }).end(String(err)),
@@ -44,5 +54,5 @@ server.listen(config.PORT, config.HOST);
 process.once('SIGTERM', () => {
   server.close();
   server.closeAllConnections();
-  void bus.close().then(() => process.exit(0));
+  void Promise.resolve(bus?.close()).then(() => process.exit(0));
 });

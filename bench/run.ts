@@ -10,7 +10,7 @@ import { describeMachine } from './machine.ts';
 import { startBenchNats, startGatewayProcess } from './processes.ts';
 import { type BenchReport, formatMachine, formatTable, type Row, writeReport } from './report.ts';
 import { loadConfig } from '../src/config.ts';
-import { httpCeiling, type PublishScenarioResult, publishBatch, publishSingle } from './scenarios/publish.ts';
+import { httpCeiling, type PublishScenarioResult, publishBatch, publishSingle, type SideSummary } from './scenarios/publish.ts';
 import { endToEnd, fanOut, slowConsumer } from './scenarios/websocket.ts';
 
 const SCENARIOS = ['ceiling', 'publish', 'batch', 'e2e', 'fanout', 'slow'] as const;
@@ -106,27 +106,39 @@ async function main(): Promise<void> {
           pass: undefined,
         });
       } else if (name === 'publish') {
-        // The bare bridge runs beside the gateway (idle while the gateway is loaded, and back).
-        const bare = await startGatewayProcess(nats.server.url, {}, undefined, 'bench/bare-bridge.ts');
+        // The reference servers run beside the gateway, each idle while another side is loaded.
+        const script = 'bench/bare-bridge.ts';
+        const bare = await startGatewayProcess(nats.server.url, {}, undefined, script);
+        const nullServer = await startGatewayProcess(nats.server.url, { BRIDGE_MODE: 'null' }, undefined, script).catch(async (err: unknown) => {
+          await bare.stop();
+          throw err;
+        });
         let r: PublishScenarioResult;
         try {
-          r = await publishSingle(ctx, bare);
+          r = await publishSingle(ctx, { bare, null: nullServer });
         } finally {
-          await bare.stop();
+          await Promise.all([bare.stop(), nullServer.stop()]);
         }
         scenarios[name] = r;
         rows.push(...publishRows(`1 single POST (${r.params.connections} in flight)`, r));
-        if (r.bare && r.bare_ratio !== undefined) {
-          rows.push({
-            scenario: '1 reference: bare node:http bridge',
-            metric: 'events/s; CPU µs/event bridge, nats, load gen.',
-            direct: '',
-            gateway: `${fmt(r.bare.events_per_s)}; ${fmt(r.bare.gateway_cpu_us_per_event)}, ${fmt(r.bare.nats_cpu_us_per_event)}, ${fmt(r.bare.load_generator_cpu_us_per_event)}`,
-            ratio: `${fmt(r.bare_ratio * 100, 1)} %`,
-            target: '',
-            pass: undefined,
-          });
-        }
+        const reference = (label: string, side: SideSummary | undefined, ratio: number | undefined, what: string): Row[] =>
+          side && ratio !== undefined
+            ? [
+                {
+                  scenario: `1 reference: ${label}`,
+                  metric: `events/s; CPU µs/event ${what}, nats, load gen.`,
+                  direct: '',
+                  gateway: `${fmt(side.events_per_s)}; ${fmt(side.gateway_cpu_us_per_event)}, ${fmt(side.nats_cpu_us_per_event)}, ${fmt(side.load_generator_cpu_us_per_event)}`,
+                  ratio: `${fmt(ratio * 100, 1)} %`,
+                  target: '',
+                  pass: undefined,
+                },
+              ]
+            : [];
+        rows.push(
+          ...reference('bare node:http bridge', r.bare, r.bare_ratio, 'bridge'),
+          ...reference('null server (no publish)', r.null_server, r.null_ratio, 'server'),
+        );
       } else if (name === 'batch') {
         const r = await publishBatch(ctx);
         scenarios[name] = r;

@@ -58,6 +58,10 @@ t.test('the quick bench prints the machine and a table, and writes matching JSON
     'reference: bare ratio is bare/direct',
   );
   t.match(stdout, /^\| 1 reference: bare node:http bridge/m, 'reference row printed');
+  const nullServer = report.scenarios.publish.null_server;
+  t.ok(nullServer?.events_per_s > 0, 'reference: the null server answered');
+  t.equal(nullServer.nats_cpu_us_per_event < bare.nats_cpu_us_per_event, true, 'reference: the null server left nats-server alone');
+  t.match(stdout, /^\| 1 reference: null server/m, 'null server row printed');
 
   const e2e = report.scenarios.e2e;
   t.ok(e2e.accepted > 0, 'end to end: events were accepted');

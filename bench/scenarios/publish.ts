@@ -1,9 +1,10 @@
 // Scenarios 1 and 2: publishing throughput of the gateway (`POST /v1/events`, and
 // `POST /v1/events/batch` with 100 events a request) against publishing the same envelopes
-// straight to JetStream with the same number of events in flight. Scenario 1 also measures the
-// bare bridge (bench/bare-bridge.ts: node:http straight to the gateway's publish path, nothing
-// else), what any Node HTTP front can reach on this machine. Sides alternate, so load from
-// elsewhere on the machine hits all alike; medians are reported.
+// straight to JetStream with the same number of events in flight. Scenario 1 also measures two
+// reference servers (bench/bare-bridge.ts): the bare bridge (node:http straight to the gateway's
+// publish path, nothing else), what any Node HTTP front can reach on this machine, and the null
+// server (answers 202, publishes nothing), what the load generator alone can drive. Sides
+// alternate, so load from elsewhere on the machine hits all alike; medians are reported.
 import type { BenchContext, Usage } from '../context.ts';
 import type { GatewayProcess } from '../processes.ts';
 import { directPublish } from '../direct-publisher.ts';
@@ -42,10 +43,14 @@ export interface PublishScenarioResult {
   gateway: SideSummary;
   /** Scenario 1 only: the bare bridge, loaded like the gateway (its CPU in `gateway_cpu_*`). */
   bare?: SideSummary;
+  /** Scenario 1 only: the bare bridge in null mode (answers 202, publishes nothing). */
+  null_server?: SideSummary;
   /** Median gateway events/s over median direct events/s. */
   ratio: number;
   /** Median bare-bridge events/s over median direct events/s. */
   bare_ratio?: number;
+  /** Median null-server requests/s over median direct events/s. */
+  null_ratio?: number;
   target_ratio: number;
   pass: boolean;
   /**
@@ -85,7 +90,7 @@ async function compare(
   eventsPerRequest: number,
   connections: number,
   targetRatio: number,
-  bareBridge?: GatewayProcess,
+  references: References = {},
 ): Promise<PublishScenarioResult> {
   const s = ctx.settings;
   const inFlightEvents = connections * eventsPerRequest;
@@ -107,12 +112,12 @@ async function compare(
 
   // Warm up every path (JIT, connection set-up), unmeasured.
   await httpRun(ctx.gateway, s.warmupMs);
-  if (bareBridge) await httpRun(bareBridge, s.warmupMs);
+  for (const ref of Object.values(references)) await httpRun(ref, s.warmupMs);
   await directRun(s.warmupMs);
 
-  type Side = 'direct' | 'gateway' | 'bare';
-  const runs: Record<Side, { load: LoadResult; usage: Usage; eventsPerOp: number }[]> = { direct: [], gateway: [], bare: [] };
-  const sides: Side[] = bareBridge ? ['direct', 'gateway', 'bare'] : ['direct', 'gateway'];
+  type Side = 'direct' | 'gateway' | keyof References;
+  const runs: Record<Side, { load: LoadResult; usage: Usage; eventsPerOp: number }[]> = { direct: [], gateway: [], bare: [], null: [] };
+  const sides: Side[] = ['direct', 'gateway', ...(Object.keys(references) as (keyof References)[])];
   let counted = 0;
   const storedBefore = await ctx.storedEvents();
   for (let r = 0; r < s.repeats; r++) {
@@ -124,17 +129,18 @@ async function compare(
         runs.direct.push({ load: result, usage, eventsPerOp: 1 });
         counted += result.ok;
       } else {
-        const target = side === 'bare' && bareBridge ? bareBridge : ctx.gateway;
+        const target = side === 'gateway' ? ctx.gateway : (references[side] as GatewayProcess);
         const { result, usage } = await ctx.measure(() => httpRun(target, s.loadMs), target.pid);
         runs[side].push({ load: result, usage, eventsPerOp: eventsPerRequest });
-        counted += result.ok * eventsPerRequest;
+        if (side !== 'null') counted += result.ok * eventsPerRequest; // the null server stores nothing
       }
     }
   }
   const storedAfter = await ctx.storedEvents();
   const d = summarize(runs.direct);
   const g = summarize(runs.gateway);
-  const bare = bareBridge ? summarize(runs.bare) : undefined;
+  const bare = references.bare ? summarize(runs.bare) : undefined;
+  const nullServer = references.null ? summarize(runs.null) : undefined;
   const ratio = round(g.events_per_s / d.events_per_s, 3);
   return {
     name,
@@ -149,6 +155,7 @@ async function compare(
     direct: d,
     gateway: g,
     ...(bare ? { bare, bare_ratio: round(bare.events_per_s / d.events_per_s, 3) } : {}),
+    ...(nullServer ? { null_server: nullServer, null_ratio: round(nullServer.events_per_s / d.events_per_s, 3) } : {}),
     ratio,
     target_ratio: targetRatio,
     pass: ratio >= targetRatio,
@@ -158,9 +165,18 @@ async function compare(
   };
 }
 
-/** Scenario 1: one event a request, `inFlight` requests in flight; with the bare bridge when given. */
-export function publishSingle(ctx: BenchContext, bareBridge?: GatewayProcess): Promise<PublishScenarioResult> {
-  return compare(ctx, 'publish', 1, ctx.settings.inFlight, 0.6, bareBridge);
+/**
+ * Reference servers loaded like the gateway in scenario 1 (bench/bare-bridge.ts): `bare` publishes
+ * to JetStream with nothing else around it, `null` answers 202 without publishing.
+ */
+export interface References {
+  bare?: GatewayProcess;
+  null?: GatewayProcess;
+}
+
+/** Scenario 1: one event a request, `inFlight` requests in flight; with the reference servers given. */
+export function publishSingle(ctx: BenchContext, references: References = {}): Promise<PublishScenarioResult> {
+  return compare(ctx, 'publish', 1, ctx.settings.inFlight, 0.6, references);
 }
 
 /** Scenario 2: `batchSize` events a request. */
