@@ -102,7 +102,6 @@ export async function endToEnd(ctx: BenchContext): Promise<EndToEndResult> {
   const s = ctx.settings;
   const slices = s.quick ? 2 : 6;
   const sliceMs = s.e2eMs / slices;
-  const warmupMs = s.quick ? 200 : 1000;
   const viaGateway = new ArrivalClock();
   const viaBus = new ArrivalClock();
   const busSub = ctx.nc.subscribe(`${liveSubjectPrefix('events')}.${BENCH_TENANT}.>`, {
@@ -115,26 +114,29 @@ export async function endToEnd(ctx: BenchContext): Promise<EndToEndResult> {
   });
   try {
     await ctx.nc.flush();
-    const gatewayFlow = (ms: number, onSend?: (id: string, at: number) => void) =>
+    const gatewayFlow = (ms: number, onSend?: (id: string, at: number) => void, perSecond = s.e2eRate) =>
       publishAtRate({
         url: ctx.gateway.url,
         key: ctx.gateway.key,
-        perSecond: s.e2eRate,
+        perSecond,
         durationMs: ms,
         idPrefix: `evt_e2e_${runId()}`,
         ...(onSend ? { onSend } : {}),
       });
-    const directFlow = (ms: number, onSend?: (id: string, at: number) => void) =>
+    const directFlow = (ms: number, onSend?: (id: string, at: number) => void, perSecond = s.e2eRate) =>
       directPublishAtRate({
         natsUrl: ctx.natsUrl,
-        perSecond: s.e2eRate,
+        perSecond,
         durationMs: ms,
         idPrefix: `evt_e2ed_${runId()}`,
         ...(onSend ? { onSend } : {}),
       });
-    // Unrecorded warm-up of both paths (JIT, connections).
-    await gatewayFlow(warmupMs);
-    await directFlow(warmupMs);
+    // Unrecorded warm-up of both paths (connections, and the JIT: see e2eWarmupEvents), at four
+    // times the measured rate.
+    const warmupRate = 4 * s.e2eRate;
+    const warmupMs = (s.e2eWarmupEvents / warmupRate) * 1000;
+    await gatewayFlow(warmupMs, undefined, warmupRate);
+    await directFlow(warmupMs, undefined, warmupRate);
 
     const post: number[] = [];
     const ack: number[] = [];
