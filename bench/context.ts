@@ -1,7 +1,7 @@
 // What every scenario gets: the processes under test, the run's settings (full or --quick), and
 // measurement around a load: CPU share of gateway, nats-server and load generator, and the
 // gateway's peak RSS, sampled from /proc while the load runs.
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { JetStreamApiError, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { GatewayProcess } from './processes.ts';
 import { sampleProcess } from './processes.ts';
@@ -72,6 +72,9 @@ export interface Usage {
   gateway_rss_peak_mib: number;
 }
 
+/** The gateway's stream (its default STREAM_NAME, which the bench does not change). */
+const STREAM = 'EVENTS';
+
 export class BenchContext {
   readonly natsUrl: string;
   readonly natsPid: number;
@@ -121,13 +124,19 @@ export class BenchContext {
   async freshGateway(): Promise<GatewayProcess> {
     await this.#gateway?.stop();
     this.#gateway = undefined;
+    // And an empty stream, which the new gateway creates: what earlier scenarios stored would
+    // otherwise weigh on nats-server (a million stored events, and their ids in the duplicate
+    // window, expiring while the next scenario measures).
+    await this.jsm.streams.delete(STREAM).catch((err: unknown) => {
+      if (!(err instanceof JetStreamApiError && err.code === 10059)) throw err; // 10059: stream not found
+    });
     this.#gateway = await this.#startGateway();
     return this.#gateway;
   }
 
   /** Messages in the event stream: every scenario checks that what it counted was stored. */
   async storedEvents(): Promise<number> {
-    return (await this.jsm.streams.info('EVENTS')).state.messages;
+    return (await this.jsm.streams.info(STREAM)).state.messages;
   }
 
   gatewayRssBytes(): number {
