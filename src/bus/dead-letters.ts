@@ -12,11 +12,12 @@
 // stream, which only that consumer filters on, and deletes it from the dead-letter stream once the
 // republish is acknowledged.
 import { headers, type MsgHdrs, nanos } from '@nats-io/transport-node';
-import { DiscardPolicy, JetStreamApiError, type StoredMsg, StorageType, type StreamConfig } from '@nats-io/jetstream';
+import { DiscardPolicy, JetStreamApiError, type StoredMsg, StorageType } from '@nats-io/jetstream';
 import type { EventEnvelope } from '../../schemas/envelope.ts';
 import { type ErrorCode, GatewayError } from '../errors.ts';
 import { getDurableConsumer } from './durable-consumers.ts';
 import type { EventBus } from './event-bus.ts';
+import { type OwnedStreamSettings, ensureOwnedStream } from './streams.ts';
 import { redriveSubject } from './subjects.ts';
 
 /** What dead-lettering needs of a delivered message; a nats.js `JsMsg` is one. */
@@ -57,7 +58,7 @@ export function deadLetterSubject(prefix: string, tenant: string, consumerName: 
   return `${prefix}_dlq.${tenant}.${consumerName}`;
 }
 
-function deadLetterStreamSettings(bus: EventBus): Partial<StreamConfig> & { name: string; subjects: string[] } {
+function deadLetterStreamSettings(bus: EventBus): OwnedStreamSettings {
   const c = bus.config;
   return {
     name: c.DEAD_LETTER_STREAM,
@@ -71,28 +72,8 @@ function deadLetterStreamSettings(bus: EventBus): Partial<StreamConfig> & { name
 }
 
 /** Creates the dead-letter stream, or updates the settings the gateway owns. Safe when instances race. */
-export async function ensureDeadLetterStream(bus: EventBus): Promise<void> {
-  const wanted = deadLetterStreamSettings(bus);
-  for (let tries = 0; tries < 3; tries++) {
-    try {
-      const info = await bus.jsm.streams.info(wanted.name);
-      const current = info.config;
-      const changed = (Object.keys(wanted) as (keyof typeof wanted)[]).some(
-        (k) => JSON.stringify(current[k]) !== JSON.stringify(wanted[k]),
-      );
-      if (changed) await bus.jsm.streams.update(wanted.name, { ...current, ...wanted });
-      return;
-    } catch (err) {
-      if (!(err instanceof JetStreamApiError) || err.code !== 10059) throw err; // 10059: stream not found
-    }
-    try {
-      await bus.jsm.streams.add(wanted);
-      bus.log.info({ stream: wanted.name, subjects: wanted.subjects }, 'dead-letter stream created');
-      return;
-    } catch (err) {
-      if (!(err instanceof JetStreamApiError) || err.code !== 10058) throw err; // 10058: created meanwhile
-    }
-  }
+export function ensureDeadLetterStream(bus: EventBus): Promise<void> {
+  return ensureOwnedStream(bus.jsm, deadLetterStreamSettings(bus), bus.log, 'dead-letter stream');
 }
 
 /**

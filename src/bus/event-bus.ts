@@ -21,7 +21,6 @@ import {
   type JetStreamManager,
   jetstream,
   jetstreamManager,
-  type StreamConfig,
   StorageType,
 } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
@@ -29,6 +28,7 @@ import type { EventEnvelope } from '../../schemas/envelope.ts';
 import type { Config } from '../config.ts';
 import { GatewayError } from '../errors.ts';
 import { ensureDeadLetterStream } from './dead-letters.ts';
+import { type OwnedStreamSettings, ensureOwnedStream } from './streams.ts';
 import { eventSubject } from './subjects.ts';
 
 interface PendingPublish {
@@ -75,7 +75,7 @@ export type BusConfig = Pick<
 >;
 
 /** The stream settings the gateway owns; anything else an operator set on the stream is kept. */
-export function streamSettings(config: BusConfig): Partial<StreamConfig> & { name: string; subjects: string[] } {
+export function streamSettings(config: BusConfig): OwnedStreamSettings {
   return {
     name: config.STREAM_NAME,
     // `<prefix>_redrive.<tenant>.<consumer>` carries dead letters put back to one durable consumer.
@@ -185,32 +185,8 @@ export class EventBus {
   }
 
   /** Creates the stream, or updates the settings the gateway owns. Safe when instances race. */
-  async ensureStream(): Promise<void> {
-    const wanted = streamSettings(this.config);
-    for (let tries = 0; tries < 3; tries++) {
-      try {
-        const info = await this.jsm.streams.info(wanted.name);
-        const current = info.config;
-        const changed = (Object.keys(wanted) as (keyof typeof wanted)[]).some(
-          (k) => JSON.stringify(current[k]) !== JSON.stringify(wanted[k]),
-        );
-        if (changed) {
-          await this.jsm.streams.update(wanted.name, { ...current, ...wanted });
-          this.log.info({ stream: wanted.name }, 'stream updated');
-        }
-        return;
-      } catch (err) {
-        if (!(err instanceof JetStreamApiError) || err.code !== 10059) throw err; // 10059: stream not found
-      }
-      try {
-        await this.jsm.streams.add(wanted);
-        this.log.info({ stream: wanted.name, subjects: wanted.subjects }, 'stream created');
-        return;
-      } catch (err) {
-        // Another instance created it between our info and add: go round and update instead.
-        if (!(err instanceof JetStreamApiError) || err.code !== 10058) throw err;
-      }
-    }
+  ensureStream(): Promise<void> {
+    return ensureOwnedStream(this.jsm, streamSettings(this.config), this.log, 'stream');
   }
 
   /** True when NATS is connected and the stream answers. */
