@@ -127,14 +127,8 @@ export function consumerSubjects(prefix: string, tenant: string, name: string, t
   return [...subjects, redriveSubject(prefix, tenant, name)];
 }
 
-interface Normalised {
-  types: string[];
-  filter: Record<string, unknown> | undefined;
-  matcher: ContentFilter;
-  from: StartFrom;
-  ackWaitMs: number;
-  maxDeliver: number;
-}
+/** What a consumer spec comes to once validated: the consumer's own settings. */
+type Normalised = Pick<DurableConsumer, 'types' | 'filter' | 'matcher' | 'from' | 'ackWaitMs' | 'maxDeliver'>;
 
 /** Validates a spec (GW_VALIDATION_FAILED / GW_INVALID_FILTER with pointers into a request body). */
 export function normaliseSpec(bus: EventBus, spec: ConsumerSpec): Normalised {
