@@ -150,13 +150,13 @@ export async function endToEnd(ctx: BenchContext): Promise<EndToEndResult> {
     for (let i = 0; i < slices; i++) {
       const d = await directFlow(sliceMs, viaBus.onSend);
       directAccepted += d.accepted;
-      ack.push(...d.ackLatencies);
+      ack.push(...d.latencies);
       const { result: g, usage } = await ctx.measure(() => gatewayFlow(sliceMs, viaGateway.onSend));
       sent += g.sent;
       accepted += g.accepted;
       failed += g.failed;
       seconds += g.seconds;
-      post.push(...g.postLatencies);
+      post.push(...g.latencies);
       for (const k of ['gateway', 'nats', 'load_generator'] as const) cpu[k] += usage.cpu_percent[k] / slices;
       rssPeak = Math.max(rssPeak, usage.gateway_rss_peak_mib);
     }
