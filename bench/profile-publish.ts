@@ -9,7 +9,8 @@ import { batchBody, singleBody } from './payload.ts';
 import { sampleProcess, startBenchNats, startGatewayProcess } from './processes.ts';
 
 const [dir, kind = 'single', seconds = '8'] = process.argv.slice(2);
-if (!dir || !['single', 'batch', 'bare'].includes(kind)) throw new Error('usage: node bench/profile-publish.ts DIR [single|batch|bare] [seconds]');
+if (!dir || !['single', 'batch', 'bare'].includes(kind))
+  throw new Error('usage: node bench/profile-publish.ts DIR [single|batch|bare] [seconds]');
 const nats = await startBenchNats();
 const script = kind === 'bare' ? 'bench/bare-bridge.ts' : 'src/main.ts';
 const gateway = await startGatewayProcess(nats.server.url, {}, dir === '-' ? undefined : dir, script).catch(async (err: unknown) => {

@@ -109,10 +109,12 @@ async function main(): Promise<void> {
         // The reference servers run beside the gateway, each idle while another side is loaded.
         const script = 'bench/bare-bridge.ts';
         const bare = await startGatewayProcess(nats.server.url, {}, undefined, script);
-        const nullServer = await startGatewayProcess(nats.server.url, { BRIDGE_MODE: 'null' }, undefined, script).catch(async (err: unknown) => {
-          await bare.stop();
-          throw err;
-        });
+        const nullServer = await startGatewayProcess(nats.server.url, { BRIDGE_MODE: 'null' }, undefined, script).catch(
+          async (err: unknown) => {
+            await bare.stop();
+            throw err;
+          },
+        );
         let r: PublishScenarioResult;
         try {
           r = await publishSingle(ctx, { bare, null: nullServer });

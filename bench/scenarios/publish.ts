@@ -159,7 +159,8 @@ async function compare(
     ratio,
     target_ratio: targetRatio,
     pass: ratio >= targetRatio,
-    stored_as_counted: storedAfter - storedBefore >= counted && storedAfter - storedBefore <= counted + sides.length * s.repeats * inFlightEvents,
+    stored_as_counted:
+      storedAfter - storedBefore >= counted && storedAfter - storedBefore <= counted + sides.length * s.repeats * inFlightEvents,
     stored: storedAfter - storedBefore,
     counted,
   };
