@@ -50,6 +50,20 @@ export function plain<T>(schema: T): T {
   return JSON.parse(JSON.stringify(schema)) as T;
 }
 
+/**
+ * `node` with every sub-schema whose title names a component (in `components`) replaced by a
+ * `$ref` to it; `root` itself is kept (it is the component). Examples are left as they are.
+ */
+export function componentRefs(node: unknown, components: { has(title: string): boolean }, root = false): unknown {
+  if (Array.isArray(node)) return node.map((n) => componentRefs(n, components));
+  if (node === null || typeof node !== 'object') return node;
+  const title = (node as { title?: unknown }).title;
+  if (!root && typeof title === 'string' && components.has(title)) return { $ref: `#/components/schemas/${title}` };
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) out[k] = k === 'examples' || k === 'example' ? v : componentRefs(v, components);
+  return out;
+}
+
 export interface DocumentInfo {
   title: string;
   version: string;
@@ -154,16 +168,7 @@ export function buildDocument(info: DocumentInfo, operations: OperationSpec[], c
     named.set(title, plain(c));
   }
 
-  // Replace every titled sub-schema by a reference to its component.
-  const refs = (node: unknown, root = false): unknown => {
-    if (Array.isArray(node)) return node.map((n) => refs(n));
-    if (node === null || typeof node !== 'object') return node;
-    const title = (node as { title?: unknown }).title;
-    if (!root && typeof title === 'string' && named.has(title)) return { $ref: `#/components/schemas/${title}` };
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(node)) out[k] = k === 'examples' || k === 'example' ? v : refs(v);
-    return out;
-  };
+  const refs = (node: unknown, root = false) => componentRefs(node, named, root);
 
   const paths: Record<string, Record<string, unknown>> = {};
   for (const op of operations) {

@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { TSchema } from '@sinclair/typebox';
-import { plain } from '../schemas/openapi-builder.ts';
+import { componentRefs, plain } from '../schemas/openapi-builder.ts';
 import {
   AckFrame,
   CLOSE_CODES,
@@ -39,15 +39,7 @@ const NAMED: TSchema[] = [...[...CLIENT, ...SERVER].map(([, s]) => s), StartPosi
 
 export function buildAsyncApiDocument(): Record<string, unknown> {
   const titles = new Set(NAMED.map((s) => (s as { title?: string }).title as string));
-  const refs = (node: unknown, root = false): unknown => {
-    if (Array.isArray(node)) return node.map((n) => refs(n));
-    if (node === null || typeof node !== 'object') return node;
-    const title = (node as { title?: unknown }).title;
-    if (!root && typeof title === 'string' && titles.has(title)) return { $ref: `#/components/schemas/${title}` };
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(node)) out[k] = k === 'examples' ? v : refs(v);
-    return out;
-  };
+  const refs = (node: unknown, root = false) => componentRefs(node, titles, root);
   const schemas: Record<string, unknown> = {};
   for (const s of [...NAMED].sort((a, b) => String(a.title).localeCompare(String(b.title))))
     schemas[s.title as string] = refs(plain(s), true);
