@@ -40,8 +40,8 @@ t.test('a publish JetStream never answers is a GW_PUBLISH_TIMEOUT after PUBLISH_
   const nats = await startNats(t);
   const { app } = await startGateway(t, nats.url, { PUBLISH_TIMEOUT_MS: 300, RETRY_AFTER_SECONDS: 4 });
   // A stopped (not dead) server keeps the connection open but answers nothing.
-  nats.process.kill('SIGSTOP');
-  t.teardown(() => nats.process.kill('SIGCONT'));
+  t.teardown(() => nats.resume());
+  await nats.pause();
   const started = Date.now();
   const res = await app.inject({ method: 'POST', url: '/v1/events', headers: auth(KEYS.a), payload: sampleEvent() });
   const took = Date.now() - started;
@@ -49,7 +49,7 @@ t.test('a publish JetStream never answers is a GW_PUBLISH_TIMEOUT after PUBLISH_
   t.equal(res.json().code, 'GW_PUBLISH_TIMEOUT');
   t.equal(res.headers['retry-after'], '4');
   t.ok(took >= 290 && took < 3000, `answered after the timeout, not before and not much later (${took} ms)`);
-  nats.process.kill('SIGCONT');
+  nats.resume();
 
   const after = await app.inject({ method: 'POST', url: '/v1/events', headers: auth(KEYS.a), payload: sampleEvent() });
   t.equal(after.statusCode, 202, 'publishing works once the server answers again');

@@ -1,9 +1,10 @@
 // Real nats-server processes for tests: a random port, a temporary store, stopped at teardown.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findNatsServer } from '../../src/bus/nats-server-binary.ts';
 import { type NatsServer, startNatsServer } from '../../src/bus/nats-server-process.ts';
+import { waitFor } from './wait.ts';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -13,6 +14,20 @@ export interface TestNats extends NatsServer {
   storeDir: string;
   /** Start again on the same port with the same storage (after stop or kill). */
   restart(): Promise<TestNats>;
+  /**
+   * SIGSTOP, resolved once every thread of the server has stopped: the connection stays open but
+   * nothing is answered. (kill() returns before a thread running on another CPU has stopped.)
+   */
+  pause(): Promise<void>;
+  /** SIGCONT. */
+  resume(): void;
+}
+
+/** Every thread of `pid` is stopped (state T in /proc). */
+function allThreadsStopped(pid: number): boolean {
+  const tasks = readdirSync(`/proc/${pid}/task`);
+  // The state follows the command name in parentheses: `<tid> (<comm>) <state> ...`.
+  return tasks.every((tid) => /\) T /.test(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')));
 }
 
 export async function startNats(t: Teardown, opts: { storeDir?: string; port?: number } = {}): Promise<TestNats> {
@@ -28,5 +43,12 @@ export async function startNats(t: Teardown, opts: { storeDir?: string; port?: n
     ...server,
     storeDir,
     restart: () => startNats(t, { storeDir, port: server.port }),
+    pause: async () => {
+      server.process.kill('SIGSTOP');
+      await waitFor('nats-server to stop', () => allThreadsStopped(server.process.pid as number), 5000, 5);
+    },
+    resume: () => {
+      server.process.kill('SIGCONT');
+    },
   };
 }
