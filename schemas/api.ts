@@ -1,41 +1,10 @@
 // Request and response bodies of the REST API (besides the envelope itself).
-import { type Static, Type } from '@sinclair/typebox';
-import { ERROR_CODES } from '../src/errors.ts';
+import { Type } from '@sinclair/typebox';
 import { EventInput } from './envelope.ts';
+import { ErrorCode, FieldError, Problem } from './errors.ts';
 
-export const FieldError = Type.Object(
-  {
-    pointer: Type.String({
-      description: 'JSON pointer (RFC 6901) into the request body, or the parameter name.',
-      examples: ['/data/order_id'],
-    }),
-    message: Type.String({ examples: ['is required'] }),
-    keyword: Type.Optional(Type.String({ description: 'The JSON Schema keyword that failed.', examples: ['required'] })),
-  },
-  { title: 'FieldError' },
-);
-
-export const ErrorCode = Type.Unsafe<keyof typeof ERROR_CODES>({
-  type: 'string',
-  enum: Object.keys(ERROR_CODES),
-  title: 'ErrorCode',
-  description: 'Stable machine-readable code; branch on this.',
-});
-
-export const Problem = Type.Object(
-  {
-    type: Type.String({ description: 'URI identifying the problem type.', examples: ['urn:platforma:gateway:problem:validation-failed'] }),
-    title: Type.String(),
-    status: Type.Integer(),
-    detail: Type.String(),
-    code: ErrorCode,
-    instance: Type.Optional(Type.String({ description: 'The request path.' })),
-    request_id: Type.Optional(Type.String({ description: 'Also in the `X-Request-Id` response header and the logs.' })),
-    errors: Type.Optional(Type.Array(FieldError, { description: 'Each failing field, for validation problems.' })),
-  },
-  { title: 'Problem', description: 'RFC 9457 problem details, served as `application/problem+json`.' },
-);
-export type Problem = Static<typeof Problem>;
+// The problem document and the error codes live in the catalogue (schemas/errors.ts).
+export { ErrorCode, FieldError, Problem };
 
 export const PublishResult = Type.Object(
   {

@@ -3,7 +3,7 @@
 // deleteConsumer,fetchConsumer,ackConsumer}.ts and the behaviour lives in src/bus/ (see
 // docs/consumers.md).
 import { Type } from '@sinclair/typebox';
-import { ErrorCode } from './api.ts';
+import { ErrorCode } from './errors.ts';
 import { ContentFilter, ContentFilterCondition } from './content-filter.ts';
 import { EventEnvelope } from './envelope.ts';
 import { BUS_ERRORS, type OperationSpec, type ParameterSpec } from './openapi-builder.ts';

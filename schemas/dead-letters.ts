@@ -2,7 +2,7 @@
 // and bodies; the handlers are routes/listDeadLetters.ts and routes/redriveDeadLetters.ts, the
 // behaviour src/bus/dead-letters.ts (see docs/consumers.md).
 import { Type } from '@sinclair/typebox';
-import { ErrorCode } from './api.ts';
+import { ErrorCode } from './errors.ts';
 import { DELIVERED_EVENT_EXAMPLE } from './consumers.ts';
 import { EventEnvelope } from './envelope.ts';
 import { BUS_ERRORS, type OperationSpec } from './openapi-builder.ts';

@@ -2,7 +2,7 @@
 // Every schema with a `title` becomes a named component and is referenced by `$ref`, so generated
 // clients get real type names. Problem responses are derived from each operation's error codes.
 import type { TSchema } from '@sinclair/typebox';
-import { ERROR_CODES, type ErrorCode, problemType } from '../src/errors.ts';
+import { ERROR_CODES, type ErrorCode } from './errors.ts';
 
 export type Scope = 'publish' | 'subscribe' | 'read';
 
@@ -191,13 +191,14 @@ export function buildDocument(info: DocumentInfo, operations: OperationSpec[], c
     for (const [status, codes] of [...byStatus].sort((a, b) => a[0] - b[0])) {
       const examples: Record<string, unknown> = {};
       for (const code of codes) {
+        const spec = ERROR_CODES[code];
         examples[code] = {
-          summary: ERROR_CODES[code].title,
+          summary: spec.title,
           value: {
-            type: problemType(code),
-            title: ERROR_CODES[code].title,
+            type: spec.type,
+            title: spec.title,
             status,
-            detail: ERROR_CODES[code].title,
+            detail: spec.title,
             code,
             instance: op.path,
             request_id: 'req-1',

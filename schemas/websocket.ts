@@ -2,7 +2,7 @@
 // schemas. They are the single source of the runtime frame validators (src/subscriptions/) and of
 // asyncapi/asyncapi.json (scripts/generate-asyncapi.ts); docs/websocket.md explains them.
 import { type Static, Type } from '@sinclair/typebox';
-import { ErrorCode, FieldError } from './api.ts';
+import { ErrorCode, FieldError } from './errors.ts';
 import { EventEnvelope, TOKEN_PATTERN } from './envelope.ts';
 import type { OperationSpec } from './openapi-builder.ts';
 import { StartPosition, TypePattern } from './stream-selection.ts';
