@@ -6,6 +6,7 @@ import { Type } from '@sinclair/typebox';
 import { ErrorCode } from './errors.ts';
 import { ContentFilter, ContentFilterCondition } from './content-filter.ts';
 import { EventEnvelope } from './envelope.ts';
+import { ConsumerName, NAME_PATTERN } from './identifiers.ts';
 import { BUS_ERRORS, type OperationSpec, type ParameterSpec } from './openapi-builder.ts';
 import { StartPosition, TypePattern } from './stream-selection.ts';
 
@@ -21,7 +22,8 @@ export const DELIVERED_EVENT_EXAMPLE = {
   metadata: { correlation_id: 'req_abc123' },
 };
 
-export const CONSUMER_NAME_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
+/** The pattern of consumer names (identifiers.ts, ConsumerName). */
+export const CONSUMER_NAME_PATTERN = NAME_PATTERN;
 export const FETCH_MAX_WAIT_MS = 30_000;
 export const FETCH_DEFAULT_MAX = 10;
 export const FETCH_DEFAULT_WAIT_MS = 5000;
@@ -158,7 +160,7 @@ const NAME: ParameterSpec = {
   name: 'name',
   in: 'path',
   description: 'Consumer name, unique within the tenant. The same name as a WebSocket `group` is the same consumer.',
-  schema: Type.String({ pattern: CONSUMER_NAME_PATTERN }),
+  schema: Type.String({ pattern: ConsumerName.pattern }),
   example: 'billing',
 };
 

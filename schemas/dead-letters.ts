@@ -5,14 +5,13 @@ import { Type } from '@sinclair/typebox';
 import { ErrorCode } from './errors.ts';
 import { DELIVERED_EVENT_EXAMPLE } from './consumers.ts';
 import { EventEnvelope } from './envelope.ts';
+import { ConsumerName } from './identifiers.ts';
 import { BUS_ERRORS, type OperationSpec } from './openapi-builder.ts';
 import { TypePattern } from './stream-selection.ts';
 
 export const DEAD_LETTERS_MAX_LIMIT = 100;
 export const DEAD_LETTERS_DEFAULT_LIMIT = 20;
 export const REDRIVE_MAX = 1000;
-
-const ConsumerName = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', examples: ['billing'] });
 
 export const DeadLetter = Type.Object(
   {

@@ -1,32 +1,20 @@
 // The event envelope of the design (shared/seed/event-bus.md), as TypeBox schemas. These are the
 // single source of the runtime validators, the OpenAPI document and the generated clients.
 import { type Static, Type } from '@sinclair/typebox';
+import {
+  CorrelationId,
+  describe,
+  EVENT_TYPE_PATTERN,
+  EventId,
+  EventType,
+  EventVersion,
+  TenantId,
+  TOKEN_PATTERN,
+  VERSION_PATTERN,
+} from './identifiers.ts';
 
-/**
- * Identifiers that become NATS subject tokens (`id`, `tenant_id`, `correlation_id`): no dots,
- * wildcards or whitespace can reach a subject, so no input can address another tenant's space.
- */
-export const TOKEN_PATTERN = '^[A-Za-z0-9_-]{1,128}$';
-/** `domain.action` in lower snake case, e.g. `order.created`, `resource.status_changed`. */
-export const EVENT_TYPE_PATTERN = '^[a-z][a-z0-9_]{0,63}\\.[a-z][a-z0-9_]{0,63}$';
-/** `MAJOR.MINOR`. */
-export const VERSION_PATTERN = '^(0|[1-9][0-9]{0,5})\\.(0|[1-9][0-9]{0,5})$';
-
-export const Token = (description: string, examples: string[]) =>
-  Type.String({ pattern: TOKEN_PATTERN, minLength: 1, maxLength: 128, description, examples });
-
-export const EventType = Type.String({
-  pattern: EVENT_TYPE_PATTERN,
-  maxLength: 129,
-  description: '`domain.action` in lower snake case.',
-  examples: ['order.created'],
-});
-
-export const EventVersion = Type.String({
-  pattern: VERSION_PATTERN,
-  description: 'Schema version of `data`, `MAJOR.MINOR`.',
-  examples: ['1.0'],
-});
+// The identifiers (their patterns and guards) live in identifiers.ts; re-exported for importers.
+export { EVENT_TYPE_PATTERN, EventType, EventVersion, TOKEN_PATTERN, VERSION_PATTERN };
 
 const Timestamp = Type.String({
   format: 'date-time',
@@ -48,10 +36,6 @@ const TraceId = Type.String({
   examples: ['trace_def456'],
 });
 
-const CorrelationId = Token('Shared by every event of one workflow; defaults to the `X-Correlation-Id` header, else the event id.', [
-  'req_abc123',
-]);
-
 const EventData = Type.Record(Type.String(), Type.Unknown(), {
   description: 'Payload; its schema is chosen by `type` (see `GET /v1/event-types`).',
 });
@@ -59,10 +43,10 @@ const EventData = Type.Record(Type.String(), Type.Unknown(), {
 /** An envelope as stored on the bus and delivered to subscribers: every field present. */
 export const EventEnvelope = Type.Object(
   {
-    id: Token('Unique event id; the dedupe key within the duplicate window.', ['evt_abc123']),
+    id: EventId,
     type: EventType,
     version: EventVersion,
-    tenant_id: Token('Owning tenant.', ['ten_xyz789']),
+    tenant_id: TenantId,
     timestamp: Timestamp,
     source: Source,
     data: EventData,
@@ -81,10 +65,10 @@ export type EventEnvelope = Static<typeof EventEnvelope>;
  */
 export const EventInput = Type.Object(
   {
-    id: Type.Optional(Token('Unique event id; generated (`evt_` prefix) when omitted. Retry with the same id.', ['evt_abc123'])),
+    id: Type.Optional(describe(EventId, 'Unique event id; generated (`evt_` prefix) when omitted. Retry with the same id.')),
     type: EventType,
     version: Type.Optional(EventVersion),
-    tenant_id: Type.Optional(Token("Must equal the API key's tenant; filled from it when omitted.", ['ten_xyz789'])),
+    tenant_id: Type.Optional(describe(TenantId, "Must equal the API key's tenant; filled from it when omitted.")),
     timestamp: Type.Optional(Timestamp),
     source: Source,
     data: EventData,

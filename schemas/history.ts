@@ -2,7 +2,8 @@
 // `GET /v1/correlations/{correlation_id}` (one workflow and its summary). Operations, parameters
 // and response schemas; the handlers are routes/listEvents.ts and routes/getCorrelation.ts.
 import { Type } from '@sinclair/typebox';
-import { EventEnvelope, TOKEN_PATTERN } from './envelope.ts';
+import { EventEnvelope } from './envelope.ts';
+import { CorrelationId } from './identifiers.ts';
 import { BUS_ERRORS, type OperationSpec, type ParameterSpec } from './openapi-builder.ts';
 
 export const HISTORY_MAX_LIMIT = 1000;
@@ -116,7 +117,7 @@ export const LIST_EVENTS_PARAMETERS: ParameterSpec[] = [
     name: 'correlation_id',
     in: 'query',
     description: 'Only events of this correlation id.',
-    schema: Type.String({ pattern: TOKEN_PATTERN }),
+    schema: Type.String({ pattern: CorrelationId.pattern }),
     example: 'req_abc123',
   },
   {
@@ -195,7 +196,7 @@ export const HISTORY_OPERATIONS: OperationSpec[] = [
         name: 'correlation_id',
         in: 'path',
         description: 'The correlation id (`metadata.correlation_id`).',
-        schema: Type.String({ pattern: TOKEN_PATTERN }),
+        schema: Type.String({ pattern: CorrelationId.pattern }),
         example: 'req_abc123',
       },
     ],

@@ -19,6 +19,7 @@ import {
 import { CONSUMER_COMPONENTS, CONSUMER_OPERATIONS } from './consumers.ts';
 import { DEAD_LETTER_COMPONENTS, DEAD_LETTER_OPERATIONS } from './dead-letters.ts';
 import { EventEnvelope, EventInput } from './envelope.ts';
+import { CorrelationId } from './identifiers.ts';
 import { HISTORY_COMPONENTS, HISTORY_OPERATIONS } from './history.ts';
 import { BUS_ERRORS, buildDocument, type OperationSpec, type ParameterSpec } from './openapi-builder.ts';
 import { WS_OPERATIONS, WsTicket } from './websocket.ts';
@@ -31,7 +32,7 @@ const PUBLISH_HEADERS: ParameterSpec[] = [
     name: 'X-Correlation-Id',
     in: 'header',
     description: 'Correlation id for events that do not carry `metadata.correlation_id`; defaults to the event id.',
-    schema: Type.String({ pattern: '^[A-Za-z0-9_-]{1,128}$' }),
+    schema: Type.String({ pattern: CorrelationId.pattern }),
     example: 'req_abc123',
   },
   {

@@ -1,15 +1,10 @@
 // What a reader selects from the event stream, shared by WebSocket subscriptions, HTTP consumers and
 // dead-letter redrive: type patterns, and where delivery starts.
 import { Type } from '@sinclair/typebox';
+import { TYPE_PATTERN_PATTERN, TypePattern } from './identifiers.ts';
 
-/** `*` (every type), `<domain>.*` or `<domain>.<action>`; see typePatternSubject in src/bus/subjects.ts. */
-export const TYPE_PATTERN_PATTERN = '^(\\*|[a-z][a-z0-9_]{0,63}\\.(\\*|[a-z][a-z0-9_]{0,63}))$';
-
-export const TypePattern = Type.String({
-  pattern: TYPE_PATTERN_PATTERN,
-  description: 'An event type (`invoice.paid`), a domain wildcard (`order.*`) or `*` for every type.',
-  examples: ['order.*'],
-});
+// Type patterns are identifiers (identifiers.ts); re-exported for the importers of this module.
+export { TYPE_PATTERN_PATTERN, TypePattern };
 
 export const StartPosition = Type.Union(
   [

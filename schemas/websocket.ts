@@ -3,7 +3,8 @@
 // asyncapi/asyncapi.json (scripts/generate-asyncapi.ts); docs/websocket.md explains them.
 import { type Static, Type } from '@sinclair/typebox';
 import { ErrorCode, FieldError } from './errors.ts';
-import { EventEnvelope, TOKEN_PATTERN } from './envelope.ts';
+import { EventEnvelope } from './envelope.ts';
+import { GroupName, SubscriptionId } from './identifiers.ts';
 import type { OperationSpec } from './openapi-builder.ts';
 import { StartPosition, TypePattern } from './stream-selection.ts';
 
@@ -25,12 +26,7 @@ export const CLOSE_CODES = {
   },
 } as const;
 
-const SubId = Type.String({
-  pattern: TOKEN_PATTERN,
-  maxLength: 64,
-  description: 'Client-chosen subscription id, unique within the connection; every frame about the subscription carries it.',
-  examples: ['orders'],
-});
+const SubId = SubscriptionId;
 
 const Seq = Type.Integer({ minimum: 1, description: 'Stream sequence of the event.', examples: [42] });
 
@@ -46,14 +42,7 @@ export const SubscribeFrame = Type.Object(
           '`auto` (default): the gateway acknowledges an event once its frame is written. `client`: at-least-once; the client sends `ack` (or `nak`) for each `seq`, an event not acknowledged within the ack wait is delivered again.',
       }),
     ),
-    group: Type.Optional(
-      Type.String({
-        pattern: '^[A-Za-z0-9_-]{1,64}$',
-        description:
-          "Consumer group: every connection of the tenant with this group name, on any gateway instance, shares one durable position and each event goes to one member. The group's position outlives its members.",
-        examples: ['billing'],
-      }),
-    ),
+    group: Type.Optional(GroupName),
     filter: Type.Optional(
       Type.Record(Type.String(), Type.Unknown(), {
         description:

@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUILTIN_CATALOGUE } from '../schemas/catalogue.ts';
-import { EVENT_TYPE_PATTERN, VERSION_PATTERN } from '../schemas/envelope.ts';
+import { isEventType, isEventVersion } from '../schemas/identifiers.ts';
 import { bodyAjv, type ValidateFunction } from './validation.ts';
 
 export interface CatalogueType {
@@ -71,8 +71,8 @@ export function loadCatalogue(eventTypesDir: string | undefined): Catalogue {
       return fail(`not valid JSON (${(err as Error).message})`);
     }
     const { type, version = '1.0', description = '', data } = doc;
-    if (typeof type !== 'string' || !new RegExp(EVENT_TYPE_PATTERN).test(type)) fail('"type" must be domain.action in lower snake case');
-    if (typeof version !== 'string' || !new RegExp(VERSION_PATTERN).test(version)) fail('"version" must be MAJOR.MINOR');
+    if (!isEventType(type)) fail('"type" must be domain.action in lower snake case');
+    if (!isEventVersion(version)) fail('"version" must be MAJOR.MINOR');
     if (typeof description !== 'string') fail('"description" must be a string');
     if (typeof data !== 'object' || data === null || Array.isArray(data)) fail('"data" must be a JSON Schema object');
     if (catalogue.get(type as string)?.builtin) fail(`"${type}" is a built-in type and cannot be redefined`);

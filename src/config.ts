@@ -1,6 +1,7 @@
 // Configuration: every setting is an environment variable, declared once in SETTINGS (name,
 // default, parser, documentation). `loadConfig` validates them all and reports every bad value at
 // once; the README's configuration table lists the same names (a test keeps them in step).
+import { isName } from '../schemas/identifiers.ts';
 
 export class ConfigError extends Error {
   readonly problems: string[];
@@ -45,7 +46,7 @@ const oneOf =
     return raw as T;
   };
 const token: Parser<string> = (raw) => {
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(raw)) throw new Error('must be 1-64 letters, digits, _ or -');
+  if (!isName(raw)) throw new Error('must be 1-64 letters, digits, _ or -');
   return raw;
 };
 const natsUrls: Parser<string[] | undefined> = (raw) => {
@@ -122,7 +123,11 @@ export const SETTINGS = {
     optionalStr,
     'Secret that signs the ack tokens of HTTP pull consumers. Every instance serving one deployment must share it. Unset: random per process (tokens then ack only on the instance that fetched them).',
   ),
-  DEAD_LETTER_STREAM: setting('EVENTS_DLQ', token, 'JetStream stream that keeps events a durable consumer failed to process `max_deliver` times.'),
+  DEAD_LETTER_STREAM: setting(
+    'EVENTS_DLQ',
+    token,
+    'JetStream stream that keeps events a durable consumer failed to process `max_deliver` times.',
+  ),
   DEAD_LETTER_MAX_AGE: setting('30d', duration(0, 3650 * 86_400_000), 'How long dead letters are kept (`0`: forever).'),
   PUBLISH_TIMEOUT_MS: setting('5000', int(100, 120_000), 'How long a publish waits for the JetStream acknowledgement before `503`.'),
   RETRY_AFTER_SECONDS: setting('2', int(1, 3600), '`Retry-After` sent with `503` answers.'),
@@ -132,8 +137,16 @@ export const SETTINGS = {
     int(50, 60_000),
     'How long one `GET /v1/events` page may scan before answering with what it found and a `next` cursor.',
   ),
-  HISTORY_MAX_SCAN: setting('20000', int(1, 10_000_000), 'Most stored events one `GET /v1/events` page looks at (filters such as `source` drop some).'),
-  CORRELATION_MAX_EVENTS: setting('10000', int(1, 1_000_000), 'Most events `GET /v1/correlations/{id}` returns; beyond it the answer says `truncated`.'),
+  HISTORY_MAX_SCAN: setting(
+    '20000',
+    int(1, 10_000_000),
+    'Most stored events one `GET /v1/events` page looks at (filters such as `source` drop some).',
+  ),
+  CORRELATION_MAX_EVENTS: setting(
+    '10000',
+    int(1, 1_000_000),
+    'Most events `GET /v1/correlations/{id}` returns; beyond it the answer says `truncated`.',
+  ),
   WS_TICKET_SECRET: setting(
     undefined,
     optionalStr,
@@ -149,7 +162,11 @@ export const SETTINGS = {
     'Bytes the gateway buffers for one slow WebSocket reader; a live auto-ack subscriber beyond it is closed (`4010`), replays and client-ack subscriptions pause.',
   ),
   WS_MAX_IN_FLIGHT: setting('100', int(1, 10_000), 'Unacknowledged events one `ack: "client"` subscription may hold.'),
-  WS_PING_INTERVAL: setting('30s', duration(100, 600_000), 'WebSocket ping interval; a connection that misses a pong for a whole interval is dropped.'),
+  WS_PING_INTERVAL: setting(
+    '30s',
+    duration(100, 600_000),
+    'WebSocket ping interval; a connection that misses a pong for a whole interval is dropped.',
+  ),
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof SETTINGS;

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EventEnvelope, EventInput } from '../schemas/envelope.ts';
 import { EventInput as EventInputSchema } from '../schemas/envelope.ts';
+import { isCorrelationId } from '../schemas/identifiers.ts';
 import type { Catalogue } from './catalogue.ts';
 import { GatewayError } from './errors.ts';
 import { bodyAjv, fieldErrors } from './validation.ts';
@@ -21,7 +22,6 @@ export type Prepared = { ok: true; event: EventEnvelope } | { ok: false; error: 
 const validateInput = bodyAjv.compile<EventInput>(JSON.parse(JSON.stringify(EventInputSchema)));
 
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
-const TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** The trace id of a W3C `traceparent` header, or undefined when absent or malformed. */
 export function traceIdFromTraceparent(header: string | string[] | undefined): string | undefined {
@@ -33,7 +33,7 @@ export function traceIdFromTraceparent(header: string | string[] | undefined): s
 
 /** A correlation id header is used only when it is a valid subject token. */
 export function correlationIdFromHeader(header: string | string[] | undefined): string | undefined {
-  return typeof header === 'string' && TOKEN.test(header) ? header : undefined;
+  return isCorrelationId(header) ? header : undefined;
 }
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';

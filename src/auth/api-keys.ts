@@ -2,6 +2,7 @@
 // are ever held; a presented key is hashed and looked up by its digest.
 import { hash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isTenantId } from '../../schemas/identifiers.ts';
 
 export const SCOPES = ['publish', 'subscribe', 'read'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -54,7 +55,7 @@ export class ApiKeys {
     const out = new ApiKeys();
     keys.forEach((k: Record<string, unknown>, i) => {
       const at = `${where}: keys[${i}]`;
-      if (typeof k?.tenant_id !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(k.tenant_id)) {
+      if (!isTenantId(k?.tenant_id)) {
         throw new ApiKeyFileError(`${at}.tenant_id must be 1-128 letters, digits, _ or -`);
       }
       if (typeof k.key_sha256 !== 'string' || !/^[0-9a-fA-F]{64}$/.test(k.key_sha256)) {
