@@ -1,5 +1,5 @@
 // Request and response bodies of the REST API (besides the envelope itself).
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { EventInput } from './envelope.ts';
 import { ErrorCode, FieldError, Problem } from './errors.ts';
 
@@ -15,6 +15,7 @@ export const PublishResult = Type.Object(
   },
   { title: 'PublishResult' },
 );
+export type PublishResult = Static<typeof PublishResult>;
 
 export const BatchRequest = Type.Object(
   {
@@ -25,6 +26,7 @@ export const BatchRequest = Type.Object(
   },
   { title: 'BatchRequest', additionalProperties: false },
 );
+export type BatchRequest = Static<typeof BatchRequest>;
 
 export const BatchItemStored = Type.Object(
   {
@@ -34,6 +36,7 @@ export const BatchItemStored = Type.Object(
   },
   { title: 'BatchItemStored', additionalProperties: false },
 );
+export type BatchItemStored = Static<typeof BatchItemStored>;
 
 export const BatchItemFailed = Type.Object(
   {
@@ -46,14 +49,20 @@ export const BatchItemFailed = Type.Object(
   },
   { title: 'BatchItemFailed', additionalProperties: false },
 );
+export type BatchItemFailed = Static<typeof BatchItemFailed>;
+
+/** One entry of a batch answer: stored, or failed with its index. */
+export const BatchItem = Type.Union([BatchItemStored, BatchItemFailed]);
+export type BatchItem = Static<typeof BatchItem>;
 
 export const BatchResult = Type.Object(
   {
-    results: Type.Array(Type.Union([BatchItemStored, BatchItemFailed]), { description: 'One result per input event, in input order.' }),
+    results: Type.Array(BatchItem, { description: 'One result per input event, in input order.' }),
     failed: Type.Integer({ minimum: 0, description: 'How many events were not stored.' }),
   },
   { title: 'BatchResult' },
 );
+export type BatchResult = Static<typeof BatchResult>;
 
 export const EventTypeInfo = Type.Object(
   {
@@ -65,10 +74,13 @@ export const EventTypeInfo = Type.Object(
   },
   { title: 'EventTypeInfo' },
 );
+export type EventTypeInfo = Static<typeof EventTypeInfo>;
 
 export const EventTypeList = Type.Object({ types: Type.Array(EventTypeInfo) }, { title: 'EventTypeList' });
+export type EventTypeList = Static<typeof EventTypeList>;
 
 export const Health = Type.Object({ status: Type.Literal('ok') }, { title: 'Health' });
+export type Health = Static<typeof Health>;
 
 export const Readiness = Type.Object(
   {
@@ -78,5 +90,6 @@ export const Readiness = Type.Object(
   },
   { title: 'Readiness' },
 );
+export type Readiness = Static<typeof Readiness>;
 
 export { EventInput };

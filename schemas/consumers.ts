@@ -2,12 +2,12 @@
 // Operations, parameters and bodies; the handlers are routes/{putConsumer,getConsumer,
 // deleteConsumer,fetchConsumer,ackConsumer}.ts and the behaviour lives in src/bus/ (see
 // docs/consumers.md).
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { ErrorCode } from './errors.ts';
 import { ContentFilter, ContentFilterCondition } from './content-filter.ts';
 import { EventEnvelope } from './envelope.ts';
 import { ConsumerName, NAME_PATTERN } from './identifiers.ts';
-import { BUS_ERRORS, type OperationSpec, type ParameterSpec } from './openapi-builder.ts';
+import { BUS_ERRORS, type OperationSpec, type ParameterSpec, parametersOf } from './openapi-builder.ts';
 import { StartPosition, TypePattern } from './stream-selection.ts';
 
 /** The envelope the examples of fetched events and dead letters show. */
@@ -53,6 +53,7 @@ export const ConsumerDefinition = Type.Object(
   },
   { title: 'ConsumerDefinition', additionalProperties: false },
 );
+export type ConsumerDefinition = Static<typeof ConsumerDefinition>;
 
 export const Consumer = Type.Object(
   {
@@ -71,6 +72,7 @@ export const Consumer = Type.Object(
   },
   { title: 'Consumer', additionalProperties: false },
 );
+export type Consumer = Static<typeof Consumer>;
 
 export const FetchRequest = Type.Object(
   {
@@ -91,6 +93,7 @@ export const FetchRequest = Type.Object(
   },
   { title: 'FetchRequest', additionalProperties: false },
 );
+export type FetchRequest = Static<typeof FetchRequest>;
 
 export const FetchedEvent = Type.Object(
   {
@@ -102,11 +105,13 @@ export const FetchedEvent = Type.Object(
   },
   { title: 'FetchedEvent', additionalProperties: false },
 );
+export type FetchedEvent = Static<typeof FetchedEvent>;
 
 export const FetchResult = Type.Object(
   { events: Type.Array(FetchedEvent, { description: 'In delivery order; empty when nothing arrived within `wait_ms`.' }) },
   { title: 'FetchResult', additionalProperties: false },
 );
+export type FetchResult = Static<typeof FetchResult>;
 
 const Token = Type.String({ minLength: 1, maxLength: 4096 });
 
@@ -131,6 +136,7 @@ export const AckRequest = Type.Object(
   },
   { title: 'AckRequest', additionalProperties: false, minProperties: 1 },
 );
+export type AckRequest = Static<typeof AckRequest>;
 
 export const AckOutcome = Type.Union(
   [
@@ -142,6 +148,7 @@ export const AckOutcome = Type.Union(
   ],
   { title: 'AckOutcome' },
 );
+export type AckOutcome = Static<typeof AckOutcome>;
 
 export const AckResult = Type.Object(
   {
@@ -150,19 +157,24 @@ export const AckResult = Type.Object(
   },
   { title: 'AckResult', additionalProperties: false },
 );
+export type AckResult = Static<typeof AckResult>;
 
 export const ConsumerDeleted = Type.Object(
   { name: Type.String(), deleted: Type.Boolean({ description: 'False when there was no such consumer (deleting is idempotent).' }) },
   { title: 'ConsumerDeleted', additionalProperties: false },
 );
+export type ConsumerDeleted = Static<typeof ConsumerDeleted>;
 
-const NAME: ParameterSpec = {
-  name: 'name',
-  in: 'path',
-  description: 'Consumer name, unique within the tenant. The same name as a WebSocket `group` is the same consumer.',
-  schema: Type.String({ pattern: ConsumerName.pattern }),
-  example: 'billing',
-};
+/** The path of `/v1/consumers/{name}` and its sub-resources. */
+export const ConsumerParams = Type.Object({ name: Type.String({ pattern: ConsumerName.pattern }) });
+export type ConsumerParams = Static<typeof ConsumerParams>;
+
+const [NAME] = parametersOf('path', ConsumerParams, {
+  name: {
+    description: 'Consumer name, unique within the tenant. The same name as a WebSocket `group` is the same consumer.',
+    example: 'billing',
+  },
+}) as [ParameterSpec];
 
 const consumerExample = {
   name: 'billing',

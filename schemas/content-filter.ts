@@ -2,7 +2,7 @@
 // documents. Filters are recursive and size-bounded, so the full validation lives in
 // src/content-filter.ts (compileContentFilter, GW_INVALID_FILTER with pointers); these schemas
 // describe the shape for readers and generated clients.
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 
 const Scalar = Type.Union([Type.String({ maxLength: 256 }), Type.Number(), Type.Boolean(), Type.Null()], {
   description: 'Matches a field equal to this value (or an array field holding it).',
@@ -46,6 +46,7 @@ export const ContentFilterCondition = Type.Union(
   ],
   { title: 'ContentFilterCondition', description: 'One alternative in a content filter leaf array.' },
 );
+export type ContentFilterCondition = Static<typeof ContentFilterCondition>;
 
 export const ContentFilter = Type.Record(Type.String(), Type.Unknown(), {
   title: 'ContentFilter',
@@ -58,3 +59,4 @@ export const ContentFilter = Type.Record(Type.String(), Type.Unknown(), {
     { data: { resources: { status: ['running', { prefix: 'start' }] } }, metadata: { trace_id: [{ exists: true }] } },
   ],
 });
+export type ContentFilter = Static<typeof ContentFilter>;

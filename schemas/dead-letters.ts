@@ -1,12 +1,12 @@
 // Dead letters: `GET /v1/dead-letters` and `POST /v1/dead-letters/redrive`. Operations, parameters
 // and bodies; the handlers are routes/listDeadLetters.ts and routes/redriveDeadLetters.ts, the
 // behaviour src/bus/dead-letters.ts (see docs/consumers.md).
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { ErrorCode } from './errors.ts';
 import { DELIVERED_EVENT_EXAMPLE } from './consumers.ts';
 import { EventEnvelope } from './envelope.ts';
 import { ConsumerName } from './identifiers.ts';
-import { BUS_ERRORS, type OperationSpec } from './openapi-builder.ts';
+import { BUS_ERRORS, type OperationSpec, parametersOf } from './openapi-builder.ts';
 import { TypePattern } from './stream-selection.ts';
 
 export const DEAD_LETTERS_MAX_LIMIT = 100;
@@ -28,6 +28,7 @@ export const DeadLetter = Type.Object(
   },
   { title: 'DeadLetter', additionalProperties: false },
 );
+export type DeadLetter = Static<typeof DeadLetter>;
 
 export const DeadLetterPage = Type.Object(
   {
@@ -38,6 +39,7 @@ export const DeadLetterPage = Type.Object(
   },
   { title: 'DeadLetterPage', additionalProperties: false },
 );
+export type DeadLetterPage = Static<typeof DeadLetterPage>;
 
 export const RedriveRequest = Type.Union(
   [
@@ -69,6 +71,7 @@ export const RedriveRequest = Type.Union(
   ],
   { title: 'RedriveRequest', description: 'Either `seqs`, or a `filter`.' },
 );
+export type RedriveRequest = Static<typeof RedriveRequest>;
 
 export const RedriveItem = Type.Union(
   [
@@ -93,6 +96,7 @@ export const RedriveItem = Type.Union(
   ],
   { title: 'RedriveItem' },
 );
+export type RedriveItem = Static<typeof RedriveItem>;
 
 export const RedriveResult = Type.Object(
   {
@@ -101,6 +105,15 @@ export const RedriveResult = Type.Object(
   },
   { title: 'RedriveResult', additionalProperties: false },
 );
+export type RedriveResult = Static<typeof RedriveResult>;
+
+/** The query of `GET /v1/dead-letters`; `limit` is filled with its default when absent. */
+export const ListDeadLettersQuery = Type.Object({
+  consumer: Type.Optional(ConsumerName),
+  after_seq: Type.Optional(Type.Integer({ minimum: 0 })),
+  limit: Type.Integer({ minimum: 1, maximum: DEAD_LETTERS_MAX_LIMIT, default: DEAD_LETTERS_DEFAULT_LIMIT }),
+});
+export type ListDeadLettersQuery = Static<typeof ListDeadLettersQuery>;
 
 export const DEAD_LETTER_OPERATIONS: OperationSpec[] = [
   {
@@ -113,21 +126,11 @@ export const DEAD_LETTER_OPERATIONS: OperationSpec[] = [
       'They are kept for DEAD_LETTER_MAX_AGE.',
     tag: 'consumers',
     scope: 'read',
-    parameters: [
-      { name: 'consumer', in: 'query', description: "Only this consumer's dead letters.", schema: ConsumerName, example: 'billing' },
-      {
-        name: 'after_seq',
-        in: 'query',
-        description: '`next_after_seq` of the previous page.',
-        schema: Type.Integer({ minimum: 0 }),
-      },
-      {
-        name: 'limit',
-        in: 'query',
-        description: `Most dead letters in the page (default ${DEAD_LETTERS_DEFAULT_LIMIT}).`,
-        schema: Type.Integer({ minimum: 1, maximum: DEAD_LETTERS_MAX_LIMIT, default: DEAD_LETTERS_DEFAULT_LIMIT }),
-      },
-    ],
+    parameters: parametersOf('query', ListDeadLettersQuery, {
+      consumer: { description: "Only this consumer's dead letters.", example: 'billing' },
+      after_seq: { description: '`next_after_seq` of the previous page.' },
+      limit: { description: `Most dead letters in the page (default ${DEAD_LETTERS_DEFAULT_LIMIT}).` },
+    }),
     responses: {
       200: {
         description: 'One page.',

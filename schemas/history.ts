@@ -1,10 +1,10 @@
 // Reading events back: `GET /v1/events` (a tenant's history, filtered and paged) and
 // `GET /v1/correlations/{correlation_id}` (one workflow and its summary). Operations, parameters
 // and response schemas; the handlers are routes/listEvents.ts and routes/getCorrelation.ts.
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { EventEnvelope } from './envelope.ts';
 import { CorrelationId } from './identifiers.ts';
-import { BUS_ERRORS, type OperationSpec, type ParameterSpec } from './openapi-builder.ts';
+import { BUS_ERRORS, type OperationSpec, type ParameterSpec, parametersOf } from './openapi-builder.ts';
 
 export const HISTORY_MAX_LIMIT = 1000;
 export const HISTORY_DEFAULT_LIMIT = 100;
@@ -21,6 +21,7 @@ export const StoredEvent = Type.Object(
   },
   { title: 'StoredEvent', additionalProperties: false },
 );
+export type StoredEvent = Static<typeof StoredEvent>;
 
 export const EventPage = Type.Object(
   {
@@ -32,6 +33,7 @@ export const EventPage = Type.Object(
   },
   { title: 'EventPage', additionalProperties: false },
 );
+export type EventPage = Static<typeof EventPage>;
 
 const Step = {
   seq: Type.Integer({ minimum: 1 }),
@@ -41,22 +43,28 @@ const Step = {
   timestamp: Type.String({ format: 'date-time' }),
 };
 
+/** Why a step counts as failed. */
+export const FailureRule = Type.Union([Type.Literal('type'), Type.Literal('data.error'), Type.Literal('data.status')], {
+  description:
+    'Why the step counts as failed: `type` (its action is `failed`/`cancelled` or ends in `_failed`/`_cancelled`), `data.error` (present, not null or false), or `data.status` (one of failed, failure, error, errored, cancelled, canceled, aborted, rejected).',
+});
+export type FailureRule = Static<typeof FailureRule>;
+
 export const FailedStep = Type.Object(
   {
     ...Step,
-    rule: Type.Union([Type.Literal('type'), Type.Literal('data.error'), Type.Literal('data.status')], {
-      description:
-        'Why the step counts as failed: `type` (its action is `failed`/`cancelled` or ends in `_failed`/`_cancelled`), `data.error` (present, not null or false), or `data.status` (one of failed, failure, error, errored, cancelled, canceled, aborted, rejected).',
-    }),
+    rule: FailureRule,
     reason: Type.Optional(Type.String({ description: '`data.reason`, or `data.error` (its `message` when an object).' })),
   },
   { title: 'FailedStep', additionalProperties: false },
 );
+export type FailedStep = Static<typeof FailedStep>;
 
 export const Compensation = Type.Object(
   { ...Step, follows_seq: Type.Integer({ minimum: 1, description: 'Sequence of the latest failed step before this event.' }) },
   { title: 'Compensation', additionalProperties: false, description: 'An event that followed a failed step.' },
 );
+export type Compensation = Static<typeof Compensation>;
 
 export const CorrelationSummary = Type.Object(
   {
@@ -71,6 +79,7 @@ export const CorrelationSummary = Type.Object(
   },
   { title: 'CorrelationSummary', additionalProperties: false },
 );
+export type CorrelationSummary = Static<typeof CorrelationSummary>;
 
 export const CorrelationTrace = Type.Object(
   {
@@ -83,64 +92,44 @@ export const CorrelationTrace = Type.Object(
   },
   { title: 'CorrelationTrace', additionalProperties: false },
 );
+export type CorrelationTrace = Static<typeof CorrelationTrace>;
 
 const TypePatterns = Type.Array(Type.String({ minLength: 1, maxLength: 129 }), { maxItems: 32 });
 
-export const LIST_EVENTS_PARAMETERS: ParameterSpec[] = [
-  {
-    name: 'types',
-    in: 'query',
+/** The query of `GET /v1/events`; `limit` is filled with its default when absent. */
+export const ListEventsQuery = Type.Object({
+  types: Type.Optional(TypePatterns),
+  from_seq: Type.Optional(Type.Integer({ minimum: 1 })),
+  since: Type.Optional(Type.String({ format: 'date-time' })),
+  until: Type.Optional(Type.String({ format: 'date-time' })),
+  correlation_id: Type.Optional(Type.String({ pattern: CorrelationId.pattern })),
+  source: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  limit: Type.Integer({ minimum: 1, maximum: HISTORY_MAX_LIMIT, default: HISTORY_DEFAULT_LIMIT }),
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+});
+export type ListEventsQuery = Static<typeof ListEventsQuery>;
+
+export const LIST_EVENTS_PARAMETERS: ParameterSpec[] = parametersOf('query', ListEventsQuery, {
+  types: {
     description:
       'Type patterns: `order.created` (one type), `order.*` (a domain) or `*` (all). Comma-separated or repeated; an event matching any pattern is returned. Omitted: all.',
-    schema: TypePatterns,
     example: ['order.*', 'resource.created'],
   },
-  {
-    name: 'from_seq',
-    in: 'query',
-    description: 'Start at this stream sequence (inclusive). Not with `since` or `cursor`.',
-    schema: Type.Integer({ minimum: 1 }),
-  },
-  {
-    name: 'since',
-    in: 'query',
-    description: 'Start at the first event stored at or after this RFC 3339 time. Not with `from_seq` or `cursor`.',
-    schema: Type.String({ format: 'date-time' }),
-  },
-  {
-    name: 'until',
-    in: 'query',
-    description: 'Stop after the events stored at or before this RFC 3339 time.',
-    schema: Type.String({ format: 'date-time' }),
-  },
-  {
-    name: 'correlation_id',
-    in: 'query',
-    description: 'Only events of this correlation id.',
-    schema: Type.String({ pattern: CorrelationId.pattern }),
-    example: 'req_abc123',
-  },
-  {
-    name: 'source',
-    in: 'query',
-    description: 'Only events from this source (exact match).',
-    schema: Type.String({ minLength: 1, maxLength: 256 }),
-    example: 'provisioning-service',
-  },
-  {
-    name: 'limit',
-    in: 'query',
-    description: `Most events in the page (default ${HISTORY_DEFAULT_LIMIT}).`,
-    schema: Type.Integer({ minimum: 1, maximum: HISTORY_MAX_LIMIT, default: HISTORY_DEFAULT_LIMIT }),
-  },
-  {
-    name: 'cursor',
-    in: 'query',
+  from_seq: { description: 'Start at this stream sequence (inclusive). Not with `since` or `cursor`.' },
+  since: { description: 'Start at the first event stored at or after this RFC 3339 time. Not with `from_seq` or `cursor`.' },
+  until: { description: 'Stop after the events stored at or before this RFC 3339 time.' },
+  correlation_id: { description: 'Only events of this correlation id.', example: 'req_abc123' },
+  source: { description: 'Only events from this source (exact match).', example: 'provisioning-service' },
+  limit: { description: `Most events in the page (default ${HISTORY_DEFAULT_LIMIT}).` },
+  cursor: {
     description:
       "`next` of the previous page. It carries the position and the filters; filter parameters may be repeated (they must equal the cursor's) or left out. Not with `from_seq` or `since`.",
-    schema: Type.String({ minLength: 1, maxLength: 4096 }),
   },
-];
+});
+
+/** The path of `GET /v1/correlations/{correlation_id}`. */
+export const CorrelationParams = Type.Object({ correlation_id: Type.String({ pattern: CorrelationId.pattern }) });
+export type CorrelationParams = Static<typeof CorrelationParams>;
 
 const storedExample = (seq: number, type: string, source: string, data: Record<string, unknown>) => ({
   seq,
@@ -191,15 +180,9 @@ export const HISTORY_OPERATIONS: OperationSpec[] = [
       'The lookup uses the correlation id subject token, so its cost follows the size of the workflow, not of the history.',
     tag: 'history',
     scope: 'read',
-    parameters: [
-      {
-        name: 'correlation_id',
-        in: 'path',
-        description: 'The correlation id (`metadata.correlation_id`).',
-        schema: Type.String({ pattern: CorrelationId.pattern }),
-        example: 'req_abc123',
-      },
-    ],
+    parameters: parametersOf('path', CorrelationParams, {
+      correlation_id: { description: 'The correlation id (`metadata.correlation_id`).', example: 'req_abc123' },
+    }),
     responses: {
       200: {
         description: 'The workflow and its summary.',

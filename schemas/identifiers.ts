@@ -44,6 +44,7 @@ export function describe(schema: TString, description: string, examples: unknown
 
 /** Any subject token of 1-128 characters. */
 export const SubjectToken = Type.String({ pattern: TOKEN_PATTERN, minLength: 1, maxLength: 128 });
+export type SubjectToken = Static<typeof SubjectToken>;
 export const isSubjectToken = guardOf(SubjectToken);
 
 export const TenantId = Type.String({
@@ -63,6 +64,7 @@ export const EventId = Type.String({
   description: 'Unique event id; the dedupe key within the duplicate window.',
   examples: ['evt_abc123'],
 });
+export type EventId = Static<typeof EventId>;
 export const isEventId = guardOf(EventId);
 
 export const CorrelationId = Type.String({
@@ -72,20 +74,24 @@ export const CorrelationId = Type.String({
   description: 'Shared by every event of one workflow; defaults to the `X-Correlation-Id` header, else the event id.',
   examples: ['req_abc123'],
 });
+export type CorrelationId = Static<typeof CorrelationId>;
 export const isCorrelationId = guardOf(CorrelationId);
 
 /** A short name (1-64 token characters); the configuration's stream names and subject prefix. */
 export const Name = Type.String({ pattern: NAME_PATTERN });
+export type Name = Static<typeof Name>;
 export const isName = guardOf(Name);
 
 /** An HTTP pull consumer's name; a WebSocket `group` of the same name is the same consumer. */
 export const ConsumerName = Type.String({ pattern: NAME_PATTERN, examples: ['billing'] });
+export type ConsumerName = Static<typeof ConsumerName>;
 export const isConsumerName = guardOf(ConsumerName);
 
 export const GroupName = describe(
   ConsumerName,
   "Consumer group: every connection of the tenant with this group name, on any gateway instance, shares one durable position and each event goes to one member. The group's position outlives its members.",
 );
+export type GroupName = Static<typeof GroupName>;
 export const isGroupName = guardOf(GroupName);
 
 export const SubscriptionId = Type.String({
@@ -94,6 +100,7 @@ export const SubscriptionId = Type.String({
   description: 'Client-chosen subscription id, unique within the connection; every frame about the subscription carries it.',
   examples: ['orders'],
 });
+export type SubscriptionId = Static<typeof SubscriptionId>;
 export const isSubscriptionId = guardOf(SubscriptionId);
 
 export const EventType = Type.String({
@@ -102,6 +109,7 @@ export const EventType = Type.String({
   description: '`domain.action` in lower snake case.',
   examples: ['order.created'],
 });
+export type EventType = Static<typeof EventType>;
 export const isEventType = guardOf(EventType);
 
 export const EventVersion = Type.String({
@@ -109,6 +117,7 @@ export const EventVersion = Type.String({
   description: 'Schema version of `data`, `MAJOR.MINOR`.',
   examples: ['1.0'],
 });
+export type EventVersion = Static<typeof EventVersion>;
 export const isEventVersion = guardOf(EventVersion);
 
 export const TypePattern = Type.String({
@@ -116,6 +125,7 @@ export const TypePattern = Type.String({
   description: 'An event type (`invoice.paid`), a domain wildcard (`order.*`) or `*` for every type.',
   examples: ['order.*'],
 });
+export type TypePattern = Static<typeof TypePattern>;
 export const isTypePattern = guardOf(TypePattern);
 
 /** The parts of a type pattern: `'*'` for every type, else its domain and action (`*` for a domain wildcard). */

@@ -1,10 +1,11 @@
 // Builds an OpenAPI 3.1 document from operation descriptions whose bodies are TypeBox schemas.
 // Every schema with a `title` becomes a named component and is referenced by `$ref`, so generated
 // clients get real type names. Problem responses are derived from each operation's error codes.
-import type { TSchema } from '@sinclair/typebox';
+import type { TObject, TSchema } from '@sinclair/typebox';
+import type { Scope } from './auth.ts';
 import { ERROR_CODES, type ErrorCode } from './errors.ts';
 
-export type Scope = 'publish' | 'subscribe' | 'read';
+export type { Scope };
 
 export interface ParameterSpec {
   name: string;
@@ -13,6 +14,24 @@ export interface ParameterSpec {
   description: string;
   schema: TSchema | Record<string, unknown>;
   example?: unknown;
+}
+
+/**
+ * The parameters of one place (`query`, `path`, `header`) from the TypeBox object of their values,
+ * in its property order, so the handler's type (`Static<typeof schema>`) and the document come
+ * from one schema. `docs` describes each property.
+ */
+export function parametersOf<T extends TObject>(
+  where: ParameterSpec['in'],
+  schema: T,
+  docs: { [K in keyof T['properties'] & string]: { description: string; example?: unknown } },
+): ParameterSpec[] {
+  return Object.keys(schema.properties).map((name) => {
+    const doc = docs[name as keyof typeof docs];
+    const spec: ParameterSpec = { name, in: where, description: doc.description, schema: schema.properties[name] as TSchema };
+    if (doc.example !== undefined) spec.example = doc.example;
+    return spec;
+  });
 }
 
 export interface ResponseSpec {

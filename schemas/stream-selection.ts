@@ -1,6 +1,6 @@
 // What a reader selects from the event stream, shared by WebSocket subscriptions, HTTP consumers and
 // dead-letter redrive: type patterns, and where delivery starts.
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { TYPE_PATTERN_PATTERN, TypePattern } from './identifiers.ts';
 
 // Type patterns are identifiers (identifiers.ts); re-exported for the importers of this module.
@@ -25,3 +25,4 @@ export const StartPosition = Type.Union(
       'Where delivery starts. A WebSocket replay continues live with no gap and no duplicate; a named consumer takes it at creation only (an update never moves its position).',
   },
 );
+export type StartPosition = Static<typeof StartPosition>;

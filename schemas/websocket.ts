@@ -26,14 +26,12 @@ export const CLOSE_CODES = {
   },
 } as const;
 
-const SubId = SubscriptionId;
-
 const Seq = Type.Integer({ minimum: 1, description: 'Stream sequence of the event.', examples: [42] });
 
 export const SubscribeFrame = Type.Object(
   {
     op: Type.Literal('subscribe'),
-    sub: SubId,
+    sub: SubscriptionId,
     types: Type.Array(TypePattern, { minItems: 1, maxItems: 32, description: 'Event type patterns; an event matching any is delivered.' }),
     from: Type.Optional(StartPosition),
     ack: Type.Optional(
@@ -55,7 +53,7 @@ export const SubscribeFrame = Type.Object(
 export type SubscribeFrame = Static<typeof SubscribeFrame>;
 
 export const AckFrame = Type.Object(
-  { op: Type.Literal('ack'), sub: SubId, seq: Seq },
+  { op: Type.Literal('ack'), sub: SubscriptionId, seq: Seq },
   {
     additionalProperties: false,
     title: 'AckFrame',
@@ -67,7 +65,7 @@ export type AckFrame = Static<typeof AckFrame>;
 export const NakFrame = Type.Object(
   {
     op: Type.Literal('nak'),
-    sub: SubId,
+    sub: SubscriptionId,
     seq: Seq,
     delay_ms: Type.Optional(
       Type.Integer({ minimum: 0, maximum: 86_400_000, description: 'Redeliver after this delay (default: at once).' }),
@@ -82,7 +80,7 @@ export const NakFrame = Type.Object(
 export type NakFrame = Static<typeof NakFrame>;
 
 export const UnsubscribeFrame = Type.Object(
-  { op: Type.Literal('unsubscribe'), sub: SubId },
+  { op: Type.Literal('unsubscribe'), sub: SubscriptionId },
   {
     additionalProperties: false,
     title: 'UnsubscribeFrame',
@@ -93,12 +91,15 @@ export type UnsubscribeFrame = Static<typeof UnsubscribeFrame>;
 
 /** Client frames by `op`: a frame is validated against the schema its `op` names. */
 export const CLIENT_FRAMES = { subscribe: SubscribeFrame, ack: AckFrame, nak: NakFrame, unsubscribe: UnsubscribeFrame } as const;
-export type ClientFrame = SubscribeFrame | AckFrame | NakFrame | UnsubscribeFrame;
+
+/** Any client frame. */
+export const ClientFrame = Type.Union([SubscribeFrame, AckFrame, NakFrame, UnsubscribeFrame]);
+export type ClientFrame = Static<typeof ClientFrame>;
 
 export const SubscribedFrame = Type.Object(
   {
     op: Type.Literal('subscribed'),
-    sub: SubId,
+    sub: SubscriptionId,
     ack: Type.Union([Type.Literal('auto'), Type.Literal('client')]),
     group: Type.Optional(Type.String()),
     start: Type.Union([Type.Literal('new'), Type.Literal('position')], {
@@ -118,14 +119,15 @@ export const SubscribedFrame = Type.Object(
 export type SubscribedFrame = Static<typeof SubscribedFrame>;
 
 export const UnsubscribedFrame = Type.Object(
-  { op: Type.Literal('unsubscribed'), sub: SubId },
+  { op: Type.Literal('unsubscribed'), sub: SubscriptionId },
   { additionalProperties: false, title: 'UnsubscribedFrame', description: 'Gateway → client: the subscription is gone.' },
 );
+export type UnsubscribedFrame = Static<typeof UnsubscribedFrame>;
 
 export const EventFrame = Type.Object(
   {
     op: Type.Literal('event'),
-    sub: SubId,
+    sub: SubscriptionId,
     seq: Seq,
     delivery: Type.Integer({
       minimum: 1,
@@ -135,11 +137,12 @@ export const EventFrame = Type.Object(
   },
   { additionalProperties: false, title: 'EventFrame', description: 'Gateway → client: one event.' },
 );
+export type EventFrame = Static<typeof EventFrame>;
 
 export const ErrorFrame = Type.Object(
   {
     op: Type.Literal('error'),
-    sub: Type.Optional(SubId),
+    sub: Type.Optional(SubscriptionId),
     code: ErrorCode,
     message: Type.String(),
     errors: Type.Optional(Type.Array(FieldError, { description: 'Each failing field of the frame.' })),
@@ -152,7 +155,10 @@ export const ErrorFrame = Type.Object(
 );
 export type ErrorFrame = Static<typeof ErrorFrame>;
 
-export const SERVER_FRAMES = [SubscribedFrame, UnsubscribedFrame, EventFrame, ErrorFrame];
+/** Any gateway frame. */
+export const ServerFrame = Type.Union([SubscribedFrame, UnsubscribedFrame, EventFrame, ErrorFrame]);
+export const SERVER_FRAMES = ServerFrame.anyOf;
+export type ServerFrame = Static<typeof ServerFrame>;
 
 /** `POST /v1/ws-tickets`. */
 export const WsTicket = Type.Object(
@@ -162,6 +168,7 @@ export const WsTicket = Type.Object(
   },
   { title: 'WsTicket' },
 );
+export type WsTicket = Static<typeof WsTicket>;
 
 export const WS_OPERATIONS: OperationSpec[] = [
   {

@@ -17,7 +17,7 @@ import {
   UnsubscribedFrame,
   UnsubscribeFrame,
 } from '../schemas/websocket.ts';
-import { ErrorCode, FieldError } from '../schemas/api.ts';
+import { ErrorCode, FieldError } from '../schemas/errors.ts';
 import { EventEnvelope } from '../schemas/envelope.ts';
 import { PROJECT_ROOT } from '../src/bus/nats-server-binary.ts';
 

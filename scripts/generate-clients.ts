@@ -58,7 +58,7 @@ export async function renderWebSocketTypes(): Promise<string> {
   useBundledTypeScript();
   const { default: openapiTS, astToString } = await import('openapi-typescript');
   const frames = await import('../schemas/websocket.ts');
-  const { ErrorCode, FieldError } = await import('../schemas/api.ts');
+  const { ErrorCode, FieldError } = await import('../schemas/errors.ts');
   const { EventEnvelope } = await import('../schemas/envelope.ts');
   const { buildDocument } = await import('../schemas/openapi-builder.ts');
   const schemas = [

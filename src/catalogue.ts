@@ -2,26 +2,20 @@
 // files in EVENT_TYPES_DIR. Each type's `data` validator is compiled once, here.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { EventTypeInfo } from '../schemas/api.ts';
 import { BUILTIN_CATALOGUE } from '../schemas/catalogue.ts';
 import { isEventType, isEventVersion } from '../schemas/identifiers.ts';
 import { bodyAjv, type ValidateFunction } from './validation.ts';
 
-export interface CatalogueType {
-  type: string;
-  version: string;
-  major: number;
-  description: string;
-  schema: object;
-  validate: ValidateFunction;
-  builtin: boolean;
-}
+/** A type of the catalogue: what `GET /v1/event-types` lists, with its major version and compiled `data` validator. */
+export type CatalogueType = EventTypeInfo & { major: number; validate: ValidateFunction };
 
 export class Catalogue {
   readonly types = new Map<string, CatalogueType>();
 
   add(type: string, entry: { version: string; description: string; data: object }, builtin: boolean): void {
     // Strip TypeBox's symbol keys so the schema is plain JSON for the API and for Ajv.
-    const schema = JSON.parse(JSON.stringify(entry.data)) as object;
+    const schema = JSON.parse(JSON.stringify(entry.data)) as EventTypeInfo['schema'];
     this.types.set(type, {
       type,
       version: entry.version,

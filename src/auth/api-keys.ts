@@ -2,10 +2,10 @@
 // are ever held; a presented key is hashed and looked up by its digest.
 import { hash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isKeySha256, SCOPES, type Scope } from '../../schemas/auth.ts';
 import { isTenantId } from '../../schemas/identifiers.ts';
 
-export const SCOPES = ['publish', 'subscribe', 'read'] as const;
-export type Scope = (typeof SCOPES)[number];
+export { SCOPES, type Scope };
 
 export interface Principal {
   tenantId: string;
@@ -58,7 +58,7 @@ export class ApiKeys {
       if (!isTenantId(k?.tenant_id)) {
         throw new ApiKeyFileError(`${at}.tenant_id must be 1-128 letters, digits, _ or -`);
       }
-      if (typeof k.key_sha256 !== 'string' || !/^[0-9a-fA-F]{64}$/.test(k.key_sha256)) {
+      if (!isKeySha256(k.key_sha256)) {
         throw new ApiKeyFileError(`${at}.key_sha256 must be the hex SHA-256 of the key (64 hex digits)`);
       }
       const scopes = k.scopes;
