@@ -16,8 +16,9 @@ import { pino } from 'pino';
 import { BUILTIN_CATALOGUE } from '../schemas/catalogue.ts';
 import { ApiKeys, sha256 } from '../src/auth/api-keys.ts';
 import { configWith } from '../src/config.ts';
-import { findNatsServer, natsServerVersion, PROJECT_ROOT } from '../src/bus/nats-server-binary.ts';
-import { startNatsServer } from '../src/bus/nats-server-process.ts';
+import { findNatsServer, natsServerVersion } from '../dev/nats-server/binary.ts';
+import { PROJECT_ROOT } from '../dev/paths.ts';
+import { startNatsServer } from '../dev/nats-server/process.ts';
 import { buildServer } from '../src/server.ts';
 
 const { values } = parseArgs({

@@ -1,10 +1,8 @@
 // The gateway process: configuration, the embedded nats-server when NATS_URL is unset, the HTTP
 // server, and graceful shutdown on SIGTERM/SIGINT.
-import { resolve } from 'node:path';
 import { pino } from 'pino';
+import type { NatsServer } from '../dev/nats-server/embedded.ts';
 import { ApiKeys } from './auth/api-keys.ts';
-import { findNatsServer } from './bus/nats-server-binary.ts';
-import { type NatsServer, startEmbeddedNatsServer } from './bus/nats-server-process.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { buildServer } from './server.ts';
 
@@ -26,15 +24,10 @@ async function main(): Promise<void> {
 
   let embedded: NatsServer | undefined;
   if (!config.NATS_URL) {
-    const bin = await findNatsServer(config.NATS_SERVER_BIN, (msg) => log.info(msg));
-    embedded = await startEmbeddedNatsServer({
-      bin,
-      storeDir: resolve(config.NATS_DATA_DIR),
-      log: (line) => log.debug({ nats: line }),
-      warn: (msg) => log.warn(msg),
-    });
+    // A dev convenience, loaded only when used: the container image does not ship dev/.
+    const { startDevNatsServer } = await import('../dev/nats-server/embedded.ts');
+    embedded = await startDevNatsServer(config, log);
     config = { ...config, NATS_URL: [embedded.url] };
-    log.info({ url: embedded.url, nats_pid: embedded.process.pid, store: resolve(config.NATS_DATA_DIR) }, 'embedded nats-server started');
   }
 
   let apiKeys: ApiKeys;

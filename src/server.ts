@@ -15,7 +15,7 @@ import { websocketOptions, wsRoute } from '../routes/ws.ts';
 import type { ApiKeys, Scope } from './auth/api-keys.ts';
 import { requireScope } from './auth/authenticate.ts';
 import { EventBus } from './bus/event-bus.ts';
-import { PROJECT_ROOT } from './bus/nats-server-binary.ts';
+import { PROJECT_ROOT } from '../dev/paths.ts';
 import { type Catalogue, loadCatalogue } from './catalogue.ts';
 import type { Config } from './config.ts';
 import { GatewayError } from './errors.ts';
