@@ -6,6 +6,6 @@ import { deleteDurableConsumer } from '../src/bus/durable-consumers.ts';
 export async function deleteConsumer(req: FastifyRequest, reply: FastifyReply) {
   const tenant = principalOf(req).tenantId;
   const { name } = req.params as { name: string };
-  const deleted = await deleteDurableConsumer(req.server.gateway.bus, tenant, name);
+  const deleted = await deleteDurableConsumer(req.server.bus, tenant, name);
   return reply.send({ name, deleted });
 }

@@ -3,14 +3,13 @@
 import type { Static } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FETCH_DEFAULT_MAX, FETCH_DEFAULT_WAIT_MS, type FetchRequest } from '../schemas/consumers.ts';
-import { ackTokensFor } from '../src/ack-tokens.ts';
 import { principalOf } from '../src/auth/authenticate.ts';
 import { getDurableConsumer } from '../src/bus/durable-consumers.ts';
 import { fetchEvents } from '../src/bus/pull-consumers.ts';
 import { GatewayError } from '../src/errors.ts';
 
 export async function fetchConsumer(req: FastifyRequest, reply: FastifyReply) {
-  const gateway = req.server.gateway;
+  const gateway = req.server;
   const tenant = principalOf(req).tenantId;
   const { name } = req.params as { name: string };
   const body = req.body as Static<typeof FetchRequest>;
@@ -32,7 +31,7 @@ export async function fetchConsumer(req: FastifyRequest, reply: FastifyReply) {
     gateway.bus,
     consumer,
     { max, waitMs: body.wait_ms ?? FETCH_DEFAULT_WAIT_MS, signal: abandoned.signal },
-    ackTokensFor(gateway),
+    gateway.ackTokens,
   ).finally(() => reply.raw.off('close', onClose));
   req.log.debug({ consumer: consumer.durable, count: events.length }, 'fetched');
   return reply.send({ events });

@@ -7,7 +7,7 @@ import { GatewayError } from '../src/errors.ts';
 export async function getConsumer(req: FastifyRequest, reply: FastifyReply) {
   const tenant = principalOf(req).tenantId;
   const { name } = req.params as { name: string };
-  const described = await describeConsumer(req.server.gateway.bus, tenant, name);
+  const described = await describeConsumer(req.server.bus, tenant, name);
   if (!described) throw new GatewayError('GW_NOT_FOUND', `No consumer "${name}"`);
   return reply.send(described);
 }

@@ -7,7 +7,7 @@ import { traceCorrelation } from '../src/bus/correlations.ts';
 import { GatewayError } from '../src/errors.ts';
 
 export async function getCorrelation(req: FastifyRequest<{ Params: { correlation_id: string } }>) {
-  const { bus, config } = req.server.gateway;
+  const { bus, config } = req.server;
   const tenantId = principalOf(req).tenantId;
   const { correlation_id: correlationId } = req.params;
   const trace = await traceCorrelation(bus, tenantId, correlationId, config.CORRELATION_MAX_EVENTS);

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { GatewayError } from '../src/errors.ts';
 
 export async function getReadiness(req: FastifyRequest) {
-  const { bus, config } = req.server.gateway;
+  const { bus, config } = req.server;
   const nats = bus.connected;
   const stream = nats && (await bus.streamReady());
   if (!stream) {

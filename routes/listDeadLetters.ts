@@ -7,7 +7,7 @@ import { listDeadLetters as readDeadLetters } from '../src/bus/dead-letters.ts';
 export async function listDeadLetters(req: FastifyRequest, reply: FastifyReply) {
   const tenant = principalOf(req).tenantId;
   const q = req.query as { consumer?: string; after_seq?: number; limit?: number };
-  const page = await readDeadLetters(req.server.gateway.bus, tenant, {
+  const page = await readDeadLetters(req.server.bus, tenant, {
     consumer: q.consumer,
     afterSeq: q.after_seq ?? 0,
     limit: q.limit ?? DEAD_LETTERS_DEFAULT_LIMIT,

@@ -2,7 +2,7 @@
 import type { FastifyRequest } from 'fastify';
 
 export async function listEventTypes(req: FastifyRequest) {
-  const types = [...req.server.gateway.catalogue.types.values()].map((t) => ({
+  const types = [...req.server.catalogue.types.values()].map((t) => ({
     type: t.type,
     version: t.version,
     description: t.description,

@@ -48,7 +48,7 @@ function filtersOf(q: ListEventsQuery): HistoryFilters {
 }
 
 export async function listEvents(req: FastifyRequest<{ Querystring: ListEventsQuery }>) {
-  const { bus, config } = req.server.gateway;
+  const { bus, config } = req.server;
   const tenantId = principalOf(req).tenantId;
   const q = req.query;
   if (q.from_seq !== undefined && q.since !== undefined) throw invalid('since', 'give from_seq or since, not both');

@@ -6,7 +6,7 @@ import { principalOf } from '../src/auth/authenticate.ts';
 import { correlationIdFromHeader, traceIdFromTraceparent } from '../src/event-preparer.ts';
 
 export async function publishEvent(req: FastifyRequest, reply: FastifyReply) {
-  const { preparer, bus } = req.server.gateway;
+  const { preparer, bus } = req.server;
   const tenantId = principalOf(req).tenantId;
   // The route schema (EventInput) already validated the body; the catalogue checks remain.
   const prepared = preparer.prepareValid(req.body as EventInput, {

@@ -10,7 +10,7 @@ type Result =
   | { index: number; error: { code: string; message: string; errors?: GatewayError['errors'] } };
 
 export async function publishEventBatch(req: FastifyRequest<{ Body: { events: unknown[] } }>, reply: FastifyReply) {
-  const { preparer, bus, config } = req.server.gateway;
+  const { preparer, bus, config } = req.server;
   const { events } = req.body;
   if (events.length > config.BATCH_MAX_EVENTS) {
     throw new GatewayError('GW_BATCH_TOO_LARGE', `A batch holds at most ${config.BATCH_MAX_EVENTS} events; this one has ${events.length}`);

@@ -8,7 +8,7 @@ import { describeConsumer, ensureDurableConsumer } from '../src/bus/durable-cons
 import { GatewayError } from '../src/errors.ts';
 
 export async function putConsumer(req: FastifyRequest, reply: FastifyReply) {
-  const { bus } = req.server.gateway;
+  const { bus } = req.server;
   const tenant = principalOf(req).tenantId;
   const { name } = req.params as { name: string };
   const body = req.body as Static<typeof ConsumerDefinition>;

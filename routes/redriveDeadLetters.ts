@@ -10,7 +10,7 @@ export async function redriveDeadLetters(req: FastifyRequest, reply: FastifyRepl
   const tenant = principalOf(req).tenantId;
   const body = req.body as Static<typeof RedriveRequest>;
   const results = await redrive(
-    req.server.gateway.bus,
+    req.server.bus,
     tenant,
     'seqs' in body ? { seqs: body.seqs } : { filter: body.filter, limit: body.limit ?? REDRIVE_MAX },
   );

@@ -7,7 +7,7 @@ import { createRequire, registerHooks } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PROJECT_ROOT } from '../dev/paths.ts';
-import { OPENAPI_PATH } from '../src/server.ts';
+import { OPENAPI_PATH } from './generate-openapi.ts';
 
 export const CLIENT_TYPES_PATH = join(PROJECT_ROOT, 'clients', 'typescript', 'src', 'generated', 'openapi.ts');
 export const WEBSOCKET_TYPES_PATH = join(PROJECT_ROOT, 'clients', 'typescript', 'src', 'generated', 'websocket.ts');

@@ -2,9 +2,8 @@
 // server, and graceful shutdown on SIGTERM/SIGINT.
 import { pino } from 'pino';
 import type { NatsServer } from '../dev/nats-server/embedded.ts';
-import { ApiKeys } from './auth/api-keys.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
-import { buildServer } from './server.ts';
+import { buildApp } from './app.ts';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -30,22 +29,7 @@ async function main(): Promise<void> {
     config = { ...config, NATS_URL: [embedded.url] };
   }
 
-  let apiKeys: ApiKeys;
-  if (config.API_KEYS_FILE) {
-    apiKeys = ApiKeys.fromFile(config.API_KEYS_FILE);
-    log.info({ keys: apiKeys.size }, 'API keys loaded');
-  } else {
-    const dev = ApiKeys.devMode(config.DEV_TENANT_ID, config.DEV_API_KEY);
-    apiKeys = dev.keys;
-    log.warn({ tenant_id: config.DEV_TENANT_ID }, 'dev mode: no API_KEYS_FILE, using a demo tenant');
-    // Printed plainly (not only logged) so a developer can copy it.
-    process.stdout.write(`\n  dev mode: tenant ${config.DEV_TENANT_ID}, API key ${dev.key}\n  export KEY=${dev.key}\n\n`);
-  }
-
-  if (!config.ACK_TOKEN_SECRET) {
-    log.warn('ACK_TOKEN_SECRET is not set: HTTP consumer ack tokens only work on the instance that issued them');
-  }
-  const app = await buildServer(config, { apiKeys, logger: log });
+  const app = await buildApp(config, { logger: log });
   await app.listen({ host: config.HOST, port: config.PORT });
 
   let stopping = false;

@@ -69,7 +69,7 @@ t.test('an auto-ack group member gets each event once and acks it itself', async
   const stored = [(await publish(gw.app, KEYS.a)).seq, (await publish(gw.app, KEYS.a)).seq];
   t.same(seqs(await a.events('g', 2)), stored);
   await a.close();
-  const info = await gw.app.gateway.bus.jsm.consumers.info(gw.config.STREAM_NAME, 'gw_ten_a_auto');
+  const info = await gw.app.bus.jsm.consumers.info(gw.config.STREAM_NAME, 'gw_ten_a_auto');
   t.equal(info.num_ack_pending, 0, 'acknowledged once written');
   t.equal(info.ack_floor.stream_seq, stored[1]);
 });
