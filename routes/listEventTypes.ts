@@ -1,7 +1,7 @@
 // GET /v1/event-types: the catalogue with each type's data schema.
-import type { FastifyRequest } from 'fastify';
+import type { Request } from './handler.ts';
 
-export async function listEventTypes(req: FastifyRequest) {
+export async function listEventTypes(req: Request<'listEventTypes'>) {
   const types = [...req.server.catalogue.types.values()].map((t) => ({
     type: t.type,
     version: t.version,

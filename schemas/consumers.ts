@@ -154,13 +154,13 @@ export const ConsumerDeleted = Type.Object(
   { title: 'ConsumerDeleted', additionalProperties: false },
 );
 
-const NAME: ParameterSpec = {
+const NAME = {
   name: 'name',
   in: 'path',
   description: 'Consumer name, unique within the tenant. The same name as a WebSocket `group` is the same consumer.',
   schema: Type.String({ pattern: CONSUMER_NAME_PATTERN }),
   example: 'billing',
-};
+} as const satisfies ParameterSpec;
 
 const consumerExample = {
   name: 'billing',
@@ -177,7 +177,7 @@ const consumerExample = {
   created: '2026-03-15T10:05:22.123Z',
 };
 
-export const CONSUMER_OPERATIONS: OperationSpec[] = [
+export const CONSUMER_OPERATIONS = [
   {
     method: 'put',
     path: '/v1/consumers/{name}',
@@ -310,7 +310,7 @@ export const CONSUMER_OPERATIONS: OperationSpec[] = [
     },
     errors: [...BUS_ERRORS],
   },
-];
+] as const satisfies readonly OperationSpec[];
 
 export const CONSUMER_COMPONENTS = [
   ConsumerDefinition,

@@ -103,7 +103,7 @@ export const RedriveResult = Type.Object(
   { title: 'RedriveResult', additionalProperties: false },
 );
 
-export const DEAD_LETTER_OPERATIONS: OperationSpec[] = [
+export const DEAD_LETTER_OPERATIONS = [
   {
     method: 'get',
     path: '/v1/dead-letters',
@@ -188,6 +188,6 @@ export const DEAD_LETTER_OPERATIONS: OperationSpec[] = [
     },
     errors: [...BUS_ERRORS, 'GW_VALIDATION_FAILED'],
   },
-];
+] as const satisfies readonly OperationSpec[];
 
 export const DEAD_LETTER_COMPONENTS = [DeadLetter, DeadLetterPage, RedriveRequest, RedriveItem, RedriveResult];

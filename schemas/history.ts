@@ -85,7 +85,7 @@ export const CorrelationTrace = Type.Object(
 
 const TypePatterns = Type.Array(Type.String({ minLength: 1, maxLength: 129 }), { maxItems: 32 });
 
-export const LIST_EVENTS_PARAMETERS: ParameterSpec[] = [
+export const LIST_EVENTS_PARAMETERS = [
   {
     name: 'types',
     in: 'query',
@@ -139,7 +139,7 @@ export const LIST_EVENTS_PARAMETERS: ParameterSpec[] = [
       "`next` of the previous page. It carries the position and the filters; filter parameters may be repeated (they must equal the cursor's) or left out. Not with `from_seq` or `since`.",
     schema: Type.String({ minLength: 1, maxLength: 4096 }),
   },
-];
+] as const satisfies readonly ParameterSpec[];
 
 const storedExample = (seq: number, type: string, source: string, data: Record<string, unknown>) => ({
   seq,
@@ -156,7 +156,7 @@ const storedExample = (seq: number, type: string, source: string, data: Record<s
   },
 });
 
-export const HISTORY_OPERATIONS: OperationSpec[] = [
+export const HISTORY_OPERATIONS = [
   {
     method: 'get',
     path: '/v1/events',
@@ -235,6 +235,6 @@ export const HISTORY_OPERATIONS: OperationSpec[] = [
     },
     errors: [...BUS_ERRORS, 'GW_NOT_FOUND'],
   },
-];
+] as const satisfies readonly OperationSpec[];
 
 export const HISTORY_COMPONENTS = [StoredEvent, EventPage, CorrelationTrace, CorrelationSummary, FailedStep, Compensation];

@@ -31,11 +31,11 @@ export interface OperationSpec {
   tag: string;
   /** The scope an API key needs; `'any'` for any valid key; omitted for unauthenticated routes. */
   scope?: Scope | 'any';
-  parameters?: ParameterSpec[];
+  parameters?: readonly ParameterSpec[];
   requestBody?: { description: string; schema: TSchema; examples: Record<string, { summary: string; value: unknown }> };
   responses: Record<number, ResponseSpec>;
   /** Every error code the operation can answer with. */
-  errors: ErrorCode[];
+  errors: readonly ErrorCode[];
 }
 
 const RETRY_AFTER = {
@@ -160,7 +160,7 @@ export function curlSamples(op: OperationSpec): { lang: string; label: string; s
   }));
 }
 
-export function buildDocument(info: DocumentInfo, operations: OperationSpec[], components: TSchema[]): Record<string, unknown> {
+export function buildDocument(info: DocumentInfo, operations: readonly OperationSpec[], components: TSchema[]): Record<string, unknown> {
   const named = new Map<string, unknown>();
   for (const c of components) {
     const title = (c as { title?: string }).title;

@@ -49,7 +49,7 @@ const example = (type: string) => ({
   data: BUILTIN_CATALOGUE[type]?.example,
 });
 
-export const CORE_OPERATIONS: OperationSpec[] = [
+export const CORE_OPERATIONS = [
   {
     method: 'post',
     path: '/v1/events',
@@ -179,7 +179,7 @@ export const CORE_OPERATIONS: OperationSpec[] = [
     responses: { 200: { description: 'Ready.', schema: Readiness, example: { status: 'ready', nats: true, stream: true } } },
     errors: ['GW_NOT_READY'],
   },
-];
+] as const satisfies readonly OperationSpec[];
 
 /** Schemas that get a name of their own in `components.schemas`. */
 export const CORE_COMPONENTS = [
@@ -199,13 +199,13 @@ export const CORE_COMPONENTS = [
   Readiness,
 ];
 
-export const OPERATIONS: OperationSpec[] = [
+export const OPERATIONS = [
   ...CORE_OPERATIONS,
   ...HISTORY_OPERATIONS,
   ...WS_OPERATIONS,
   ...CONSUMER_OPERATIONS,
   ...DEAD_LETTER_OPERATIONS,
-];
+] as const satisfies readonly OperationSpec[];
 export const COMPONENTS = [...CORE_COMPONENTS, ...HISTORY_COMPONENTS, WsTicket, ...CONSUMER_COMPONENTS, ...DEAD_LETTER_COMPONENTS];
 
 export function buildOpenApiDocument(): Record<string, unknown> {

@@ -174,7 +174,7 @@ export const WsTicket = Type.Object(
   { title: 'WsTicket' },
 );
 
-export const WS_OPERATIONS: OperationSpec[] = [
+export const WS_OPERATIONS = [
   {
     method: 'post',
     path: '/v1/ws-tickets',
@@ -195,4 +195,4 @@ export const WS_OPERATIONS: OperationSpec[] = [
     },
     errors: [],
   },
-];
+] as const satisfies readonly OperationSpec[];

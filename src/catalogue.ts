@@ -11,7 +11,7 @@ export interface CatalogueType {
   version: string;
   major: number;
   description: string;
-  schema: object;
+  schema: Record<string, unknown>;
   validate: ValidateFunction;
   builtin: boolean;
 }
@@ -21,7 +21,7 @@ export class Catalogue {
 
   add(type: string, entry: { version: string; description: string; data: object }, builtin: boolean): void {
     // Strip TypeBox's symbol keys so the schema is plain JSON for the API and for Ajv.
-    const schema = JSON.parse(JSON.stringify(entry.data)) as object;
+    const schema = JSON.parse(JSON.stringify(entry.data)) as Record<string, unknown>;
     this.types.set(type, {
       type,
       version: entry.version,

@@ -1,8 +1,9 @@
 // The REST API: every operation of the contract's OpenAPI document mounted by fastify-openapi-glue
 // onto its handler in routes/ (handler name = operationId), behind the scope the operation names
 // (`x-required-scope`). Decorates `app.ackTokens`, the signer of HTTP consumer ack tokens.
-import fp from 'fastify-plugin';
+
 import openapiGlue from 'fastify-openapi-glue';
+import fp from 'fastify-plugin';
 import { handlers } from '../../routes/index.ts';
 import { AckTokens } from '../ack-tokens.ts';
 import type { Scope } from '../auth/api-keys.ts';
