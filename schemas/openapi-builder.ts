@@ -87,7 +87,7 @@ export function impliedErrors(op: OperationSpec): ErrorCode[] {
   if (op.requestBody) {
     codes.push('GW_MALFORMED_JSON', 'GW_INVALID_REQUEST', 'GW_PAYLOAD_TOO_LARGE', 'GW_UNSUPPORTED_MEDIA_TYPE', 'GW_VALIDATION_FAILED');
   }
-  // Every request that arrives while the server closes is refused (src/server.ts, onRequest).
+  // Every request that arrives while the server closes is refused (src/plugins/http.ts, onRequest).
   codes.push('GW_INTERNAL', 'GW_SHUTTING_DOWN');
   return codes;
 }

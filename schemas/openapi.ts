@@ -1,5 +1,6 @@
-// The gateway's REST contract. `npm run generate:openapi` writes it to openapi/openapi.json, which
-// fastify-openapi-glue mounts; a test fails when the committed file is stale.
+// The gateway's REST contract. The gateway builds the document at start (src/plugins/contract.ts)
+// and fastify-openapi-glue mounts it; `npm run generate:openapi` writes the same document to
+// openapi/openapi.json, and a test fails when that committed copy is stale.
 import { Type } from '@sinclair/typebox';
 import { BUILTIN_CATALOGUE } from './catalogue.ts';
 import {
