@@ -24,7 +24,10 @@ async function main(): Promise<void> {
   let embedded: NatsServer | undefined;
   if (!config.NATS_URL) {
     // A dev convenience, loaded only when used: the container image does not ship dev/.
-    const { startDevNatsServer } = await import('../dev/nats-server/embedded.ts');
+    const { startDevNatsServer } = await import('../dev/nats-server/embedded.ts').catch((err: { code?: string }) => {
+      if (err?.code !== 'ERR_MODULE_NOT_FOUND') throw err;
+      throw new Error('NATS_URL is not set, and this installation has no dev/ to run an embedded nats-server: set NATS_URL');
+    });
     embedded = await startDevNatsServer(config, log);
     config = { ...config, NATS_URL: [embedded.url] };
   }
