@@ -17,7 +17,6 @@ COPY package.json ./
 COPY src ./src
 COPY routes ./routes
 COPY schemas ./schemas
-COPY openapi ./openapi
 COPY asyncapi ./asyncapi
 USER node
 EXPOSE 8080

@@ -16,9 +16,10 @@ import { pino } from 'pino';
 import { BUILTIN_CATALOGUE } from '../schemas/catalogue.ts';
 import { ApiKeys, sha256 } from '../src/auth/api-keys.ts';
 import { configWith } from '../src/config.ts';
-import { findNatsServer, natsServerVersion, PROJECT_ROOT } from '../src/bus/nats-server-binary.ts';
-import { startNatsServer } from '../src/bus/nats-server-process.ts';
-import { buildServer } from '../src/server.ts';
+import { findNatsServer, natsServerVersion } from '../dev/nats-server/binary.ts';
+import { PROJECT_ROOT } from '../dev/paths.ts';
+import { startNatsServer } from '../dev/nats-server/process.ts';
+import { buildApp } from '../src/app.ts';
 
 const { values } = parseArgs({
   options: {
@@ -194,7 +195,7 @@ async function main(): Promise<void> {
   keys.add(TENANT, sha256(KEY).toString('hex'), ['read']);
   // A generous timeout: a slow answer on a loaded machine is a figure to report, not a failure.
   const config = configWith({ NATS_URL: [nats.url], LOG_LEVEL: 'silent', PUBLISH_TIMEOUT_MS: 60_000 });
-  const app = await buildServer(config, { apiKeys: keys, logger: pino({ level: 'silent' }) });
+  const app = await buildApp(config, { apiKeys: keys, logger: pino({ level: 'silent' }) });
   await app.ready();
   const nc = await connect({ servers: nats.url, name: 'bench-correlation-lookup' });
 

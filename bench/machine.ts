@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import os from 'node:os';
-import { PROJECT_ROOT } from '../src/bus/nats-server-binary.ts';
+import { PROJECT_ROOT } from '../dev/paths.ts';
 
 export interface MachineInfo {
   cpu_model: string;

@@ -7,8 +7,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sha256 } from '../src/auth/api-keys.ts';
-import { findNatsServer, natsServerVersion, PROJECT_ROOT } from '../src/bus/nats-server-binary.ts';
-import { type NatsServer, startNatsServer } from '../src/bus/nats-server-process.ts';
+import { findNatsServer, natsServerVersion } from '../dev/nats-server/binary.ts';
+import { PROJECT_ROOT } from '../dev/paths.ts';
+import { type NatsServer, startNatsServer } from '../dev/nats-server/process.ts';
 import { BENCH_TENANT } from './payload.ts';
 
 /** CPU seconds (user + system) and resident memory of a process, read from /proc (Linux). */

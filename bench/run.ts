@@ -4,7 +4,7 @@
 // the results as JSON to bench/results/. Everything listens on and loads 127.0.0.1 only.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PROJECT_ROOT } from '../src/bus/nats-server-binary.ts';
+import { PROJECT_ROOT } from '../dev/paths.ts';
 import { BenchContext, FULL, QUICK } from './context.ts';
 import { describeMachine } from './machine.ts';
 import { startBenchNats, startGatewayProcess } from './processes.ts';

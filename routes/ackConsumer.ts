@@ -1,19 +1,16 @@
 // POST /v1/consumers/{name}/ack: acks and naks by token, one outcome per token in request order.
 // Tokens are verified (signature, tenant, consumer, expiry) before anything reaches NATS.
-import type { Static } from '@sinclair/typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AckRequest } from '../schemas/consumers.ts';
-import { ackTokensFor } from '../src/ack-tokens.ts';
 import { principalOf } from '../src/auth/authenticate.ts';
 import { durableName } from '../src/bus/durable-consumers.ts';
 import { settle } from '../src/bus/pull-consumers.ts';
+import type { Reply, Request } from './handler.ts';
 
-export async function ackConsumer(req: FastifyRequest, reply: FastifyReply) {
-  const gateway = req.server.gateway;
+export async function ackConsumer(req: Request<'ackConsumer'>, reply: Reply<'ackConsumer'>) {
+  const gateway = req.server;
   const tenant = principalOf(req).tenantId;
-  const { name } = req.params as { name: string };
-  const body = req.body as Static<typeof AckRequest>;
-  const tokens = ackTokensFor(gateway);
+  const { name } = req.params;
+  const body = req.body;
+  const tokens = gateway.ackTokens;
   const who = { tenant, consumer: name, durable: durableName(tenant, name) };
   const [acks, naks] = await Promise.all([
     Promise.all((body.acks ?? []).map((token) => settle(gateway.bus, tokens, token, who, { kind: 'ack' }))),

@@ -1,19 +1,17 @@
 // POST /v1/consumers/{name}/fetch: long-poll the tenant's consumer (read from JetStream on every
 // call, so any instance serves it) for up to `max` events, each with an ack token.
-import type { Static } from '@sinclair/typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { FETCH_DEFAULT_MAX, FETCH_DEFAULT_WAIT_MS, type FetchRequest } from '../schemas/consumers.ts';
-import { ackTokensFor } from '../src/ack-tokens.ts';
+import { FETCH_DEFAULT_MAX, FETCH_DEFAULT_WAIT_MS } from '../schemas/consumers.ts';
 import { principalOf } from '../src/auth/authenticate.ts';
 import { getDurableConsumer } from '../src/bus/durable-consumers.ts';
 import { fetchEvents } from '../src/bus/pull-consumers.ts';
 import { GatewayError } from '../src/errors.ts';
+import type { Reply, Request } from './handler.ts';
 
-export async function fetchConsumer(req: FastifyRequest, reply: FastifyReply) {
-  const gateway = req.server.gateway;
+export async function fetchConsumer(req: Request<'fetchConsumer'>, reply: Reply<'fetchConsumer'>) {
+  const gateway = req.server;
   const tenant = principalOf(req).tenantId;
-  const { name } = req.params as { name: string };
-  const body = req.body as Static<typeof FetchRequest>;
+  const { name } = req.params;
+  const body = req.body;
   const max = body.max ?? FETCH_DEFAULT_MAX;
   if (max > gateway.config.CONSUMER_MAX_FETCH) {
     throw new GatewayError('GW_VALIDATION_FAILED', 'The request body is invalid', {
@@ -32,7 +30,7 @@ export async function fetchConsumer(req: FastifyRequest, reply: FastifyReply) {
     gateway.bus,
     consumer,
     { max, waitMs: body.wait_ms ?? FETCH_DEFAULT_WAIT_MS, signal: abandoned.signal },
-    ackTokensFor(gateway),
+    gateway.ackTokens,
   ).finally(() => reply.raw.off('close', onClose));
   req.log.debug({ consumer: consumer.durable, count: events.length }, 'fetched');
   return reply.send({ events });

@@ -1,13 +1,13 @@
 // GET /v1/correlations/{correlation_id}: authenticate (onRequest hook, scope `read`), read every
 // event of the correlation within the key's tenant, answer them with their summary. Another
 // tenant's correlation is indistinguishable from one that does not exist.
-import type { FastifyRequest } from 'fastify';
 import { principalOf } from '../src/auth/authenticate.ts';
 import { traceCorrelation } from '../src/bus/correlations.ts';
 import { GatewayError } from '../src/errors.ts';
+import type { Request } from './handler.ts';
 
-export async function getCorrelation(req: FastifyRequest<{ Params: { correlation_id: string } }>) {
-  const { bus, config } = req.server.gateway;
+export async function getCorrelation(req: Request<'getCorrelation'>) {
+  const { bus, config } = req.server;
   const tenantId = principalOf(req).tenantId;
   const { correlation_id: correlationId } = req.params;
   const trace = await traceCorrelation(bus, tenantId, correlationId, config.CORRELATION_MAX_EVENTS);

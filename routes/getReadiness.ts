@@ -1,9 +1,9 @@
 // GET /readyz: NATS connected and the stream answering; 503 problem otherwise.
-import type { FastifyRequest } from 'fastify';
 import { GatewayError } from '../src/errors.ts';
+import type { Request } from './handler.ts';
 
-export async function getReadiness(req: FastifyRequest) {
-  const { bus, config } = req.server.gateway;
+export async function getReadiness(req: Request<'getReadiness'>) {
+  const { bus, config } = req.server;
   const nats = bus.connected;
   const stream = nats && (await bus.streamReady());
   if (!stream) {

@@ -7,6 +7,7 @@ import { getConsumer } from './getConsumer.ts';
 import { getCorrelation } from './getCorrelation.ts';
 import { getHealth } from './getHealth.ts';
 import { getReadiness } from './getReadiness.ts';
+import type { Handler, OperationId } from './handler.ts';
 import { listDeadLetters } from './listDeadLetters.ts';
 import { listEvents } from './listEvents.ts';
 import { listEventTypes } from './listEventTypes.ts';
@@ -15,7 +16,9 @@ import { publishEventBatch } from './publishEventBatch.ts';
 import { putConsumer } from './putConsumer.ts';
 import { redriveDeadLetters } from './redriveDeadLetters.ts';
 
-export const handlers: Record<string, (...args: never[]) => unknown> = {
+// Typed per operation: a missing handler, or one whose types differ from its operation's schemas,
+// fails the typecheck.
+export const handlers: { [Id in OperationId]: Handler<Id> } = {
   publishEvent,
   publishEventBatch,
   listEventTypes,

@@ -1,13 +1,13 @@
 // GET /v1/dead-letters: the tenant's dead letters, oldest first, a page at a time.
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DEAD_LETTERS_DEFAULT_LIMIT } from '../schemas/dead-letters.ts';
 import { principalOf } from '../src/auth/authenticate.ts';
 import { listDeadLetters as readDeadLetters } from '../src/bus/dead-letters.ts';
+import type { Reply, Request } from './handler.ts';
 
-export async function listDeadLetters(req: FastifyRequest, reply: FastifyReply) {
+export async function listDeadLetters(req: Request<'listDeadLetters'>, reply: Reply<'listDeadLetters'>) {
   const tenant = principalOf(req).tenantId;
-  const q = req.query as { consumer?: string; after_seq?: number; limit?: number };
-  const page = await readDeadLetters(req.server.gateway.bus, tenant, {
+  const q = req.query;
+  const page = await readDeadLetters(req.server.bus, tenant, {
     consumer: q.consumer,
     afterSeq: q.after_seq ?? 0,
     limit: q.limit ?? DEAD_LETTERS_DEFAULT_LIMIT,

@@ -1,8 +1,8 @@
 // GET /v1/event-types: the catalogue with each type's data schema.
-import type { FastifyRequest } from 'fastify';
+import type { Request } from './handler.ts';
 
-export async function listEventTypes(req: FastifyRequest) {
-  const types = [...req.server.gateway.catalogue.types.values()].map((t) => ({
+export async function listEventTypes(req: Request<'listEventTypes'>) {
+  const types = [...req.server.catalogue.types.values()].map((t) => ({
     type: t.type,
     version: t.version,
     description: t.description,

@@ -1,7 +1,7 @@
 // GET /v1/events: authenticate (onRequest hook, scope `read`), check the parameters the schema
 // cannot (pattern syntax, position conflicts, the cursor), read one page of the key's tenant's
 // history, answer it with a cursor to the next page.
-import type { FastifyRequest } from 'fastify';
+import { HISTORY_DEFAULT_LIMIT } from '../schemas/history.ts';
 import { principalOf } from '../src/auth/authenticate.ts';
 import {
   decodeCursor,
@@ -13,17 +13,9 @@ import {
   sameFilters,
 } from '../src/bus/history.ts';
 import { GatewayError } from '../src/errors.ts';
+import type { Request } from './handler.ts';
 
-interface ListEventsQuery {
-  types?: string[];
-  from_seq?: number;
-  since?: string;
-  until?: string;
-  correlation_id?: string;
-  source?: string;
-  limit: number;
-  cursor?: string;
-}
+type ListEventsQuery = Request<'listEvents'>['query'];
 
 const invalid = (param: string, message: string) =>
   new GatewayError('GW_INVALID_REQUEST', `Invalid query parameter ${param}: ${message}`, {
@@ -47,8 +39,8 @@ function filtersOf(q: ListEventsQuery): HistoryFilters {
   };
 }
 
-export async function listEvents(req: FastifyRequest<{ Querystring: ListEventsQuery }>) {
-  const { bus, config } = req.server.gateway;
+export async function listEvents(req: Request<'listEvents'>) {
+  const { bus, config } = req.server;
   const tenantId = principalOf(req).tenantId;
   const q = req.query;
   if (q.from_seq !== undefined && q.since !== undefined) throw invalid('since', 'give from_seq or since, not both');
@@ -78,7 +70,7 @@ export async function listEvents(req: FastifyRequest<{ Querystring: ListEventsQu
     fromSeq === undefined
       ? { events: [], nextSeq: undefined }
       : await readHistory(bus, tenantId, filters, fromSeq, {
-          limit: q.limit,
+          limit: q.limit ?? HISTORY_DEFAULT_LIMIT,
           timeBudgetMs: config.HISTORY_TIME_BUDGET_MS,
           maxScanned: config.HISTORY_MAX_SCAN,
         });

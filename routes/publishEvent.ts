@@ -1,15 +1,14 @@
 // POST /v1/events: authenticate (onRequest hook), validate and normalise, publish, answer 202 once
 // JetStream acknowledged the event.
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { EventInput } from '../schemas/envelope.ts';
 import { principalOf } from '../src/auth/authenticate.ts';
 import { correlationIdFromHeader, traceIdFromTraceparent } from '../src/event-preparer.ts';
+import type { Reply, Request } from './handler.ts';
 
-export async function publishEvent(req: FastifyRequest, reply: FastifyReply) {
-  const { preparer, bus } = req.server.gateway;
+export async function publishEvent(req: Request<'publishEvent'>, reply: Reply<'publishEvent'>) {
+  const { preparer, bus } = req.server;
   const tenantId = principalOf(req).tenantId;
   // The route schema (EventInput) already validated the body; the catalogue checks remain.
-  const prepared = preparer.prepareValid(req.body as EventInput, {
+  const prepared = preparer.prepareValid(req.body, {
     tenantId,
     correlationId: correlationIdFromHeader(req.headers['x-correlation-id']),
     traceId: traceIdFromTraceparent(req.headers.traceparent),

@@ -1,16 +1,15 @@
 // POST /v1/events/batch: every entry is prepared and published on its own (publishes are pipelined
 // on the one NATS connection); valid entries are stored even when others fail.
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { principalOf } from '../src/auth/authenticate.ts';
 import { GatewayError } from '../src/errors.ts';
 import { correlationIdFromHeader, traceIdFromTraceparent } from '../src/event-preparer.ts';
+import type { Reply, Request, RouteOf } from './handler.ts';
 
-type Result =
-  | { id: string; seq: number; duplicate: boolean }
-  | { index: number; error: { code: string; message: string; errors?: GatewayError['errors'] } };
+type Result = RouteOf<'publishEventBatch'>['Reply']['results'][number];
+type ItemError = Extract<Result, { error: unknown }>['error'];
 
-export async function publishEventBatch(req: FastifyRequest<{ Body: { events: unknown[] } }>, reply: FastifyReply) {
-  const { preparer, bus, config } = req.server.gateway;
+export async function publishEventBatch(req: Request<'publishEventBatch'>, reply: Reply<'publishEventBatch'>) {
+  const { preparer, bus, config } = req.server;
   const { events } = req.body;
   if (events.length > config.BATCH_MAX_EVENTS) {
     throw new GatewayError('GW_BATCH_TOO_LARGE', `A batch holds at most ${config.BATCH_MAX_EVENTS} events; this one has ${events.length}`);
@@ -23,7 +22,7 @@ export async function publishEventBatch(req: FastifyRequest<{ Body: { events: un
     traceId: traceIdFromTraceparent(req.headers.traceparent),
   };
   const failure = (index: number, err: GatewayError): Result => {
-    const error: { code: string; message: string; errors?: GatewayError['errors'] } = { code: err.code, message: err.message };
+    const error: ItemError = { code: err.code, message: err.message };
     if (err.errors) error.errors = err.errors;
     return { index, error };
   };

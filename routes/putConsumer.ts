@@ -1,17 +1,15 @@
 // PUT /v1/consumers/{name}: create or update the tenant's durable consumer (idempotent), answer
 // its description: 201 when created, 200 otherwise.
-import type { Static } from '@sinclair/typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ConsumerDefinition } from '../schemas/consumers.ts';
 import { principalOf } from '../src/auth/authenticate.ts';
 import { describeConsumer, ensureDurableConsumer } from '../src/bus/durable-consumers.ts';
 import { GatewayError } from '../src/errors.ts';
+import type { Reply, Request } from './handler.ts';
 
-export async function putConsumer(req: FastifyRequest, reply: FastifyReply) {
-  const { bus } = req.server.gateway;
+export async function putConsumer(req: Request<'putConsumer'>, reply: Reply<'putConsumer'>) {
+  const { bus } = req.server;
   const tenant = principalOf(req).tenantId;
-  const { name } = req.params as { name: string };
-  const body = req.body as Static<typeof ConsumerDefinition>;
+  const { name } = req.params;
+  const body = req.body;
   const consumer = await ensureDurableConsumer(bus, tenant, name, {
     types: body.types,
     filter: body.filter,

@@ -1,16 +1,15 @@
 // POST /v1/dead-letters/redrive: put chosen dead letters (by seq, or by filter) back to their
 // consumer; one result per dead letter.
-import type { Static } from '@sinclair/typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { REDRIVE_MAX, type RedriveRequest } from '../schemas/dead-letters.ts';
+import { REDRIVE_MAX } from '../schemas/dead-letters.ts';
 import { principalOf } from '../src/auth/authenticate.ts';
 import { redriveDeadLetters as redrive } from '../src/bus/dead-letters.ts';
+import type { Reply, Request } from './handler.ts';
 
-export async function redriveDeadLetters(req: FastifyRequest, reply: FastifyReply) {
+export async function redriveDeadLetters(req: Request<'redriveDeadLetters'>, reply: Reply<'redriveDeadLetters'>) {
   const tenant = principalOf(req).tenantId;
-  const body = req.body as Static<typeof RedriveRequest>;
+  const body = req.body;
   const results = await redrive(
-    req.server.gateway.bus,
+    req.server.bus,
     tenant,
     'seqs' in body ? { seqs: body.seqs } : { filter: body.filter, limit: body.limit ?? REDRIVE_MAX },
   );

@@ -17,7 +17,7 @@ declare module 'fastify' {
   }
 }
 
-/** Options for @fastify/websocket (registered in src/server.ts). */
+/** Options for @fastify/websocket (registered by src/plugins/websocket.ts). */
 export function websocketOptions(config: Pick<Config, 'WS_MAX_FRAME_BYTES'>): WebsocketPluginOptions {
   return {
     options: {
@@ -37,7 +37,7 @@ export function websocketOptions(config: Pick<Config, 'WS_MAX_FRAME_BYTES'>): We
 
 export const wsRoute = fp(
   async function wsRoute(app: FastifyInstance) {
-    const { bus, config, apiKeys } = app.gateway;
+    const { bus, config, apiKeys } = app;
     const subscriptions = await WsSubscriptions.start(bus, config, app.log as Logger);
     app.decorate('wsSubscriptions', subscriptions);
 

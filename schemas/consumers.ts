@@ -7,7 +7,7 @@ import { ErrorCode } from './errors.ts';
 import { ContentFilter, ContentFilterCondition } from './content-filter.ts';
 import { EventEnvelope } from './envelope.ts';
 import { ConsumerName, NAME_PATTERN } from './identifiers.ts';
-import { BUS_ERRORS, type OperationSpec, type ParameterSpec, parametersOf } from './openapi-builder.ts';
+import { BUS_ERRORS, type OperationSpec, type ParameterSpecOf, parametersOf } from './openapi-builder.ts';
 import { StartPosition, TypePattern } from './stream-selection.ts';
 
 /** The envelope the examples of fetched events and dead letters show. */
@@ -174,7 +174,7 @@ const [NAME] = parametersOf('path', ConsumerParams, {
     description: 'Consumer name, unique within the tenant. The same name as a WebSocket `group` is the same consumer.',
     example: 'billing',
   },
-}) as [ParameterSpec];
+}) as [ParameterSpecOf<'path', typeof ConsumerParams>];
 
 const consumerExample = {
   name: 'billing',
@@ -191,7 +191,7 @@ const consumerExample = {
   created: '2026-03-15T10:05:22.123Z',
 };
 
-export const CONSUMER_OPERATIONS: OperationSpec[] = [
+export const CONSUMER_OPERATIONS = [
   {
     method: 'put',
     path: '/v1/consumers/{name}',
@@ -324,7 +324,7 @@ export const CONSUMER_OPERATIONS: OperationSpec[] = [
     },
     errors: [...BUS_ERRORS],
   },
-];
+] as const satisfies readonly OperationSpec[];
 
 export const CONSUMER_COMPONENTS = [
   ConsumerDefinition,

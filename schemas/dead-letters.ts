@@ -115,7 +115,7 @@ export const ListDeadLettersQuery = Type.Object({
 });
 export type ListDeadLettersQuery = Static<typeof ListDeadLettersQuery>;
 
-export const DEAD_LETTER_OPERATIONS: OperationSpec[] = [
+export const DEAD_LETTER_OPERATIONS = [
   {
     method: 'get',
     path: '/v1/dead-letters',
@@ -190,6 +190,6 @@ export const DEAD_LETTER_OPERATIONS: OperationSpec[] = [
     },
     errors: [...BUS_ERRORS, 'GW_VALIDATION_FAILED'],
   },
-];
+] as const satisfies readonly OperationSpec[];
 
 export const DEAD_LETTER_COMPONENTS = [DeadLetter, DeadLetterPage, RedriveRequest, RedriveItem, RedriveResult];

@@ -4,7 +4,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { EventEnvelope } from './envelope.ts';
 import { CorrelationId } from './identifiers.ts';
-import { BUS_ERRORS, type OperationSpec, type ParameterSpec, parametersOf } from './openapi-builder.ts';
+import { BUS_ERRORS, type OperationSpec, parametersOf } from './openapi-builder.ts';
 
 export const HISTORY_MAX_LIMIT = 1000;
 export const HISTORY_DEFAULT_LIMIT = 100;
@@ -109,7 +109,7 @@ export const ListEventsQuery = Type.Object({
 });
 export type ListEventsQuery = Static<typeof ListEventsQuery>;
 
-export const LIST_EVENTS_PARAMETERS: ParameterSpec[] = parametersOf('query', ListEventsQuery, {
+export const LIST_EVENTS_PARAMETERS = parametersOf('query', ListEventsQuery, {
   types: {
     description:
       'Type patterns: `order.created` (one type), `order.*` (a domain) or `*` (all). Comma-separated or repeated; an event matching any pattern is returned. Omitted: all.',
@@ -146,7 +146,7 @@ const storedExample = (seq: number, type: string, source: string, data: Record<s
   },
 });
 
-export const HISTORY_OPERATIONS: OperationSpec[] = [
+export const HISTORY_OPERATIONS = [
   {
     method: 'get',
     path: '/v1/events',
@@ -219,6 +219,6 @@ export const HISTORY_OPERATIONS: OperationSpec[] = [
     },
     errors: [...BUS_ERRORS, 'GW_NOT_FOUND'],
   },
-];
+] as const satisfies readonly OperationSpec[];
 
 export const HISTORY_COMPONENTS = [StoredEvent, EventPage, CorrelationTrace, CorrelationSummary, FailedStep, Compensation];

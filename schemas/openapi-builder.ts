@@ -21,18 +21,23 @@ export interface ParameterSpec {
  * in its property order, so the handler's type (`Static<typeof schema>`) and the document come
  * from one schema. `docs` describes each property.
  */
-export function parametersOf<T extends TObject>(
-  where: ParameterSpec['in'],
+export function parametersOf<W extends ParameterSpec['in'], T extends TObject>(
+  where: W,
   schema: T,
   docs: { [K in keyof T['properties'] & string]: { description: string; example?: unknown } },
-): ParameterSpec[] {
+): ParameterSpecOf<W, T>[] {
   return Object.keys(schema.properties).map((name) => {
     const doc = docs[name as keyof typeof docs];
     const spec: ParameterSpec = { name, in: where, description: doc.description, schema: schema.properties[name] as TSchema };
     if (doc.example !== undefined) spec.example = doc.example;
-    return spec;
+    return spec as ParameterSpecOf<W, T>;
   });
 }
+
+/** One parameter of `parametersOf` with its literal name and schema, so handler types can read them (routes/handler.ts). */
+export type ParameterSpecOf<W extends ParameterSpec['in'], T extends TObject> = {
+  [K in keyof T['properties'] & string]: ParameterSpec & { name: K; in: W; schema: T['properties'][K] };
+}[keyof T['properties'] & string];
 
 export interface ResponseSpec {
   description: string;
@@ -50,11 +55,11 @@ export interface OperationSpec {
   tag: string;
   /** The scope an API key needs; `'any'` for any valid key; omitted for unauthenticated routes. */
   scope?: Scope | 'any';
-  parameters?: ParameterSpec[];
+  parameters?: readonly ParameterSpec[];
   requestBody?: { description: string; schema: TSchema; examples: Record<string, { summary: string; value: unknown }> };
   responses: Record<number, ResponseSpec>;
   /** Every error code the operation can answer with. */
-  errors: ErrorCode[];
+  errors: readonly ErrorCode[];
 }
 
 const RETRY_AFTER = {
@@ -106,7 +111,7 @@ export function impliedErrors(op: OperationSpec): ErrorCode[] {
   if (op.requestBody) {
     codes.push('GW_MALFORMED_JSON', 'GW_INVALID_REQUEST', 'GW_PAYLOAD_TOO_LARGE', 'GW_UNSUPPORTED_MEDIA_TYPE', 'GW_VALIDATION_FAILED');
   }
-  // Every request that arrives while the server closes is refused (src/server.ts, onRequest).
+  // Every request that arrives while the server closes is refused (src/plugins/http.ts, onRequest).
   codes.push('GW_INTERNAL', 'GW_SHUTTING_DOWN');
   return codes;
 }
@@ -179,7 +184,7 @@ export function curlSamples(op: OperationSpec): { lang: string; label: string; s
   }));
 }
 
-export function buildDocument(info: DocumentInfo, operations: OperationSpec[], components: TSchema[]): Record<string, unknown> {
+export function buildDocument(info: DocumentInfo, operations: readonly OperationSpec[], components: TSchema[]): Record<string, unknown> {
   const named = new Map<string, unknown>();
   for (const c of components) {
     const title = (c as { title?: string }).title;

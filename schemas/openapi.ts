@@ -1,5 +1,6 @@
-// The gateway's REST contract. `npm run generate:openapi` writes it to openapi/openapi.json, which
-// fastify-openapi-glue mounts; a test fails when the committed file is stale.
+// The gateway's REST contract. The gateway builds the document at start (src/plugins/contract.ts)
+// and fastify-openapi-glue mounts it; `npm run generate:openapi` writes the same document to
+// openapi/openapi.json, and a test fails when that committed copy is stale.
 import { Type } from '@sinclair/typebox';
 import { BUILTIN_CATALOGUE } from './catalogue.ts';
 import {
@@ -50,7 +51,7 @@ const example = (type: string) => ({
   data: BUILTIN_CATALOGUE[type]?.example,
 });
 
-export const CORE_OPERATIONS: OperationSpec[] = [
+export const CORE_OPERATIONS = [
   {
     method: 'post',
     path: '/v1/events',
@@ -180,7 +181,7 @@ export const CORE_OPERATIONS: OperationSpec[] = [
     responses: { 200: { description: 'Ready.', schema: Readiness, example: { status: 'ready', nats: true, stream: true } } },
     errors: ['GW_NOT_READY'],
   },
-];
+] as const satisfies readonly OperationSpec[];
 
 /** Schemas that get a name of their own in `components.schemas`. */
 export const CORE_COMPONENTS = [
@@ -200,13 +201,13 @@ export const CORE_COMPONENTS = [
   Readiness,
 ];
 
-export const OPERATIONS: OperationSpec[] = [
+export const OPERATIONS = [
   ...CORE_OPERATIONS,
   ...HISTORY_OPERATIONS,
   ...WS_OPERATIONS,
   ...CONSUMER_OPERATIONS,
   ...DEAD_LETTER_OPERATIONS,
-];
+] as const satisfies readonly OperationSpec[];
 export const COMPONENTS = [...CORE_COMPONENTS, ...HISTORY_COMPONENTS, WsTicket, ...CONSUMER_COMPONENTS, ...DEAD_LETTER_COMPONENTS];
 
 export function buildOpenApiDocument(): Record<string, unknown> {

@@ -170,7 +170,7 @@ export const WsTicket = Type.Object(
 );
 export type WsTicket = Static<typeof WsTicket>;
 
-export const WS_OPERATIONS: OperationSpec[] = [
+export const WS_OPERATIONS = [
   {
     method: 'post',
     path: '/v1/ws-tickets',
@@ -191,4 +191,4 @@ export const WS_OPERATIONS: OperationSpec[] = [
     },
     errors: [],
   },
-];
+] as const satisfies readonly OperationSpec[];

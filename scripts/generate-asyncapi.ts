@@ -19,7 +19,7 @@ import {
 } from '../schemas/websocket.ts';
 import { ErrorCode, FieldError } from '../schemas/errors.ts';
 import { EventEnvelope } from '../schemas/envelope.ts';
-import { PROJECT_ROOT } from '../src/bus/nats-server-binary.ts';
+import { PROJECT_ROOT } from '../dev/paths.ts';
 
 export const ASYNCAPI_PATH = join(PROJECT_ROOT, 'asyncapi', 'asyncapi.json');
 

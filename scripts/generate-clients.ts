@@ -6,8 +6,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire, registerHooks } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { PROJECT_ROOT } from '../src/bus/nats-server-binary.ts';
-import { OPENAPI_PATH } from '../src/server.ts';
+import { PROJECT_ROOT } from '../dev/paths.ts';
+import { OPENAPI_PATH } from './generate-openapi.ts';
 
 export const CLIENT_TYPES_PATH = join(PROJECT_ROOT, 'clients', 'typescript', 'src', 'generated', 'openapi.ts');
 export const WEBSOCKET_TYPES_PATH = join(PROJECT_ROOT, 'clients', 'typescript', 'src', 'generated', 'websocket.ts');

@@ -3,7 +3,7 @@
 // fails when either is stale.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../src/bus/nats-server-binary.ts';
+import { PROJECT_ROOT } from '../dev/paths.ts';
 import { SETTINGS } from '../src/config.ts';
 import { ERROR_CODES } from '../schemas/errors.ts';
 

@@ -78,15 +78,3 @@ export class AckTokens {
 function invalid(what: string): GatewayError {
   return new GatewayError('GW_INVALID_ACK_TOKEN', `The ack token ${what}`);
 }
-
-const perGateway = new WeakMap<object, AckTokens>();
-
-/** The signer of one gateway instance (its random secret, in dev mode, lives as long as it does). */
-export function ackTokensFor(gateway: { config: { ACK_TOKEN_SECRET: string | undefined } }): AckTokens {
-  let tokens = perGateway.get(gateway);
-  if (!tokens) {
-    tokens = new AckTokens(gateway.config.ACK_TOKEN_SECRET);
-    perGateway.set(gateway, tokens);
-  }
-  return tokens;
-}

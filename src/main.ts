@@ -1,12 +1,9 @@
 // The gateway process: configuration, the embedded nats-server when NATS_URL is unset, the HTTP
 // server, and graceful shutdown on SIGTERM/SIGINT.
-import { resolve } from 'node:path';
 import { pino } from 'pino';
-import { ApiKeys } from './auth/api-keys.ts';
-import { findNatsServer } from './bus/nats-server-binary.ts';
-import { type NatsServer, startEmbeddedNatsServer } from './bus/nats-server-process.ts';
+import type { NatsServer } from '../dev/nats-server/embedded.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
-import { buildServer } from './server.ts';
+import { buildApp } from './app.ts';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -26,33 +23,16 @@ async function main(): Promise<void> {
 
   let embedded: NatsServer | undefined;
   if (!config.NATS_URL) {
-    const bin = await findNatsServer(config.NATS_SERVER_BIN, (msg) => log.info(msg));
-    embedded = await startEmbeddedNatsServer({
-      bin,
-      storeDir: resolve(config.NATS_DATA_DIR),
-      log: (line) => log.debug({ nats: line }),
-      warn: (msg) => log.warn(msg),
+    // A dev convenience, loaded only when used: the container image does not ship dev/.
+    const { startDevNatsServer } = await import('../dev/nats-server/embedded.ts').catch((err: { code?: string }) => {
+      if (err?.code !== 'ERR_MODULE_NOT_FOUND') throw err;
+      throw new Error('NATS_URL is not set, and this installation has no dev/ to run an embedded nats-server: set NATS_URL');
     });
+    embedded = await startDevNatsServer(config, log);
     config = { ...config, NATS_URL: [embedded.url] };
-    log.info({ url: embedded.url, nats_pid: embedded.process.pid, store: resolve(config.NATS_DATA_DIR) }, 'embedded nats-server started');
   }
 
-  let apiKeys: ApiKeys;
-  if (config.API_KEYS_FILE) {
-    apiKeys = ApiKeys.fromFile(config.API_KEYS_FILE);
-    log.info({ keys: apiKeys.size }, 'API keys loaded');
-  } else {
-    const dev = ApiKeys.devMode(config.DEV_TENANT_ID, config.DEV_API_KEY);
-    apiKeys = dev.keys;
-    log.warn({ tenant_id: config.DEV_TENANT_ID }, 'dev mode: no API_KEYS_FILE, using a demo tenant');
-    // Printed plainly (not only logged) so a developer can copy it.
-    process.stdout.write(`\n  dev mode: tenant ${config.DEV_TENANT_ID}, API key ${dev.key}\n  export KEY=${dev.key}\n\n`);
-  }
-
-  if (!config.ACK_TOKEN_SECRET) {
-    log.warn('ACK_TOKEN_SECRET is not set: HTTP consumer ack tokens only work on the instance that issued them');
-  }
-  const app = await buildServer(config, { apiKeys, logger: log });
+  const app = await buildApp(config, { logger: log });
   await app.listen({ host: config.HOST, port: config.PORT });
 
   let stopping = false;

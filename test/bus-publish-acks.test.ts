@@ -58,7 +58,7 @@ t.test('a publish JetStream never answers is a GW_PUBLISH_TIMEOUT after PUBLISH_
 t.test('without the stream a publish is GW_NATS_UNAVAILABLE (no responders)', async (t) => {
   const nats = await startNats(t);
   const { app } = await startGateway(t, nats.url);
-  await app.gateway.bus.jsm.streams.delete('EVENTS');
+  await app.bus.jsm.streams.delete('EVENTS');
   const res = await app.inject({ method: 'POST', url: '/v1/events', headers: auth(KEYS.a), payload: sampleEvent() });
   t.equal(res.statusCode, 503);
   t.equal(res.json().code, 'GW_NATS_UNAVAILABLE');
@@ -68,7 +68,7 @@ t.test('without the stream a publish is GW_NATS_UNAVAILABLE (no responders)', as
 t.test('a publish JetStream refuses is GW_NATS_UNAVAILABLE with its reason', async (t) => {
   const nats = await startNats(t);
   const { app } = await startGateway(t, nats.url);
-  const { jsm } = app.gateway.bus;
+  const { jsm } = app.bus;
   const info = await jsm.streams.info('EVENTS');
   await jsm.streams.update('EVENTS', { ...info.config, max_msgs: 1, discard: DiscardPolicy.New });
   const first = await app.inject({ method: 'POST', url: '/v1/events', headers: auth(KEYS.a), payload: sampleEvent() });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, normalize } from 'node:path';
 import t from 'tap';
 import { createGatewayClient, type EventInput } from '../clients/typescript/src/index.ts';
-import { PROJECT_ROOT } from '../src/bus/nats-server-binary.ts';
+import { PROJECT_ROOT } from '../dev/paths.ts';
 import { KEYS, sampleEvent, startGateway } from './helpers/gateway.ts';
 import { startNats } from './helpers/nats.ts';
 import { waitFor } from './helpers/wait.ts';

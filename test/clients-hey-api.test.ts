@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { generateHeyApiClient, readOpenApiDocument } from '../scripts/generate-clients.ts';
-import { PROJECT_ROOT } from '../src/bus/nats-server-binary.ts';
+import { PROJECT_ROOT } from '../dev/paths.ts';
 
 const run = promisify(execFile);
 // The project's TypeScript 7 compiler binary itself: tap instruments child node processes, and its

@@ -2,8 +2,7 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { ERRORS_DOC_PATH, README_PATH, renderErrorsDoc, renderReadme } from '../scripts/generate-docs.ts';
-import { renderOpenApi } from '../scripts/generate-openapi.ts';
-import { OPENAPI_PATH } from '../src/server.ts';
+import { OPENAPI_PATH, renderOpenApi } from '../scripts/generate-openapi.ts';
 import { startGateway } from './helpers/gateway.ts';
 import { startNats } from './helpers/nats.ts';
 

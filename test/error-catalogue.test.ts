@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { ERROR_CODE_LIST, ERROR_CODES, Problem } from '../schemas/errors.ts';
 import { GatewayError, toProblem } from '../src/errors.ts';
-import { OPENAPI_PATH } from '../src/server.ts';
+import { OPENAPI_PATH } from '../scripts/generate-openapi.ts';
 import { bodyAjv } from '../src/validation.ts';
 
 const validProblem = bodyAjv.compile(JSON.parse(JSON.stringify(Problem)));

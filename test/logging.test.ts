@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import t from 'tap';
 import { ApiKeys } from '../src/auth/api-keys.ts';
 import { configWith } from '../src/config.ts';
-import { buildServer } from '../src/server.ts';
+import { buildApp } from '../src/app.ts';
 import { auth, KEY_FILE, KEYS, sampleEvent } from './helpers/gateway.ts';
 import { startNats } from './helpers/nats.ts';
 
@@ -21,7 +21,7 @@ t.test('publish logs carry request, event and correlation ids; Authorization is 
       done();
     },
   });
-  const app = await buildServer(configWith({ NATS_URL: [nats.url] }), {
+  const app = await buildApp(configWith({ NATS_URL: [nats.url] }), {
     apiKeys: ApiKeys.fromDocument(KEY_FILE),
     logger: pino({ level: 'info' }, sink),
   });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import t from 'tap';
-import { PROJECT_ROOT } from '../src/bus/nats-server-binary.ts';
+import { PROJECT_ROOT } from '../dev/paths.ts';
 import { sampleEvent } from './helpers/gateway.ts';
 
 interface Started {

@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { findNatsServer, locateNatsServer, natsServerVersion } from '../src/bus/nats-server-binary.ts';
+import { findNatsServer, locateNatsServer, natsServerVersion } from '../dev/nats-server/binary.ts';
 
 function fakeServer(dir: string, version: string): string {
   const path = join(dir, `nats-server-${version}`);

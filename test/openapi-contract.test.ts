@@ -12,7 +12,8 @@ import t from 'tap';
 import { ApiKeys, SCOPES, sha256 } from '../src/auth/api-keys.ts';
 import { configWith } from '../src/config.ts';
 import { ERROR_CODES, type ErrorCode } from '../src/errors.ts';
-import { buildServer, OPENAPI_PATH } from '../src/server.ts';
+import { OPENAPI_PATH } from '../scripts/generate-openapi.ts';
+import { buildApp } from '../src/app.ts';
 import { startNats } from './helpers/nats.ts';
 
 const run = promisify(execFile);
@@ -143,7 +144,7 @@ t.test('the examples are requests that work against a live gateway', async (t) =
   // The examples are written for the design's tenant, ten_xyz789; a key of that tenant with every scope.
   const key = 'contract-example-key';
   const nats = await startNats(t);
-  const app = await buildServer(configWith({ NATS_URL: [nats.url], PUBLISH_TIMEOUT_MS: 2000 }), {
+  const app = await buildApp(configWith({ NATS_URL: [nats.url], PUBLISH_TIMEOUT_MS: 2000 }), {
     apiKeys: ApiKeys.fromDocument({ keys: [{ tenant_id: 'ten_xyz789', key_sha256: sha256(key).toString('hex'), scopes: [...SCOPES] }] }),
     logger: pino({ level: 'silent' }),
   });

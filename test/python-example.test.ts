@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import t from 'tap';
-import { PROJECT_ROOT } from '../src/bus/nats-server-binary.ts';
+import { PROJECT_ROOT } from '../dev/paths.ts';
 import { KEYS, startGateway } from './helpers/gateway.ts';
 import { startNats } from './helpers/nats.ts';
 import { storedEvents } from './helpers/stream.ts';

@@ -98,7 +98,7 @@ t.test('ping/pong: a connection that stops answering is dropped and cleaned up; 
   const until = Date.now() + 3000;
   do {
     consumers.length = 0;
-    for await (const c of gw.app.gateway.bus.jsm.consumers.list(gw.config.STREAM_NAME)) consumers.push(c.name);
+    for await (const c of gw.app.bus.jsm.consumers.list(gw.config.STREAM_NAME)) consumers.push(c.name);
   } while (consumers.length > 0 && Date.now() < until);
   t.same(consumers, [], 'and its consumer deleted');
   await alive.subscribe({ sub: 'still', types: ['*'] });

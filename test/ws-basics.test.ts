@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import t from 'tap';
 import { ApiKeys } from '../src/auth/api-keys.ts';
 import { configWith } from '../src/config.ts';
-import { buildServer } from '../src/server.ts';
+import { buildApp } from '../src/app.ts';
 import { auth, KEY_FILE, KEYS, startGateway } from './helpers/gateway.ts';
 import { startNats } from './helpers/nats.ts';
 import { publish, WsClient } from './helpers/ws-client.ts';
@@ -42,7 +42,7 @@ t.test('tickets: single use, signed, short-lived, never logged', async (t) => {
     },
   });
   const config = configWith({ NATS_URL: [nats.url], PUBLISH_TIMEOUT_MS: 2000, WS_TICKET_SECRET: 'shared-secret', WS_TICKET_TTL: 1500 });
-  const app = await buildServer(config, { apiKeys: ApiKeys.fromDocument(KEY_FILE), logger: pino({ level: 'info' }, sink) });
+  const app = await buildApp(config, { apiKeys: ApiKeys.fromDocument(KEY_FILE), logger: pino({ level: 'info' }, sink) });
   t.teardown(() => app.close());
   await app.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
@@ -205,7 +205,7 @@ t.test('a thousand live subscriptions cost no JetStream consumer and each gets e
   t.equal(gw.app.wsSubscriptions.hub.size, 1000);
   t.equal(gw.app.wsSubscriptions.hub.tenants, 1, 'one feed for the tenant');
   const consumers = [];
-  for await (const c of gw.app.gateway.bus.jsm.consumers.list(gw.config.STREAM_NAME)) consumers.push(c.name);
+  for await (const c of gw.app.bus.jsm.consumers.list(gw.config.STREAM_NAME)) consumers.push(c.name);
   t.same(consumers, [], 'no consumer');
   const started = performance.now();
   const events = 20;

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { ApiKeys, sha256 } from '../../src/auth/api-keys.ts';
 import { type Config, configWith } from '../../src/config.ts';
-import { buildServer } from '../../src/server.ts';
+import { buildApp } from '../../src/app.ts';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -44,7 +44,7 @@ export async function startGateway(
   opts: { listen?: boolean; logLevel?: string } = {},
 ): Promise<TestGateway> {
   const config = configWith({ NATS_URL: [natsUrl], PUBLISH_TIMEOUT_MS: 2000, ...overrides });
-  const app = await buildServer(config, {
+  const app = await buildApp(config, {
     apiKeys: ApiKeys.fromDocument(KEY_FILE),
     logger: pino({ level: opts.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'silent' }),
   });

@@ -2,8 +2,8 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findNatsServer } from '../../src/bus/nats-server-binary.ts';
-import { type NatsServer, startNatsServer } from '../../src/bus/nats-server-process.ts';
+import { findNatsServer } from '../../dev/nats-server/binary.ts';
+import { type NatsServer, startNatsServer } from '../../dev/nats-server/process.ts';
 import { waitFor } from './wait.ts';
 
 interface Teardown {

@@ -3,13 +3,13 @@
 // with a private apt configuration, touching nothing of the system's apt setup.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
+import { PROJECT_ROOT } from '../paths.ts';
 
 const run = promisify(execFile);
 
 export const MIN_VERSION: [number, number] = [2, 10];
-export const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..');
 export const CACHE_DIR = join(PROJECT_ROOT, '.cache', 'nats-server');
 const cachedBin = (cacheDir: string) => join(cacheDir, 'root', 'usr', 'sbin', 'nats-server');
 

@@ -1,0 +1,68 @@
+// buildApp(config, opts) → the gateway as a fastify instance, its plugins loaded (not yet
+// listening). Tests build as many as they want, each with its own NATS connection.
+//
+//   config ─┬─ http ──────────────┬─ contract ─────────┐
+//           ├─ auth ──────────────┤                    ├─ rest-routes
+//           ├─ bus ───────────────┴─ websocket ────────┤
+//           └─ catalogue ──────────────────────────────┘
+//
+// (src/plugins/: each plugin names its dependencies and closes what it opened.)
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { Logger } from 'pino';
+import type { ApiKeys } from './auth/api-keys.ts';
+import type { Config } from './config.ts';
+import { authPlugin } from './plugins/auth.ts';
+import { busPlugin } from './plugins/bus.ts';
+import { cataloguePlugin } from './plugins/catalogue.ts';
+import { configPlugin } from './plugins/config.ts';
+import { contractPlugin } from './plugins/contract.ts';
+import { httpPlugin } from './plugins/http.ts';
+import { restPlugin } from './plugins/rest.ts';
+import { websocketPlugin } from './plugins/websocket.ts';
+
+declare module 'fastify' {
+  // Always a pino logger here (buildApp makes one or is given one), which has this: hot paths
+  // skip building a log record that the level would drop.
+  interface FastifyBaseLogger {
+    isLevelEnabled(level: string): boolean;
+  }
+}
+
+export interface BuildOptions {
+  /** The API keys to accept; else API_KEYS_FILE's, else dev mode (src/plugins/auth.ts). */
+  apiKeys?: ApiKeys;
+  /** A pino logger to use (tests pass a silent one); else one is made from LOG_LEVEL. */
+  logger?: Logger;
+}
+
+export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(opts.logger
+      ? { loggerInstance: opts.logger as FastifyBaseLogger }
+      : {
+          logger: {
+            level: config.LOG_LEVEL,
+            redact: { paths: ['req.headers.authorization', 'req.headers["sec-websocket-protocol"]'], censor: '[redacted]' },
+          },
+        }),
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    // Path parameters such as a correlation id may be 128 characters (fastify's default stops at 100).
+    routerOptions: { maxParamLength: 256 },
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
+    // Requests that arrive while closing get our own problem+json 503 (src/plugins/http.ts).
+    return503OnClosing: false,
+  });
+
+  await app.register(configPlugin, { config });
+  await app.register(httpPlugin);
+  await app.register(authPlugin, { apiKeys: opts.apiKeys });
+  await app.register(busPlugin);
+  await app.register(cataloguePlugin);
+  await app.register(contractPlugin);
+  await app.register(websocketPlugin);
+  await app.register(restPlugin);
+  return app;
+}

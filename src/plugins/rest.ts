@@ -1,0 +1,45 @@
+// The REST API: every operation of the contract's OpenAPI document mounted by fastify-openapi-glue
+// onto its handler in routes/ (handler name = operationId), behind the scope the operation names
+// (`x-required-scope`). Decorates `app.ackTokens`, the signer of HTTP consumer ack tokens.
+
+import openapiGlue from 'fastify-openapi-glue';
+import fp from 'fastify-plugin';
+import { handlers } from '../../routes/index.ts';
+import { AckTokens } from '../ack-tokens.ts';
+import type { Scope } from '../auth/api-keys.ts';
+import { requireScope } from '../auth/authenticate.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    ackTokens: AckTokens;
+  }
+}
+
+export const restPlugin = fp(
+  async function restRoutes(app) {
+    const { config, apiKeys, openapi } = app;
+    if (!config.ACK_TOKEN_SECRET) {
+      app.log.warn('ACK_TOKEN_SECRET is not set: HTTP consumer ack tokens only work on the instance that issued them');
+    }
+    // Unset, a random secret that lives as long as this instance.
+    app.decorate('ackTokens', new AckTokens(config.ACK_TOKEN_SECRET));
+
+    const scopes = new Map<string, Scope | 'any' | undefined>();
+    for (const ops of Object.values(openapi.paths)) {
+      for (const op of Object.values(ops)) if (op.operationId) scopes.set(op.operationId, op['x-required-scope']);
+    }
+    const byOperation: Record<string, unknown> = handlers;
+    await app.register(openapiGlue, {
+      // openapi-glue warns about a body parser for every response media type (application/problem+json): noise.
+      logLevel: 'error',
+      specification: openapi,
+      operationResolver: (operationId: string) => {
+        const handler = byOperation[operationId];
+        if (!handler) throw new Error(`No handler in routes/ for operationId ${operationId}`);
+        const scope = scopes.get(operationId);
+        return (scope ? { handler, onRequest: requireScope(apiKeys, scope) } : { handler }) as never;
+      },
+    });
+  },
+  { name: 'rest-routes', fastify: '5.x', dependencies: ['config', 'http', 'auth', 'bus', 'catalogue', 'contract', 'websocket'] },
+);
