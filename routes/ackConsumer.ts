@@ -5,8 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AckRequest } from '../schemas/consumers.ts';
 import { ackTokensFor } from '../src/ack-tokens.ts';
 import { principalOf } from '../src/auth/authenticate.ts';
-import { durableName } from '../src/bus/durable-consumers.ts';
-import { settle } from '../src/bus/pull-consumers.ts';
+import { settle } from '../src/delivery/http-fetch.ts';
 
 export async function ackConsumer(req: FastifyRequest, reply: FastifyReply) {
   const gateway = req.server.gateway;
@@ -14,7 +13,7 @@ export async function ackConsumer(req: FastifyRequest, reply: FastifyReply) {
   const { name } = req.params as { name: string };
   const body = req.body as Static<typeof AckRequest>;
   const tokens = ackTokensFor(gateway);
-  const who = { tenant, consumer: name, durable: durableName(tenant, name) };
+  const who = { tenant, consumer: name };
   const [acks, naks] = await Promise.all([
     Promise.all((body.acks ?? []).map((token) => settle(gateway.bus, tokens, token, who, { kind: 'ack' }))),
     Promise.all(

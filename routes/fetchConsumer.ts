@@ -5,8 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FETCH_DEFAULT_MAX, FETCH_DEFAULT_WAIT_MS, type FetchRequest } from '../schemas/consumers.ts';
 import { ackTokensFor } from '../src/ack-tokens.ts';
 import { principalOf } from '../src/auth/authenticate.ts';
-import { getDurableConsumer } from '../src/bus/durable-consumers.ts';
-import { fetchEvents } from '../src/bus/pull-consumers.ts';
+import { fetchEvents } from '../src/delivery/http-fetch.ts';
 import { GatewayError } from '../src/errors.ts';
 
 export async function fetchConsumer(req: FastifyRequest, reply: FastifyReply) {
@@ -20,7 +19,7 @@ export async function fetchConsumer(req: FastifyRequest, reply: FastifyReply) {
       errors: [{ pointer: '/max', message: `must be at most ${gateway.config.CONSUMER_MAX_FETCH}`, keyword: 'maximum' }],
     });
   }
-  const consumer = await getDurableConsumer(gateway.bus, tenant, name);
+  const consumer = await gateway.bus.getConsumer(tenant, name);
   if (!consumer) throw new GatewayError('GW_NOT_FOUND', `No consumer "${name}"; create it with PUT /v1/consumers/${name}`);
   // A client that hangs up mid-poll must not strand the events the poll still receives.
   const abandoned = new AbortController();
@@ -31,7 +30,7 @@ export async function fetchConsumer(req: FastifyRequest, reply: FastifyReply) {
   const events = await fetchEvents(
     gateway.bus,
     consumer,
-    { max, waitMs: body.wait_ms ?? FETCH_DEFAULT_WAIT_MS, signal: abandoned.signal },
+    { max, waitMs: body.wait_ms ?? FETCH_DEFAULT_WAIT_MS, signal: abandoned.signal, log: req.log },
     ackTokensFor(gateway),
   ).finally(() => reply.raw.off('close', onClose));
   req.log.debug({ consumer: consumer.durable, count: events.length }, 'fetched');

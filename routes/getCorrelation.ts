@@ -3,14 +3,13 @@
 // tenant's correlation is indistinguishable from one that does not exist.
 import type { FastifyRequest } from 'fastify';
 import { principalOf } from '../src/auth/authenticate.ts';
-import { traceCorrelation } from '../src/bus/correlations.ts';
 import { GatewayError } from '../src/errors.ts';
 
 export async function getCorrelation(req: FastifyRequest<{ Params: { correlation_id: string } }>) {
   const { bus, config } = req.server.gateway;
   const tenantId = principalOf(req).tenantId;
   const { correlation_id: correlationId } = req.params;
-  const trace = await traceCorrelation(bus, tenantId, correlationId, config.CORRELATION_MAX_EVENTS);
+  const trace = await bus.traceCorrelation(tenantId, correlationId, config.CORRELATION_MAX_EVENTS);
   if (!trace) throw new GatewayError('GW_NOT_FOUND', `No events with correlation id "${correlationId}"`);
   req.log.debug({ correlation_id: correlationId, events: trace.events.length, truncated: trace.truncated }, 'correlation read');
   return trace;

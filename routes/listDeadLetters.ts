@@ -2,12 +2,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DEAD_LETTERS_DEFAULT_LIMIT } from '../schemas/dead-letters.ts';
 import { principalOf } from '../src/auth/authenticate.ts';
-import { listDeadLetters as readDeadLetters } from '../src/bus/dead-letters.ts';
 
 export async function listDeadLetters(req: FastifyRequest, reply: FastifyReply) {
   const tenant = principalOf(req).tenantId;
   const q = req.query as { consumer?: string; after_seq?: number; limit?: number };
-  const page = await readDeadLetters(req.server.gateway.bus, tenant, {
+  const page = await req.server.gateway.bus.listDeadLetters(tenant, {
     consumer: q.consumer,
     afterSeq: q.after_seq ?? 0,
     limit: q.limit ?? DEAD_LETTERS_DEFAULT_LIMIT,

@@ -4,13 +4,11 @@ import type { Static } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { REDRIVE_MAX, type RedriveRequest } from '../schemas/dead-letters.ts';
 import { principalOf } from '../src/auth/authenticate.ts';
-import { redriveDeadLetters as redrive } from '../src/bus/dead-letters.ts';
 
 export async function redriveDeadLetters(req: FastifyRequest, reply: FastifyReply) {
   const tenant = principalOf(req).tenantId;
   const body = req.body as Static<typeof RedriveRequest>;
-  const results = await redrive(
-    req.server.gateway.bus,
+  const results = await req.server.gateway.bus.redriveDeadLetters(
     tenant,
     'seqs' in body ? { seqs: body.seqs } : { filter: body.filter, limit: body.limit ?? REDRIVE_MAX },
   );

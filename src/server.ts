@@ -14,7 +14,7 @@ import { handlers } from '../routes/index.ts';
 import { websocketOptions, wsRoute } from '../routes/ws.ts';
 import type { ApiKeys, Scope } from './auth/api-keys.ts';
 import { requireScope } from './auth/authenticate.ts';
-import { EventBus } from './bus/event-bus.ts';
+import { Bus } from './bus/index.ts';
 import { PROJECT_ROOT } from './bus/nats-server-binary.ts';
 import { type Catalogue, loadCatalogue } from './catalogue.ts';
 import type { Config } from './config.ts';
@@ -25,7 +25,7 @@ import { validatorCompiler } from './validation.ts';
 
 export interface Gateway {
   config: Config;
-  bus: EventBus;
+  bus: Bus;
   apiKeys: ApiKeys;
   catalogue: Catalogue;
   preparer: EventPreparer;
@@ -115,7 +115,7 @@ export async function buildServer(config: Config, opts: BuildOptions): Promise<F
   });
 
   const catalogue = loadCatalogue(config.EVENT_TYPES_DIR);
-  const bus = await EventBus.connect(config, app.log as Logger);
+  const bus = await Bus.connect(config, app.log as Logger);
   app.decorate('gateway', { config, bus, apiKeys: opts.apiKeys, catalogue, preparer: new EventPreparer(catalogue) });
   app.addHook('onClose', async () => {
     await bus.close();

@@ -3,7 +3,7 @@
 // that must not miss events use `ack: "client"` or resume with `from: {seq}`. A client that cannot
 // keep up is disconnected (4010) rather than buffered without bound.
 import type { SubscribedFrame } from '../../schemas/websocket.ts';
-import type { LiveEvent, LiveListener, SubscriptionHub } from './subscription-hub.ts';
+import type { LiveEvent, LiveFeed, LiveListener } from '../bus/index.ts';
 import { autoAckOnly, type DeliveryTarget, eventFrame, type SubscriptionSpec, type WsSubscription } from './subscription.ts';
 
 export class LiveSubscription implements WsSubscription, LiveListener {
@@ -11,10 +11,10 @@ export class LiveSubscription implements WsSubscription, LiveListener {
   readonly tenant: string;
   readonly #spec: SubscriptionSpec;
   readonly #target: DeliveryTarget;
-  readonly #hub: SubscriptionHub;
+  readonly #hub: LiveFeed;
   #state: 'new' | 'watching' | 'running' | 'stopped' = 'new';
 
-  constructor(spec: SubscriptionSpec, target: DeliveryTarget, hub: SubscriptionHub) {
+  constructor(spec: SubscriptionSpec, target: DeliveryTarget, hub: LiveFeed) {
     this.id = spec.id;
     this.tenant = target.tenant;
     this.#spec = spec;
@@ -23,7 +23,7 @@ export class LiveSubscription implements WsSubscription, LiveListener {
   }
 
   matches(type: string): boolean {
-    return this.#spec.patterns.matches(type);
+    return this.#spec.matches(type);
   }
 
   onEvent(event: LiveEvent): void {

@@ -10,27 +10,17 @@
 // allowed one is dead-lettered instead of sent. `ack: "auto"` (a group without client acks) acks
 // each event once its frame was written. On stop, unacknowledged events are nak'ed so another
 // member gets them at once.
-import { AckPolicy, type Consumer, type ConsumerMessages, JetStreamApiError, type JsMsg } from '@nats-io/jetstream';
-import { nanos, nuid } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { SubscribedFrame } from '../../schemas/websocket.ts';
-import { type DeadLetterTarget, deadLetterIfExhausted } from '../bus/dead-letters.ts';
-import { DEAD_LETTER_ATTEMPTS, ensureDurableConsumer, getDurableConsumer } from '../bus/durable-consumers.ts';
-import type { EventBus } from '../bus/event-bus.ts';
+import type { Bus, Delivered, PullSource } from '../bus/index.ts';
 import type { ContentFilter } from '../content-filter.ts';
 import { GatewayError } from '../errors.ts';
 import { type DeliveryTarget, eventFrame, type SubscriptionSpec, startPoint, type WsSubscription } from './subscription.ts';
 
 /** How long one pull waits for events before the loop looks around (acks, stop) again. */
 const PULL_EXPIRES_MS = 5000;
-/**
- * An ephemeral consumer outlives a crashed gateway by at most this. Longer than any pause of a live
- * subscription (a paused one still pulls at least once per ack wait), like nats.js's ordered consumers.
- */
-const EPHEMERAL_INACTIVE_MS = 5 * 60_000;
-
 interface InFlight {
-  msg: JsMsg;
+  msg: Delivered;
   at: number;
 }
 
@@ -42,22 +32,18 @@ export class PullSubscription implements WsSubscription {
   readonly id: string;
   readonly #spec: SubscriptionSpec;
   readonly #target: DeliveryTarget;
-  readonly #bus: EventBus;
+  readonly #bus: Bus;
   readonly #log: Logger;
   readonly #limits: PullLimits;
   readonly #clientAck: boolean;
   readonly #inFlight = new Map<number, InFlight>();
-  #consumer: Consumer | undefined;
-  #consumerName = '';
-  #deadLetters: DeadLetterTarget | undefined;
-  #ephemeral = false;
+  #source: PullSource | undefined;
   #ackWaitMs = 30_000;
   #filter: ContentFilter | undefined;
-  #batch: ConsumerMessages | undefined;
   #stopped = false;
   #wake: (() => void) | undefined;
 
-  constructor(spec: SubscriptionSpec, target: DeliveryTarget, bus: EventBus, log: Logger, limits: PullLimits) {
+  constructor(spec: SubscriptionSpec, target: DeliveryTarget, bus: Bus, log: Logger, limits: PullLimits) {
     this.id = spec.id;
     this.#spec = spec;
     this.#target = target;
@@ -71,58 +57,35 @@ export class PullSubscription implements WsSubscription {
   async prepare(): Promise<SubscribedFrame> {
     const { frame } = this.#spec;
     const ack = this.#clientAck ? 'client' : 'auto';
-    const stream = this.#bus.config.STREAM_NAME;
+    const tenant = this.#target.tenant;
     try {
       if (frame.group !== undefined) {
         // Keep the group's ack wait and max deliver (perhaps set over HTTP); types and filter follow the subscriber.
-        const existing = await getDurableConsumer(this.#bus, this.#target.tenant, frame.group);
-        const group = await ensureDurableConsumer(this.#bus, this.#target.tenant, frame.group, {
+        const existing = await this.#bus.getConsumer(tenant, frame.group);
+        const group = await this.#bus.ensureConsumer(tenant, frame.group, {
           types: frame.types,
           filter: frame.filter,
           from: frame.from,
           ackWaitMs: existing?.ackWaitMs,
           maxDeliver: existing?.maxDeliver,
         });
-        this.#consumerName = group.durable;
-        this.#ackWaitMs = group.ackWaitMs;
-        this.#deadLetters = group;
         this.#filter = group.filter === undefined ? undefined : group.matcher;
-        this.#consumer = await this.#bus.js.consumers.get(stream, group.durable);
+        this.#source = await this.#bus.openDurable(group);
+        this.#ackWaitMs = this.#source.ackWaitMs;
         const out: SubscribedFrame = { op: 'subscribed', sub: this.id, ack, group: frame.group, start: 'position', truncated: false };
         if (group.outcome !== 'created') out.resumed_group = true;
-        else Object.assign(out, startReport(startPoint(frame.from, await this.#bus.jsm.streams.info(stream))));
+        else Object.assign(out, startReport(startPoint(frame.from, await this.#bus.streamBounds())));
         return out;
       }
-      const start = startPoint(
-        frame.from,
-        frame.from === undefined || frame.from === 'new' ? undefined : await this.#bus.jsm.streams.info(stream),
+      const start = startPoint(frame.from, frame.from === undefined || frame.from === 'new' ? undefined : await this.#bus.streamBounds());
+      this.#source = await this.#bus.openEphemeral(
+        { tenant, types: this.#spec.types, from: start.from },
+        { maxAckPending: this.#limits.maxInFlight },
       );
-      const id = nuid.next();
-      this.#consumerName = `gw_ws_${this.#target.tenant}_${id}`;
-      this.#ackWaitMs = this.#bus.config.CONSUMER_ACK_WAIT;
-      const maxDeliver = this.#bus.config.CONSUMER_MAX_DELIVER;
-      // Its dead letters are kept under the name `ws_<id>` for inspection (nobody redrives to it).
-      this.#deadLetters = { tenant: this.#target.tenant, name: `ws_${id}`, durable: this.#consumerName, maxDeliver };
-      await this.#bus.jsm.consumers.add(stream, {
-        name: this.#consumerName,
-        ack_policy: AckPolicy.Explicit,
-        ...start.deliver,
-        filter_subjects: this.#spec.patterns.subjects,
-        ack_wait: nanos(this.#ackWaitMs),
-        // Deliveries beyond what a client gets are dead-lettered (and spare ones retry a failed
-        // dead-letter publish), exactly as for durable consumers.
-        max_deliver: maxDeliver + DEAD_LETTER_ATTEMPTS,
-        max_ack_pending: this.#limits.maxInFlight,
-        inactive_threshold: nanos(EPHEMERAL_INACTIVE_MS),
-        mem_storage: true,
-        num_replicas: 1,
-      });
-      this.#ephemeral = true;
-      this.#consumer = await this.#bus.js.consumers.get(stream, this.#consumerName);
+      this.#ackWaitMs = this.#source.ackWaitMs;
       if (frame.from === undefined || frame.from === 'new') return { op: 'subscribed', sub: this.id, ack, start: 'new', truncated: false };
       return { op: 'subscribed', sub: this.id, ack, start: 'position', ...startReport(start) };
     } catch (err) {
-      if (err instanceof GatewayError) throw err;
       throw this.#bus.translate(err);
     }
   }
@@ -136,18 +99,18 @@ export class PullSubscription implements WsSubscription {
   }
 
   async #loop(): Promise<void> {
-    const consumer = this.#consumer;
-    if (!consumer) return;
+    const source = this.#source;
+    if (!source) return;
     let failures = 0;
     while (!this.#stopped) {
       try {
-        await this.#pull(consumer);
+        await this.#pull(source);
         failures = 0;
       } catch (err) {
         if (this.#stopped) return;
         // A NATS outage is waited out (the consumer keeps the position); a consumer that is gone
         // (deleted, or a memory consumer lost with a restarted server) ends the subscription.
-        if (await this.#consumerGone()) {
+        if (await source.gone()) {
           throw new GatewayError(
             'GW_NOT_FOUND',
             "The subscription's consumer no longer exists (deleted, or lost in a NATS restart); subscribe again",
@@ -163,15 +126,14 @@ export class PullSubscription implements WsSubscription {
     }
   }
 
-  async #pull(consumer: Consumer): Promise<void> {
+  async #pull(source: PullSource): Promise<void> {
     this.#forgetExpired();
     const room = this.#limits.maxInFlight - this.#inFlight.size;
     if (room <= 0 || !this.#target.keepingUp) {
       await this.#sleep(Math.min(250, this.#ackWaitMs));
       return;
     }
-    this.#batch = await consumer.fetch({ max_messages: room, expires: PULL_EXPIRES_MS });
-    for await (const m of this.#batch) {
+    for await (const m of await source.fetch(room, PULL_EXPIRES_MS)) {
       if (this.#stopped) {
         m.nak();
         continue;
@@ -180,20 +142,11 @@ export class PullSubscription implements WsSubscription {
     }
   }
 
-  async #consumerGone(): Promise<boolean> {
-    try {
-      await this.#bus.jsm.consumers.info(this.#bus.config.STREAM_NAME, this.#consumerName);
-      return false;
-    } catch (err) {
-      return err instanceof JetStreamApiError && err.code === 10014;
-    }
-  }
-
-  async #handle(m: JsMsg): Promise<void> {
+  async #handle(m: Delivered): Promise<void> {
     const delivery = m.info.deliveryCount;
     this.#inFlight.delete(m.seq);
     try {
-      if (this.#deadLetters && (await deadLetterIfExhausted(this.#bus, m, this.#deadLetters))) return;
+      if (this.#source && (await this.#bus.deadLetterIfExhausted(m, this.#source.deadLetters))) return;
     } catch (err) {
       // Not stored as a dead letter: it stays unacknowledged and is dead-lettered on a later delivery.
       this.#log.error({ err, seq: m.seq }, 'dead-lettering failed');
@@ -228,7 +181,7 @@ export class PullSubscription implements WsSubscription {
     for (const [seq, f] of this.#inFlight) if (f.at <= cutoff) this.#inFlight.delete(seq);
   }
 
-  #take(seq: number): JsMsg {
+  #take(seq: number): Delivered {
     if (!this.#clientAck)
       throw new GatewayError('GW_NOT_IN_FLIGHT', 'This subscription uses ack "auto": the gateway acknowledges its events');
     this.#forgetExpired();
@@ -268,13 +221,11 @@ export class PullSubscription implements WsSubscription {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    this.#batch?.stop();
+    this.#source?.stopPull();
     this.#wakeUp();
     for (const f of this.#inFlight.values()) f.msg.nak();
     this.#inFlight.clear();
-    if (this.#ephemeral) {
-      await this.#bus.jsm.consumers.delete(this.#bus.config.STREAM_NAME, this.#consumerName).catch(() => undefined);
-    }
+    await this.#source?.close();
   }
 }
 

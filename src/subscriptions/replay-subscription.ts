@@ -6,11 +6,9 @@
 // wrong; the price is one memory-stored, unacknowledged consumer per replaying subscription, which
 // the gateway deletes when the subscription ends (and which expires on its own if we crash).
 // A slow reader pauses the consumer instead of being disconnected.
-import type { Consumer, ConsumerMessages } from '@nats-io/jetstream';
-import { nuid } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { SubscribedFrame } from '../../schemas/websocket.ts';
-import type { EventBus } from '../bus/event-bus.ts';
+import type { Bus, OrderedSource } from '../bus/index.ts';
 import {
   autoAckOnly,
   type DeliveryTarget,
@@ -28,13 +26,12 @@ export class ReplaySubscription implements WsSubscription {
   readonly id: string;
   readonly #spec: SubscriptionSpec;
   readonly #target: DeliveryTarget;
-  readonly #bus: EventBus;
+  readonly #bus: Bus;
   readonly #log: Logger;
-  #consumer: Consumer | undefined;
-  #messages: ConsumerMessages | undefined;
+  #source: OrderedSource | undefined;
   #stopped = false;
 
-  constructor(spec: SubscriptionSpec, target: DeliveryTarget, bus: EventBus, log: Logger) {
+  constructor(spec: SubscriptionSpec, target: DeliveryTarget, bus: Bus, log: Logger) {
     this.id = spec.id;
     this.#spec = spec;
     this.#target = target;
@@ -43,20 +40,11 @@ export class ReplaySubscription implements WsSubscription {
   }
 
   async prepare(): Promise<SubscribedFrame> {
-    const stream = this.#bus.config.STREAM_NAME;
-    try {
-      const start = startPoint(this.#spec.frame.from, await this.#bus.jsm.streams.info(stream));
-      this.#consumer = await this.#bus.js.consumers.get(stream, {
-        name_prefix: `gw_ws_${this.#target.tenant}_${nuid.next()}`,
-        filter_subjects: this.#spec.patterns.subjects,
-        ...start.deliver,
-      });
-      const frame: SubscribedFrame = { op: 'subscribed', sub: this.id, ack: 'auto', start: 'position', truncated: start.truncated };
-      if (start.start_seq !== undefined) frame.start_seq = start.start_seq;
-      return frame;
-    } catch (err) {
-      throw this.#bus.translate(err);
-    }
+    const start = startPoint(this.#spec.frame.from, await this.#bus.streamBounds());
+    this.#source = await this.#bus.openOrdered({ tenant: this.#target.tenant, types: this.#spec.types, from: start.from });
+    const frame: SubscribedFrame = { op: 'subscribed', sub: this.id, ack: 'auto', start: 'position', truncated: start.truncated };
+    if (start.start_seq !== undefined) frame.start_seq = start.start_seq;
+    return frame;
   }
 
   run(): void {
@@ -68,10 +56,9 @@ export class ReplaySubscription implements WsSubscription {
   }
 
   async #deliver(): Promise<void> {
-    const consumer = this.#consumer;
-    if (!consumer || this.#stopped) return;
-    this.#messages = await consumer.consume({ max_messages: READ_AHEAD });
-    for await (const m of this.#messages) {
+    const source = this.#source;
+    if (!source || this.#stopped) return;
+    for await (const m of await source.consume(READ_AHEAD)) {
       if (this.#stopped) break;
       const json = m.string();
       if (!passes(this.#spec.filter, json)) continue;
@@ -91,7 +78,6 @@ export class ReplaySubscription implements WsSubscription {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#messages?.stop();
-    await this.#consumer?.delete().catch(() => undefined);
+    await this.#source?.close();
   }
 }

@@ -1,10 +1,9 @@
 // What every subscription kind shares: the contract the connection drives, the frame a delivered
 // event becomes, and where delivery starts (for the `subscribed` frame).
-import type { StreamInfo } from '@nats-io/jetstream';
-import type { SubscribeFrame, SubscribedFrame } from '../../schemas/websocket.ts';
+import type { SubscribedFrame, SubscribeFrame } from '../../schemas/websocket.ts';
+import type { StartFrom, StreamBounds } from '../bus/index.ts';
 import type { ContentFilter } from '../content-filter.ts';
 import { GatewayError } from '../errors.ts';
-import type { TypePatterns } from './type-patterns.ts';
 
 export interface WsSubscription {
   readonly id: string;
@@ -36,7 +35,10 @@ export interface DeliveryTarget {
 export interface SubscriptionSpec {
   id: string;
   frame: SubscribeFrame;
-  patterns: TypePatterns;
+  /** The frame's type patterns, validated. */
+  types: string[];
+  /** Whether an event type matches them. */
+  matches(type: string): boolean;
   filter: ContentFilter | undefined;
 }
 
@@ -55,8 +57,8 @@ export function autoAckOnly(): GatewayError {
 }
 
 export interface StartPoint {
-  /** Consumer settings: deliver policy and its start. */
-  deliver: { deliver_policy: 'new' | 'all' | 'by_start_sequence' | 'by_start_time'; opt_start_seq?: number; opt_start_time?: string };
+  /** Where the consumer starts. */
+  from: StartFrom;
   start_seq?: number;
   truncated: boolean;
 }
@@ -65,24 +67,20 @@ export interface StartPoint {
  * Resolves `from` against what the stream holds now: a start older than the oldest event held
  * starts at the oldest, and says so.
  */
-export function startPoint(from: SubscribeFrame['from'], stream: StreamInfo | undefined): StartPoint {
-  const first = stream?.state.first_seq ?? 1;
-  const last = stream?.state.last_seq ?? 0;
+export function startPoint(from: SubscribeFrame['from'], stream: StreamBounds | undefined): StartPoint {
+  const first = stream?.firstSeq ?? 1;
+  const last = stream?.lastSeq ?? 0;
   const oldest = Math.max(first, 1);
-  if (from === undefined || from === 'new') return { deliver: { deliver_policy: 'new' }, start_seq: last + 1, truncated: false };
-  if (from === 'all') return { deliver: { deliver_policy: 'all' }, start_seq: oldest, truncated: false };
+  if (from === undefined || from === 'new') return { from: 'new', start_seq: last + 1, truncated: false };
+  if (from === 'all') return { from: 'all', start_seq: oldest, truncated: false };
   if ('seq' in from) {
     const seq = Math.max(from.seq, oldest);
-    return {
-      deliver: { deliver_policy: 'by_start_sequence', opt_start_seq: seq },
-      start_seq: seq,
-      truncated: from.seq < oldest && last > 0,
-    };
+    return { from: { seq }, start_seq: seq, truncated: from.seq < oldest && last > 0 };
   }
-  const firstTs = stream?.state.first_ts ? Date.parse(stream.state.first_ts) : Number.NaN;
+  const firstTs = stream?.firstTime ? Date.parse(stream.firstTime) : Number.NaN;
   const at = Date.parse(from.time);
   if (Number.isFinite(firstTs) && at < firstTs && last >= oldest) {
-    return { deliver: { deliver_policy: 'by_start_sequence', opt_start_seq: oldest }, start_seq: oldest, truncated: true };
+    return { from: { seq: oldest }, start_seq: oldest, truncated: true };
   }
-  return { deliver: { deliver_policy: 'by_start_time', opt_start_time: new Date(at).toISOString() }, truncated: false };
+  return { from: { time: new Date(at).toISOString() }, truncated: false };
 }

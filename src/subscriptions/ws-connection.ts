@@ -7,17 +7,16 @@ import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { CLIENT_FRAMES, CLOSE_CODES, type ClientFrame, type ErrorFrame, type SubscribeFrame } from '../../schemas/websocket.ts';
 import type { Principal } from '../auth/api-keys.ts';
-import type { EventBus } from '../bus/event-bus.ts';
+import type { Bus, LiveFeed } from '../bus/index.ts';
 import type { Config } from '../config.ts';
 import { type ContentFilter, compileContentFilter } from '../content-filter.ts';
 import { GatewayError } from '../errors.ts';
+import { isTypePattern, typeMatcher } from '../type-patterns.ts';
 import { bodyAjv, fieldErrors, type ValidateFunction } from '../validation.ts';
 import { LiveSubscription } from './live-subscription.ts';
 import { PullSubscription } from './pull-subscription.ts';
 import { ReplaySubscription } from './replay-subscription.ts';
 import type { DeliveryTarget, SubscriptionSpec, WsSubscription } from './subscription.ts';
-import type { SubscriptionHub } from './subscription-hub.ts';
-import { compileTypePatterns } from './type-patterns.ts';
 
 const validators = Object.fromEntries(Object.entries(CLIENT_FRAMES).map(([op, schema]) => [op, bodyAjv.compile(schema)])) as Record<
   keyof typeof CLIENT_FRAMES,
@@ -35,8 +34,8 @@ export type WsConfig = Pick<
 >;
 
 export interface ConnectionContext {
-  bus: EventBus;
-  hub: SubscriptionHub;
+  bus: Bus;
+  hub: LiveFeed;
   config: WsConfig;
 }
 
@@ -176,14 +175,13 @@ export class WsConnection implements DeliveryTarget {
     if (this.#subs.size >= config.WS_MAX_SUBSCRIPTIONS) {
       throw new GatewayError('GW_TOO_MANY_SUBSCRIPTIONS', `A connection may hold ${config.WS_MAX_SUBSCRIPTIONS} subscriptions`);
     }
-    const patterns = compileTypePatterns(config.STREAM_SUBJECT_PREFIX, this.tenant, frame.types);
-    if (!patterns)
+    if (!frame.types.every(isTypePattern))
       throw new GatewayError('GW_INVALID_FRAME', 'A type pattern is invalid', {
         errors: [{ pointer: '/types', message: 'invalid pattern' }],
       });
     let filter: ContentFilter | undefined;
     if (frame.filter !== undefined) filter = compileContentFilter(frame.filter, { pointer: '/filter' });
-    const spec: SubscriptionSpec = { id: frame.sub, frame, patterns, filter };
+    const spec: SubscriptionSpec = { id: frame.sub, frame, types: frame.types, matches: typeMatcher(frame.types), filter };
     const log = this.log.child({ sub: frame.sub });
     const live = frame.group === undefined && (frame.ack ?? 'auto') === 'auto' && (frame.from ?? 'new') === 'new';
     const replay = frame.group === undefined && (frame.ack ?? 'auto') === 'auto' && !live;

@@ -6,27 +6,27 @@ import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { CLOSE_CODES } from '../../schemas/websocket.ts';
 import type { Principal } from '../auth/api-keys.ts';
-import type { EventBus } from '../bus/event-bus.ts';
+import type { Bus, LiveFeed } from '../bus/index.ts';
 import type { Config } from '../config.ts';
-import { SubscriptionHub } from './subscription-hub.ts';
 import { WsConnection } from './ws-connection.ts';
 import { WsTickets } from './ws-tickets.ts';
 
 export class WsSubscriptions {
-  readonly hub: SubscriptionHub;
+  /** The instance's live feed (the bus owns it). */
+  readonly hub: LiveFeed;
   readonly tickets: WsTickets;
   readonly #connections = new Set<WsConnection>();
-  readonly #bus: EventBus;
+  readonly #bus: Bus;
   readonly #config: Config;
   readonly #log: Logger;
   #pinger: NodeJS.Timeout | undefined;
   #closing = false;
 
-  private constructor(bus: EventBus, config: Config, log: Logger) {
+  private constructor(bus: Bus, config: Config, log: Logger) {
     this.#bus = bus;
     this.#config = config;
     this.#log = log;
-    this.hub = new SubscriptionHub(bus.nc, config.STREAM_SUBJECT_PREFIX, log);
+    this.hub = bus.live;
     let secret = config.WS_TICKET_SECRET;
     if (secret === undefined) {
       secret = WsTickets.randomSecret();
@@ -35,7 +35,7 @@ export class WsSubscriptions {
     this.tickets = new WsTickets(bus, secret, config.WS_TICKET_TTL);
   }
 
-  static async start(bus: EventBus, config: Config, log: Logger): Promise<WsSubscriptions> {
+  static async start(bus: Bus, config: Config, log: Logger): Promise<WsSubscriptions> {
     const ws = new WsSubscriptions(bus, config, log);
     // One timer for every connection: ping, and drop those that did not answer the previous ping.
     ws.#pinger = setInterval(() => ws.#heartbeat(), config.WS_PING_INTERVAL);
