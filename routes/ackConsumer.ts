@@ -5,7 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AckRequest } from '../schemas/consumers.ts';
 import { ackTokensFor } from '../src/ack-tokens.ts';
 import { principalOf } from '../src/auth/authenticate.ts';
-import { settle } from '../src/delivery/http-fetch.ts';
+import { settle } from '../src/delivery/sinks/http-fetch.ts';
 
 export async function ackConsumer(req: FastifyRequest, reply: FastifyReply) {
   const gateway = req.server.gateway;

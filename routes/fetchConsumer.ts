@@ -5,7 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FETCH_DEFAULT_MAX, FETCH_DEFAULT_WAIT_MS, type FetchRequest } from '../schemas/consumers.ts';
 import { ackTokensFor } from '../src/ack-tokens.ts';
 import { principalOf } from '../src/auth/authenticate.ts';
-import { fetchEvents } from '../src/delivery/http-fetch.ts';
+import { fetchEvents } from '../src/delivery/sinks/http-fetch.ts';
 import { GatewayError } from '../src/errors.ts';
 
 export async function fetchConsumer(req: FastifyRequest, reply: FastifyReply) {

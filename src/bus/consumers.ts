@@ -8,8 +8,7 @@
 import { AckPolicy, type Consumer, type ConsumerMessages } from '@nats-io/jetstream';
 import { nanos, nuid } from '@nats-io/transport-node';
 import type { BusContext } from './context.ts';
-import type { DeadLetterTarget } from './dead-letters.ts';
-import type { Delivered } from './delivered.ts';
+import type { AckedSource, DeadLetterTarget, Delivered } from './delivered.ts';
 import { DEAD_LETTER_ATTEMPTS, type DurableConsumer, type StartFrom, startPosition } from './durable-consumers.ts';
 import { isApiError, JetStreamApiCodes, translate } from './errors.ts';
 import { typePatternSubjects } from './subjects.ts';
@@ -61,7 +60,7 @@ export async function openOrdered(ctx: BusContext, sel: Selection): Promise<Orde
   }
 }
 
-export class PullSource {
+export class PullSource implements AckedSource {
   /** Where the deliveries this source's consumer gave up on are dead-lettered. */
   readonly deadLetters: DeadLetterTarget;
   readonly ackWaitMs: number;
@@ -79,7 +78,7 @@ export class PullSource {
   }
 
   /** One pull: up to `max` deliveries, waiting at most `expiresMs` for them. */
-  async fetch(max: number, expiresMs: number): Promise<AsyncIterable<Delivered>> {
+  async pull(max: number, expiresMs: number): Promise<AsyncIterable<Delivered>> {
     try {
       this.#batch = await this.#consumer.fetch({ max_messages: max, expires: expiresMs });
       return this.#batch;
@@ -98,7 +97,7 @@ export class PullSource {
     }
   }
 
-  /** Ends the pull in progress; an ephemeral consumer is deleted, a durable one stays. */
+  /** An ephemeral consumer is deleted, a durable one stays. */
   async close(): Promise<void> {
     this.#batch?.stop();
     if (this.#ephemeral) {

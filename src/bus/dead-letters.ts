@@ -20,10 +20,12 @@ import type { EventEnvelope } from '../../schemas/envelope.ts';
 import { GatewayError } from '../errors.ts';
 import { typeMatcher } from '../type-patterns.ts';
 import type { BusContext } from './context.ts';
+import type { DeadLetterTarget } from './delivered.ts';
 import { getDurableConsumer } from './durable-consumers.ts';
 import { isApiError, JetStreamApiCodes, translate } from './errors.ts';
 import { deadLetterSubject, redriveSubject } from './subjects.ts';
 
+export type { DeadLetterTarget } from './delivered.ts';
 export { ensureDeadLetterStream } from './streams.ts';
 
 /** What dead-lettering needs of a delivered message; a nats.js `JsMsg` is one. */
@@ -33,20 +35,6 @@ export interface DeliveredMessage {
   headers?: MsgHdrs | undefined;
   info: { deliveryCount: number; streamSequence: number };
   term(reason?: string): void;
-}
-
-/** The consumer a message was delivered to; a `DurableConsumer` is one. */
-export interface DeadLetterTarget {
-  tenant: string;
-  name: string;
-  durable: string;
-  /** Deliveries a client may get; a message delivered more often is dead-lettered. */
-  maxDeliver: number;
-  /**
-   * When the JetStream consumer was created. Part of the dedupe key, so a consumer deleted and
-   * made again (same name) that exhausts the same event again stores a second dead letter.
-   */
-  created?: string | undefined;
 }
 
 export const DEAD_LETTER_HEADERS = {

@@ -7,7 +7,8 @@ import { createInbox, type Msg, type MsgHdrs, NoRespondersError, nanos } from '@
 import { GatewayError } from '../errors.ts';
 import type { BusContext } from './context.ts';
 import type { DeliveredMessage } from './dead-letters.ts';
-import type { PulledDelivery } from './delivered.ts';
+import type { AckedSource, PulledDelivery } from './delivered.ts';
+import type { DurableConsumer } from './durable-consumers.ts';
 import { PullStatus, translate, unavailable } from './errors.ts';
 
 /** Parses `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>` (and the 12-token form with domain and account). */
@@ -136,4 +137,30 @@ export async function settleHandle(
     }
     throw translate(err, ctx.config);
   }
+}
+
+/** A durable consumer as HTTP fetches pull it: nothing to stop or release between requests. */
+export class HttpPullSource implements AckedSource {
+  readonly deadLetters: DurableConsumer;
+  readonly ackWaitMs: number;
+  readonly #ctx: BusContext;
+
+  constructor(ctx: BusContext, consumer: DurableConsumer) {
+    this.#ctx = ctx;
+    this.deadLetters = consumer;
+    this.ackWaitMs = consumer.ackWaitMs;
+  }
+
+  pull(max: number, waitMs: number): Promise<PulledDelivery[]> {
+    return pullNoWait(this.#ctx, this.deadLetters.durable, max, waitMs);
+  }
+
+  stopPull(): void {}
+
+  /** A deleted consumer shows as GW_NOT_FOUND from the pull itself. */
+  async gone(): Promise<boolean> {
+    return false;
+  }
+
+  async close(): Promise<void> {}
 }

@@ -19,7 +19,7 @@ import type { Logger } from 'pino';
 import type { EventEnvelope } from '../../schemas/envelope.ts';
 import type { GatewayError } from '../errors.ts';
 import { BusConnection } from './connection.ts';
-import { type OrderedSource, openDurable, openEphemeral, openOrdered, type PullSource, type Selection } from './consumers.ts';
+import { type OrderedSource, openDurable, openEphemeral, openOrdered, type Selection } from './consumers.ts';
 import type { BusConfig, BusContext } from './context.ts';
 import { type CorrelationTrace, traceCorrelation } from './correlations.ts';
 import {
@@ -34,7 +34,7 @@ import {
   type RedriveResult,
   redriveDeadLetters,
 } from './dead-letters.ts';
-import type { Delivered, PulledDelivery } from './delivered.ts';
+import type { AckedSource, Delivered } from './delivered.ts';
 import {
   type ConsumerDescription,
   type ConsumerSpec,
@@ -48,17 +48,17 @@ import {
 } from './durable-consumers.ts';
 import { translate, unavailable } from './errors.ts';
 import { firstSeqSince, type HistoryFilters, type HistoryLimits, type HistoryPage, readHistory } from './history.ts';
-import { pullNoWait, settleHandle } from './http-pull.ts';
+import { HttpPullSource, settleHandle } from './http-pull.ts';
 import { LiveFeed } from './live-feed.ts';
 import { Publisher, type PublishResult } from './publisher.ts';
 import { ensureDeadLetterStream, ensureEventStream, type StreamBounds, streamBounds, streamReady } from './streams.ts';
 import { TicketNonces } from './ticket-store.ts';
 
-export type { OrderedSource, PullSource, Selection } from './consumers.ts';
+export type { OrderedSource, Selection } from './consumers.ts';
 export type { BusConfig } from './context.ts';
 export type { CorrelationTrace } from './correlations.ts';
 export type { DeadLetterQuery, DeadLetterRecord, DeadLetterTarget, RedriveResult } from './dead-letters.ts';
-export type { Delivered, PulledDelivery } from './delivered.ts';
+export type { AckedSource, Delivered, PulledDelivery } from './delivered.ts';
 export type { ConsumerDescription, ConsumerSpec, DurableConsumer, EnsureOutcome, StartFrom } from './durable-consumers.ts';
 export type { HistoryFilters, HistoryLimits, HistoryPage, StoredEvent } from './history.ts';
 export { decodeCursor, encodeCursor, sameFilters } from './history.ts';
@@ -210,19 +210,22 @@ export class Bus {
     return openOrdered(this.#conn, sel);
   }
 
-  /** Pulls from the tenant's durable consumer. */
-  openDurable(consumer: DurableConsumer): Promise<PullSource> {
+  /** Pulls from the tenant's durable consumer (a WebSocket group). */
+  openDurable(consumer: DurableConsumer): Promise<AckedSource> {
     return openDurable(this.#conn, consumer);
   }
 
   /** A consumer of one client's own with explicit acks, deleted when the source closes. */
-  openEphemeral(sel: Selection, limits: { maxAckPending: number }): Promise<PullSource> {
+  openEphemeral(sel: Selection, limits: { maxAckPending: number }): Promise<AckedSource> {
     return openEphemeral(this.#conn, sel, limits);
   }
 
-  /** One HTTP pull from a durable consumer: answers as soon as events exist, or after `waitMs`. */
-  pull(consumer: DurableConsumer, batch: number, waitMs: number): Promise<PulledDelivery[]> {
-    return pullNoWait(this.#conn, consumer.durable, batch, waitMs);
+  /**
+   * The tenant's durable consumer as HTTP fetches pull it: each pull answers as soon as events
+   * exist (or after its wait), and every delivery carries a handle `settle` takes on any instance.
+   */
+  openFetch(consumer: DurableConsumer): AckedSource {
+    return new HttpPullSource(this.#conn, consumer);
   }
 
   /** Acks or naks a pulled delivery by its handle, from any instance. */
