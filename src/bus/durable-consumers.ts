@@ -23,7 +23,7 @@
 import { AckPolicy, type ConsumerConfig, type ConsumerInfo, DeliverPolicy } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import type { Static } from '@sinclair/typebox';
-import type { Consumer } from '../../schemas/consumers.ts';
+import { CONSUMER_NAME_PATTERN, type Consumer } from '../../schemas/consumers.ts';
 import type { StartPosition } from '../../schemas/stream-selection.ts';
 import { type ContentFilter, compileContentFilter } from '../content-filter.ts';
 import { type FieldError, GatewayError } from '../errors.ts';
@@ -32,7 +32,7 @@ import type { BusContext } from './context.ts';
 import { isApiError, JetStreamApiCodes, translate } from './errors.ts';
 import { redriveSubject, typePatternSubjects } from './subjects.ts';
 
-export const NAME_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
+export const NAME_PATTERN = CONSUMER_NAME_PATTERN;
 const NAME_RE = new RegExp(NAME_PATTERN);
 export const MAX_TYPES = 32;
 export const ACK_WAIT_RANGE_MS = [1000, 12 * 3_600_000] as const;

@@ -4,6 +4,8 @@
 
 import { JetStreamApiError } from '@nats-io/jetstream';
 import { ClosedConnectionError, createInbox, headers, type Msg, NoRespondersError, TimeoutError } from '@nats-io/transport-node';
+import type { Static } from '@sinclair/typebox';
+import type { PublishResult as PublishResultSchema } from '../../schemas/api.ts';
 import type { EventEnvelope } from '../../schemas/envelope.ts';
 import type { BusContext } from './context.ts';
 import { BusProtocolError, PullStatus, translate, unavailable } from './errors.ts';
@@ -24,11 +26,8 @@ interface AwaitedAck {
   reject: (err: unknown) => void;
 }
 
-export interface PublishResult {
-  seq: number;
-  stream: string;
-  duplicate: boolean;
-}
+/** Where JetStream stored an event: the API's PublishResult without the event id. */
+export type PublishResult = Omit<Static<typeof PublishResultSchema>, 'id'>;
 
 export class Publisher {
   readonly #ctx: BusContext;
