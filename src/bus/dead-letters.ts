@@ -1,8 +1,8 @@
 // Dead letters: events a consumer failed to process `max_deliver` times are kept, not lost.
 //
 // JetStream's own `max_deliver` only stops delivering, so durable consumers are created with a few
-// deliveries to spare (durable-consumers.ts, DEAD_LETTER_ATTEMPTS). Every delivery path (HTTP
-// fetch, WebSocket groups) calls `deadLetterIfExhausted` on each message before handing it out: on
+// deliveries to spare (durable-consumers.ts, DEAD_LETTER_ATTEMPTS). The delivery engine
+// (src/delivery/engine.ts) calls `deadLetterIfExhausted` on each message before handing it out: on
 // the first delivery beyond the configured maximum the event is published to the dead-letter
 // stream (DEAD_LETTER_STREAM, subjects `<prefix>_dlq.<tenant>.<consumer>`, headers carrying reason,
 // delivery count, original sequence and consumer) with the msgID

@@ -1,10 +1,10 @@
 // The live feed of one gateway instance (the NATS side of live delivery). The stream republishes
 // every event it STORED to `<prefix>_live.<tenant>.…` with its sequence (`Nats-Sequence`), so a
 // publish retried with the same id (deduplicated by JetStream) reaches live subscribers once. The
-// feed holds one core NATS
-// subscription per tenant that has live subscribers on this instance (none for the others, so an
-// instance only receives the traffic its clients want) and fans each event out in-process to the
-// matching subscriptions. Live subscriptions therefore cost no JetStream consumer at all.
+// feed holds one core NATS subscription per tenant that has live listeners on this instance (none
+// for the others, so an instance only receives the traffic its clients want) and fans each event
+// out in-process to the matching listeners (src/delivery/engine.ts LiveDelivery), one LiveEvent
+// shared by all of them. Live delivery therefore costs no JetStream consumer at all.
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { EventEnvelope } from '../../schemas/envelope.ts';
