@@ -319,6 +319,14 @@ export class AckedDelivery implements Delivery {
    * receiver left), what was handed out is nak'ed for immediate redelivery and false is returned.
    */
   async fetch(waitMs: number, signal?: AbortSignal): Promise<boolean> {
+    try {
+      return await this.#fetch(waitMs, signal);
+    } catch (err) {
+      throw this.#bus.translate(err);
+    }
+  }
+
+  async #fetch(waitMs: number, signal: AbortSignal | undefined): Promise<boolean> {
     const deadline = Date.now() + waitMs;
     for (let rounds = 0; rounds < 1000; rounds++) {
       const remaining = Math.max(0, deadline - Date.now());
