@@ -1,6 +1,6 @@
 // Reference for scenario 1: the thinnest HTTP → JetStream bridge Node can run, to show what the
 // HTTP side costs before the gateway adds anything. `node:http` (no framework), the body
-// JSON.parsed, published with the gateway's own EventBus (pipelined acknowledgements, one socket
+// JSON.parsed, published with the gateway's own Bus (pipelined acknowledgements, one socket
 // write per loop turn, message id `<tenant>:<id>`), and a 202 with the acknowledgement once
 // JetStream stored it. No authentication, no validation, no normalisation, no logging: not a
 // gateway, only a bound on what one can reach here. Started by bench/run.ts like the gateway
@@ -11,13 +11,13 @@
 import { createServer } from 'node:http';
 import { pino } from 'pino';
 import type { EventEnvelope } from '../schemas/envelope.ts';
-import { EventBus } from '../src/bus/event-bus.ts';
+import { Bus } from '../src/bus/index.ts';
 import { loadConfig } from '../src/config.ts';
 import { BENCH_TENANT } from './payload.ts';
 
 const config = loadConfig();
 const nullMode = process.env.BRIDGE_MODE === 'null';
-const bus = nullMode ? undefined : await EventBus.connect(config, pino({ level: 'warn' }));
+const bus = nullMode ? undefined : await Bus.connect(config, pino({ level: 'warn' }));
 let seq = 0;
 
 const server = createServer((req, res) => {

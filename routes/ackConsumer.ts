@@ -1,8 +1,7 @@
 // POST /v1/consumers/{name}/ack: acks and naks by token, one outcome per token in request order.
 // Tokens are verified (signature, tenant, consumer, expiry) before anything reaches NATS.
 import { principalOf } from '../src/auth/authenticate.ts';
-import { durableName } from '../src/bus/durable-consumers.ts';
-import { settle } from '../src/bus/pull-consumers.ts';
+import { settle } from '../src/delivery/sinks/http-fetch.ts';
 import type { Reply, Request } from './handler.ts';
 
 export async function ackConsumer(req: Request<'ackConsumer'>, reply: Reply<'ackConsumer'>) {
@@ -11,7 +10,7 @@ export async function ackConsumer(req: Request<'ackConsumer'>, reply: Reply<'ack
   const { name } = req.params;
   const body = req.body;
   const tokens = gateway.ackTokens;
-  const who = { tenant, consumer: name, durable: durableName(tenant, name) };
+  const who = { tenant, consumer: name };
   const [acks, naks] = await Promise.all([
     Promise.all((body.acks ?? []).map((token) => settle(gateway.bus, tokens, token, who, { kind: 'ack' }))),
     Promise.all(

@@ -2,8 +2,7 @@
 // call, so any instance serves it) for up to `max` events, each with an ack token.
 import { FETCH_DEFAULT_MAX, FETCH_DEFAULT_WAIT_MS } from '../schemas/consumers.ts';
 import { principalOf } from '../src/auth/authenticate.ts';
-import { getDurableConsumer } from '../src/bus/durable-consumers.ts';
-import { fetchEvents } from '../src/bus/pull-consumers.ts';
+import { fetchEvents } from '../src/delivery/sinks/http-fetch.ts';
 import { GatewayError } from '../src/errors.ts';
 import type { Reply, Request } from './handler.ts';
 
@@ -18,7 +17,7 @@ export async function fetchConsumer(req: Request<'fetchConsumer'>, reply: Reply<
       errors: [{ pointer: '/max', message: `must be at most ${gateway.config.CONSUMER_MAX_FETCH}`, keyword: 'maximum' }],
     });
   }
-  const consumer = await getDurableConsumer(gateway.bus, tenant, name);
+  const consumer = await gateway.bus.getConsumer(tenant, name);
   if (!consumer) throw new GatewayError('GW_NOT_FOUND', `No consumer "${name}"; create it with PUT /v1/consumers/${name}`);
   // A client that hangs up mid-poll must not strand the events the poll still receives.
   const abandoned = new AbortController();
@@ -29,7 +28,7 @@ export async function fetchConsumer(req: Request<'fetchConsumer'>, reply: Reply<
   const events = await fetchEvents(
     gateway.bus,
     consumer,
-    { max, waitMs: body.wait_ms ?? FETCH_DEFAULT_WAIT_MS, signal: abandoned.signal },
+    { max, waitMs: body.wait_ms ?? FETCH_DEFAULT_WAIT_MS, signal: abandoned.signal, log: req.log },
     gateway.ackTokens,
   ).finally(() => reply.raw.off('close', onClose));
   req.log.debug({ consumer: consumer.durable, count: events.length }, 'fetched');

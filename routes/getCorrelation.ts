@@ -2,7 +2,6 @@
 // event of the correlation within the key's tenant, answer them with their summary. Another
 // tenant's correlation is indistinguishable from one that does not exist.
 import { principalOf } from '../src/auth/authenticate.ts';
-import { traceCorrelation } from '../src/bus/correlations.ts';
 import { GatewayError } from '../src/errors.ts';
 import type { Request } from './handler.ts';
 
@@ -10,7 +9,7 @@ export async function getCorrelation(req: Request<'getCorrelation'>) {
   const { bus, config } = req.server;
   const tenantId = principalOf(req).tenantId;
   const { correlation_id: correlationId } = req.params;
-  const trace = await traceCorrelation(bus, tenantId, correlationId, config.CORRELATION_MAX_EVENTS);
+  const trace = await bus.traceCorrelation(tenantId, correlationId, config.CORRELATION_MAX_EVENTS);
   if (!trace) throw new GatewayError('GW_NOT_FOUND', `No events with correlation id "${correlationId}"`);
   req.log.debug({ correlation_id: correlationId, events: trace.events.length, truncated: trace.truncated }, 'correlation read');
   return trace;

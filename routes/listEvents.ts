@@ -3,16 +3,9 @@
 // history, answer it with a cursor to the next page.
 import { HISTORY_DEFAULT_LIMIT } from '../schemas/history.ts';
 import { principalOf } from '../src/auth/authenticate.ts';
-import {
-  decodeCursor,
-  encodeCursor,
-  firstSeqSince,
-  type HistoryFilters,
-  isTypePattern,
-  readHistory,
-  sameFilters,
-} from '../src/bus/history.ts';
+import { decodeCursor, encodeCursor, type HistoryFilters, sameFilters } from '../src/bus/index.ts';
 import { GatewayError } from '../src/errors.ts';
+import { isTypePattern } from '../src/type-patterns.ts';
 import type { Request } from './handler.ts';
 
 type ListEventsQuery = Request<'listEvents'>['query'];
@@ -62,14 +55,14 @@ export async function listEvents(req: Request<'listEvents'>) {
     filters = cursor.filters;
     fromSeq = cursor.nextSeq;
   } else if (q.since !== undefined) {
-    fromSeq = await firstSeqSince(bus, tenantId, q.since);
+    fromSeq = await bus.firstSeqSince(tenantId, q.since);
   }
 
   // Nothing stored at or after `since`: an empty, finished page.
   const page =
     fromSeq === undefined
       ? { events: [], nextSeq: undefined }
-      : await readHistory(bus, tenantId, filters, fromSeq, {
+      : await bus.readHistory(tenantId, filters, fromSeq, {
           limit: q.limit ?? HISTORY_DEFAULT_LIMIT,
           timeBudgetMs: config.HISTORY_TIME_BUDGET_MS,
           maxScanned: config.HISTORY_MAX_SCAN,

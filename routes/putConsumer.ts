@@ -1,7 +1,6 @@
 // PUT /v1/consumers/{name}: create or update the tenant's durable consumer (idempotent), answer
 // its description: 201 when created, 200 otherwise.
 import { principalOf } from '../src/auth/authenticate.ts';
-import { describeConsumer, ensureDurableConsumer } from '../src/bus/durable-consumers.ts';
 import { GatewayError } from '../src/errors.ts';
 import type { Reply, Request } from './handler.ts';
 
@@ -10,14 +9,14 @@ export async function putConsumer(req: Request<'putConsumer'>, reply: Reply<'put
   const tenant = principalOf(req).tenantId;
   const { name } = req.params;
   const body = req.body;
-  const consumer = await ensureDurableConsumer(bus, tenant, name, {
+  const consumer = await bus.ensureConsumer(tenant, name, {
     types: body.types,
     filter: body.filter,
     from: body.from,
     ackWaitMs: body.ack_wait,
     maxDeliver: body.max_deliver,
   });
-  const described = await describeConsumer(bus, tenant, name);
+  const described = await bus.describeConsumer(tenant, name);
   if (!described) throw new GatewayError('GW_CONFLICT', `The consumer "${name}" was deleted while being set up; retry`);
   req.log.info({ consumer: consumer.durable, outcome: consumer.outcome }, 'consumer put');
   return reply.code(consumer.outcome === 'created' ? 201 : 200).send(described);

@@ -2,14 +2,12 @@
 // consumer; one result per dead letter.
 import { REDRIVE_MAX } from '../schemas/dead-letters.ts';
 import { principalOf } from '../src/auth/authenticate.ts';
-import { redriveDeadLetters as redrive } from '../src/bus/dead-letters.ts';
 import type { Reply, Request } from './handler.ts';
 
 export async function redriveDeadLetters(req: Request<'redriveDeadLetters'>, reply: Reply<'redriveDeadLetters'>) {
   const tenant = principalOf(req).tenantId;
   const body = req.body;
-  const results = await redrive(
-    req.server.bus,
+  const results = await req.server.bus.redriveDeadLetters(
     tenant,
     'seqs' in body ? { seqs: body.seqs } : { filter: body.filter, limit: body.limit ?? REDRIVE_MAX },
   );

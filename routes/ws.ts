@@ -9,11 +9,11 @@ import type { Logger } from 'pino';
 import { authorize, bearerKey, principalOf } from '../src/auth/authenticate.ts';
 import type { Config } from '../src/config.ts';
 import { GatewayError } from '../src/errors.ts';
-import { WsSubscriptions } from '../src/subscriptions/ws-subscriptions.ts';
+import { WebSocketRegistry } from '../src/websocket/registry.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    wsSubscriptions: WsSubscriptions;
+    wsSubscriptions: WebSocketRegistry;
   }
 }
 
@@ -38,7 +38,7 @@ export function websocketOptions(config: Pick<Config, 'WS_MAX_FRAME_BYTES'>): We
 export const wsRoute = fp(
   async function wsRoute(app: FastifyInstance) {
     const { bus, config, apiKeys } = app;
-    const subscriptions = await WsSubscriptions.start(bus, config, app.log as Logger);
+    const subscriptions = await WebSocketRegistry.start(bus, config, app.log as Logger);
     app.decorate('wsSubscriptions', subscriptions);
 
     async function authenticateUpgrade(req: FastifyRequest) {

@@ -4,6 +4,7 @@
 import Fastify from 'fastify';
 import t from 'tap';
 import { buildOpenApiDocument } from '../schemas/openapi.ts';
+import { busInternals } from '../src/bus/testing.ts';
 import { configWith } from '../src/config.ts';
 import { configPlugin } from '../src/plugins/config.ts';
 import { restPlugin } from '../src/plugins/rest.ts';
@@ -49,7 +50,7 @@ t.test('a plugin refuses to load without the plugins it depends on', async (t) =
 t.test('closing the app drains its NATS connection', async (t) => {
   const nats = await startNats(t);
   const { app } = await startGateway(t, nats.url);
-  const bus = app.bus;
+  const { nc } = busInternals(app.bus);
   await app.close();
-  t.ok(bus.nc.isClosed(), 'NATS connection closed');
+  t.ok(nc.isClosed(), 'NATS connection closed');
 });

@@ -3,6 +3,7 @@
 // a refusal) ending as the same GW_* answer nats.js's own request() led to.
 import { DiscardPolicy } from '@nats-io/jetstream';
 import t from 'tap';
+import { busInternals } from '../src/bus/testing.ts';
 import { auth, KEYS, sampleEvent, startGateway } from './helpers/gateway.ts';
 import { startNats } from './helpers/nats.ts';
 import { storedEvents } from './helpers/stream.ts';
@@ -58,7 +59,7 @@ t.test('a publish JetStream never answers is a GW_PUBLISH_TIMEOUT after PUBLISH_
 t.test('without the stream a publish is GW_NATS_UNAVAILABLE (no responders)', async (t) => {
   const nats = await startNats(t);
   const { app } = await startGateway(t, nats.url);
-  await app.bus.jsm.streams.delete('EVENTS');
+  await busInternals(app.bus).jsm.streams.delete('EVENTS');
   const res = await app.inject({ method: 'POST', url: '/v1/events', headers: auth(KEYS.a), payload: sampleEvent() });
   t.equal(res.statusCode, 503);
   t.equal(res.json().code, 'GW_NATS_UNAVAILABLE');
@@ -68,7 +69,7 @@ t.test('without the stream a publish is GW_NATS_UNAVAILABLE (no responders)', as
 t.test('a publish JetStream refuses is GW_NATS_UNAVAILABLE with its reason', async (t) => {
   const nats = await startNats(t);
   const { app } = await startGateway(t, nats.url);
-  const { jsm } = app.bus;
+  const { jsm } = busInternals(app.bus);
   const info = await jsm.streams.info('EVENTS');
   await jsm.streams.update('EVENTS', { ...info.config, max_msgs: 1, discard: DiscardPolicy.New });
   const first = await app.inject({ method: 'POST', url: '/v1/events', headers: auth(KEYS.a), payload: sampleEvent() });

@@ -11,7 +11,7 @@ import {
   ensureDurableConsumer,
   getDurableConsumer,
 } from '../src/bus/durable-consumers.ts';
-import type { EventBus } from '../src/bus/event-bus.ts';
+import { busInternals } from '../src/bus/testing.ts';
 import type { GatewayError } from '../src/errors.ts';
 import { auth, KEYS, sampleEvent, startGateway } from './helpers/gateway.ts';
 import { startNats } from './helpers/nats.ts';
@@ -48,7 +48,7 @@ t.test('overlapping type patterns collapse into valid filter subjects', async (t
 t.test('durable consumers: create, idempotent ensure, update, describe, delete', async (t) => {
   const nats = await startNats(t);
   const { app } = await startGateway(t, nats.url);
-  const bus = app.bus as EventBus;
+  const bus = busInternals(app.bus);
 
   const first = await ensureDurableConsumer(bus, 'ten_a', 'billing', {
     types: ['order.*'],
@@ -103,19 +103,19 @@ t.test('racing ensures of one consumer all succeed and leave one consumer', asyn
   const two = await startGateway(t, nats.url);
   const spec = { types: ['order.created'], maxDeliver: 4 };
   const results = await Promise.all(
-    Array.from({ length: 6 }, (_, i) => ensureDurableConsumer((i % 2 ? one : two).app.bus, 'ten_a', 'race', spec)),
+    Array.from({ length: 6 }, (_, i) => ensureDurableConsumer(busInternals((i % 2 ? one : two).app.bus), 'ten_a', 'race', spec)),
   );
   t.ok(results.some((r) => r.outcome === 'created'));
   t.ok(results.every((r) => r.maxDeliver === 4));
   const names = [];
-  for await (const c of one.app.bus.jsm.consumers.list(one.config.STREAM_NAME)) names.push(c.name);
+  for await (const c of busInternals(one.app.bus).jsm.consumers.list(one.config.STREAM_NAME)) names.push(c.name);
   t.same(names, [durableName('ten_a', 'race')]);
 });
 
 t.test('a JetStream name shared by two tenants is never handed to the second', async (t) => {
   const nats = await startNats(t);
   const { app } = await startGateway(t, nats.url);
-  const bus = app.bus;
+  const bus = busInternals(app.bus);
   // `gw_ten_a_x` is both tenant `ten_a` + name `x` and tenant `ten` + name `a_x`.
   await ensureDurableConsumer(bus, 'ten_a', 'x', { types: ['*'] });
   t.equal(await getDurableConsumer(bus, 'ten', 'a_x'), undefined);
@@ -127,7 +127,7 @@ t.test('a JetStream name shared by two tenants is never handed to the second', a
 t.test('invalid specs are refused with pointers', async (t) => {
   const nats = await startNats(t);
   const { app } = await startGateway(t, nats.url);
-  const bus = app.bus;
+  const bus = busInternals(app.bus);
   await rejectsWith(t, ensureDurableConsumer(bus, 'ten_a', 'bad.name', { types: ['*'] }), 'GW_INVALID_REQUEST', 'name');
   await rejectsWith(t, ensureDurableConsumer(bus, 'ten_a', 'ok', { types: [] }), 'GW_VALIDATION_FAILED', '/types');
   await rejectsWith(t, ensureDurableConsumer(bus, 'ten_a', 'ok', { types: ['order.>'] }), 'GW_VALIDATION_FAILED', '/types/0');
@@ -151,7 +151,7 @@ t.test('invalid specs are refused with pointers', async (t) => {
 t.test('start positions: new, all, seq and time', async (t) => {
   const nats = await startNats(t);
   const { app } = await startGateway(t, nats.url);
-  const bus = app.bus;
+  const bus = busInternals(app.bus);
   await publish(app, KEYS.a, sampleEvent());
   const second = await publish(app, KEYS.a, sampleEvent());
   const cases: [string, Parameters<typeof ensureDurableConsumer>[3]['from'], number][] = [
@@ -169,7 +169,7 @@ t.test('start positions: new, all, seq and time', async (t) => {
 t.test('an exhausted delivery is dead-lettered once and never delivered again', async (t) => {
   const nats = await startNats(t);
   const { app } = await startGateway(t, nats.url);
-  const bus = app.bus;
+  const bus = busInternals(app.bus);
   const c = await ensureDurableConsumer(bus, 'ten_a', 'dlq', { types: ['*'], from: 'all', ackWaitMs: 1000, maxDeliver: 2 });
   const stored = await publish(app, KEYS.a, sampleEvent());
   const consumer = await bus.js.consumers.get(bus.config.STREAM_NAME, c.durable);
@@ -200,7 +200,7 @@ t.test('an exhausted delivery is dead-lettered once and never delivered again', 
 t.test('a dead letter that could not be stored is retried on a later delivery, not lost', async (t) => {
   const nats = await startNats(t);
   const { app } = await startGateway(t, nats.url);
-  const bus = app.bus;
+  const bus = busInternals(app.bus);
   const c = await ensureDurableConsumer(bus, 'ten_a', 'retry', { types: ['*'], from: 'all', ackWaitMs: 1000, maxDeliver: 1 });
   const stored = await publish(app, KEYS.a, sampleEvent());
   const consumer = await bus.js.consumers.get(bus.config.STREAM_NAME, c.durable);
@@ -228,7 +228,7 @@ t.test('a dead letter that could not be stored is retried on a later delivery, n
 t.test('a consumer deleted and made again stores a second dead letter for the same event', async (t) => {
   const nats = await startNats(t);
   const { app } = await startGateway(t, nats.url);
-  const bus = app.bus;
+  const bus = busInternals(app.bus);
   const stored = await publish(app, KEYS.a, sampleEvent());
   const spec = { types: ['*'], from: 'all' as const, ackWaitMs: 1000, maxDeliver: 1 };
 

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import t from 'tap';
 import type { WebSocket } from 'ws';
 import { BUILTIN_CATALOGUE } from '../schemas/catalogue.ts';
+import { busInternals } from '../src/bus/testing.ts';
 import { KEYS, startGateway } from './helpers/gateway.ts';
 import { startNats } from './helpers/nats.ts';
 import { publish, WsClient } from './helpers/ws-client.ts';
@@ -98,7 +99,7 @@ t.test('ping/pong: a connection that stops answering is dropped and cleaned up; 
   const until = Date.now() + 3000;
   do {
     consumers.length = 0;
-    for await (const c of gw.app.bus.jsm.consumers.list(gw.config.STREAM_NAME)) consumers.push(c.name);
+    for await (const c of busInternals(gw.app.bus).jsm.consumers.list(gw.config.STREAM_NAME)) consumers.push(c.name);
   } while (consumers.length > 0 && Date.now() < until);
   t.same(consumers, [], 'and its consumer deleted');
   await alive.subscribe({ sub: 'still', types: ['*'] });

@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import t from 'tap';
 import { ApiKeys } from '../src/auth/api-keys.ts';
+import { busInternals } from '../src/bus/testing.ts';
 import { configWith } from '../src/config.ts';
 import { buildApp } from '../src/app.ts';
 import { auth, KEY_FILE, KEYS, startGateway } from './helpers/gateway.ts';
@@ -205,7 +206,7 @@ t.test('a thousand live subscriptions cost no JetStream consumer and each gets e
   t.equal(gw.app.wsSubscriptions.hub.size, 1000);
   t.equal(gw.app.wsSubscriptions.hub.tenants, 1, 'one feed for the tenant');
   const consumers = [];
-  for await (const c of gw.app.bus.jsm.consumers.list(gw.config.STREAM_NAME)) consumers.push(c.name);
+  for await (const c of busInternals(gw.app.bus).jsm.consumers.list(gw.config.STREAM_NAME)) consumers.push(c.name);
   t.same(consumers, [], 'no consumer');
   const started = performance.now();
   const events = 20;

@@ -1,5 +1,6 @@
 // Replay, at-least-once delivery, content filters, limits and cleanup of WebSocket subscriptions.
 import t from 'tap';
+import { busInternals } from '../src/bus/testing.ts';
 import { KEYS, startGateway } from './helpers/gateway.ts';
 import { startNats } from './helpers/nats.ts';
 import { type Frame, publish, WsClient } from './helpers/ws-client.ts';
@@ -9,7 +10,7 @@ const seqs = (frames: Frame[]) => frames.map((f) => f.seq as number);
 /** Gateway-made consumers on the event stream (group durables are named gw_<tenant>_<group>). */
 async function consumerNames(app: Awaited<ReturnType<typeof startGateway>>['app']): Promise<string[]> {
   const names: string[] = [];
-  for await (const c of app.bus.jsm.consumers.list(app.config.STREAM_NAME)) names.push(c.name);
+  for await (const c of busInternals(app.bus).jsm.consumers.list(app.config.STREAM_NAME)) names.push(c.name);
   return names;
 }
 
@@ -75,7 +76,7 @@ t.test('a start older than the stream holds is reported and starts at the oldest
   const nats = await startNats(t);
   const gw = await startGateway(t, nats.url, {}, { listen: true });
   for (let i = 0; i < 4; i++) await publish(gw.app, KEYS.a);
-  await gw.app.bus.jsm.streams.purge(gw.config.STREAM_NAME, { keep: 2 });
+  await busInternals(gw.app.bus).jsm.streams.purge(gw.config.STREAM_NAME, { keep: 2 });
   const ws = await WsClient.connect(t, gw.url, { key: KEYS.a });
   const sub = await ws.subscribe({ sub: 'old', types: ['*'], from: { seq: 1 } });
   t.equal(sub.truncated, true);
@@ -133,7 +134,7 @@ t.test('client acks: redelivery after the ack wait, nak with delay, dead letter 
   ws.send({ op: 'nak', sub: 'work', seq: two.seq });
   // Delivery 4 > max 3: dead-lettered by the gateway, never sent.
   t.ok(await ws.quiet((f) => f.op === 'event' && f.seq === two.seq, 2500), 'not delivered after max deliveries');
-  const dlq = await gw.app.bus.jsm.streams.info(gw.config.DEAD_LETTER_STREAM);
+  const dlq = await busInternals(gw.app.bus).jsm.streams.info(gw.config.DEAD_LETTER_STREAM);
   t.equal(dlq.state.messages, 1, 'the event is in the dead-letter stream');
 });
 

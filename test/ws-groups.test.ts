@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import t, { type Test } from 'tap';
 import { PROJECT_ROOT } from '../dev/paths.ts';
+import { busInternals } from '../src/bus/testing.ts';
 import { KEY_FILE, KEYS, startGateway } from './helpers/gateway.ts';
 import { startNats } from './helpers/nats.ts';
 import { type Frame, publish, WsClient } from './helpers/ws-client.ts';
@@ -69,7 +70,7 @@ t.test('an auto-ack group member gets each event once and acks it itself', async
   const stored = [(await publish(gw.app, KEYS.a)).seq, (await publish(gw.app, KEYS.a)).seq];
   t.same(seqs(await a.events('g', 2)), stored);
   await a.close();
-  const info = await gw.app.bus.jsm.consumers.info(gw.config.STREAM_NAME, 'gw_ten_a_auto');
+  const info = await busInternals(gw.app.bus).jsm.consumers.info(gw.config.STREAM_NAME, 'gw_ten_a_auto');
   t.equal(info.num_ack_pending, 0, 'acknowledged once written');
   t.equal(info.ack_floor.stream_seq, stored[1]);
 });

@@ -3,7 +3,7 @@
 // that stops reading while events flow. Every load is bounded in count and time.
 import type { BenchContext, Usage } from '../context.ts';
 import { publishAtRate } from '../rate-publisher.ts';
-import { liveSubjectPrefix } from '../../src/subscriptions/subscription-hub.ts';
+import { liveTenantSubjects } from '../../src/bus/subjects.ts';
 import { directPublishAtRate } from '../direct-publisher.ts';
 import { BENCH_TENANT, batchBody, envelopeJson } from '../payload.ts';
 import { latencySummary, median, round } from '../stats.ts';
@@ -104,7 +104,7 @@ export async function endToEnd(ctx: BenchContext): Promise<EndToEndResult> {
   const sliceMs = s.e2eMs / slices;
   const viaGateway = new ArrivalClock();
   const viaBus = new ArrivalClock();
-  const busSub = ctx.nc.subscribe(`${liveSubjectPrefix('events')}.${BENCH_TENANT}.>`, {
+  const busSub = ctx.nc.subscribe(liveTenantSubjects('events', BENCH_TENANT), {
     callback: (err, msg) => {
       if (!err) viaBus.arrived(envelopeId(msg.data), performance.now());
     },

@@ -1,54 +1,28 @@
 // The trace of one workflow: every event sharing a correlation id, read through the per-subject
 // index (history.ts), and a summary of what happened: when, which services and types took part,
 // which steps failed or were cancelled, and what followed them (the saga's compensations).
-import type { EventBus } from './event-bus.ts';
+import type { Static } from '@sinclair/typebox';
+import type {
+  Compensation as CompensationSchema,
+  CorrelationSummary as CorrelationSummarySchema,
+  CorrelationTrace as CorrelationTraceSchema,
+  FailedStep as FailedStepSchema,
+} from '../../schemas/history.ts';
+import type { BusContext } from './context.ts';
 import { readCorrelation, type StoredEvent } from './history.ts';
 
 /** `data.status` values that mark a step as failed. */
 const FAILED_STATUSES = new Set(['failed', 'failure', 'error', 'errored', 'cancelled', 'canceled', 'aborted', 'rejected']);
 
-export type FailureRule = 'type' | 'data.error' | 'data.status';
+export type FailureRule = FailedStep['rule'];
 
-export interface FailedStep {
-  seq: number;
-  id: string;
-  type: string;
-  source: string;
-  timestamp: string;
-  /** Which part of the rule matched. */
-  rule: FailureRule;
-  /** `data.reason`, `data.error` (or its `message`) when the event carries one. */
-  reason?: string;
-}
+export type FailedStep = Static<typeof FailedStepSchema>;
 
-export interface Compensation {
-  seq: number;
-  id: string;
-  type: string;
-  source: string;
-  timestamp: string;
-  /** The sequence of the latest failed step before this event. */
-  follows_seq: number;
-}
+export type Compensation = Static<typeof CompensationSchema>;
 
-export interface CorrelationSummary {
-  count: number;
-  first_timestamp: string;
-  last_timestamp: string;
-  /** Sources and types in the order they first appear. */
-  sources: string[];
-  types: string[];
-  failed: boolean;
-  failures: FailedStep[];
-  compensations: Compensation[];
-}
+export type CorrelationSummary = Static<typeof CorrelationSummarySchema>;
 
-export interface CorrelationTrace {
-  correlation_id: string;
-  events: StoredEvent[];
-  truncated: boolean;
-  summary: CorrelationSummary;
-}
+export type CorrelationTrace = Static<typeof CorrelationTraceSchema>;
 
 /**
  * Whether an event records a failed or cancelled step, and by which rule:
@@ -111,7 +85,7 @@ export function summarize(events: StoredEvent[]): CorrelationSummary {
 
 /** The trace of one correlation within a tenant, or undefined when the tenant has no such events. */
 export async function traceCorrelation(
-  bus: EventBus,
+  bus: BusContext,
   tenant: string,
   correlationId: string,
   maxEvents: number,

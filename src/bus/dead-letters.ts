@@ -1,8 +1,8 @@
-// Dead letters: events a durable consumer failed to process `max_deliver` times are kept, not lost.
+// Dead letters: events a consumer failed to process `max_deliver` times are kept, not lost.
 //
 // JetStream's own `max_deliver` only stops delivering, so durable consumers are created with a few
-// deliveries to spare (durable-consumers.ts, DEAD_LETTER_ATTEMPTS). Every delivery path (HTTP
-// fetch, WebSocket groups) calls `deadLetterIfExhausted` on each message before handing it out: on
+// deliveries to spare (durable-consumers.ts, DEAD_LETTER_ATTEMPTS). The delivery engine
+// (src/delivery/engine.ts) calls `deadLetterIfExhausted` on each message before handing it out: on
 // the first delivery beyond the configured maximum the event is published to the dead-letter
 // stream (DEAD_LETTER_STREAM, subjects `<prefix>_dlq.<tenant>.<consumer>`, headers carrying reason,
 // delivery count, original sequence and consumer) with the msgID
@@ -11,14 +11,22 @@
 // Redrive republishes a dead letter to `redriveSubject(prefix, tenant, consumer)` in the main
 // stream, which only that consumer filters on, and deletes it from the dead-letter stream once the
 // republish is acknowledged.
-import { headers, type MsgHdrs, nanos } from '@nats-io/transport-node';
-import { DiscardPolicy, JetStreamApiError, type StoredMsg, StorageType } from '@nats-io/jetstream';
+
+import type { StoredMsg } from '@nats-io/jetstream';
+import { headers, type MsgHdrs } from '@nats-io/transport-node';
+import type { Static } from '@sinclair/typebox';
+import type { DeadLetter, RedriveItem } from '../../schemas/dead-letters.ts';
 import type { EventEnvelope } from '../../schemas/envelope.ts';
-import { type ErrorCode, GatewayError } from '../errors.ts';
+import { GatewayError } from '../errors.ts';
+import { typeMatcher } from '../type-patterns.ts';
+import type { BusContext } from './context.ts';
+import type { DeadLetterTarget } from './delivered.ts';
 import { getDurableConsumer } from './durable-consumers.ts';
-import type { EventBus } from './event-bus.ts';
-import { type OwnedStreamSettings, ensureOwnedStream } from './streams.ts';
-import { redriveSubject } from './subjects.ts';
+import { isApiError, JetStreamApiCodes, translate } from './errors.ts';
+import { deadLetterSubject, redriveSubject } from './subjects.ts';
+
+export type { DeadLetterTarget } from './delivered.ts';
+export { ensureDeadLetterStream } from './streams.ts';
 
 /** What dead-lettering needs of a delivered message; a nats.js `JsMsg` is one. */
 export interface DeliveredMessage {
@@ -27,20 +35,6 @@ export interface DeliveredMessage {
   headers?: MsgHdrs | undefined;
   info: { deliveryCount: number; streamSequence: number };
   term(reason?: string): void;
-}
-
-/** The consumer a message was delivered to; a `DurableConsumer` is one. */
-export interface DeadLetterTarget {
-  tenant: string;
-  name: string;
-  durable: string;
-  /** Deliveries a client may get; a message delivered more often is dead-lettered. */
-  maxDeliver: number;
-  /**
-   * When the JetStream consumer was created. Part of the dedupe key, so a consumer deleted and
-   * made again (same name) that exhausts the same event again stores a second dead letter.
-   */
-  created?: string | undefined;
 }
 
 export const DEAD_LETTER_HEADERS = {
@@ -54,35 +48,13 @@ export const DEAD_LETTER_HEADERS = {
 
 export type DeadLetterReason = 'max_deliver_exceeded' | 'undecodable';
 
-export function deadLetterSubject(prefix: string, tenant: string, consumerName: string): string {
-  return `${prefix}_dlq.${tenant}.${consumerName}`;
-}
-
-function deadLetterStreamSettings(bus: EventBus): OwnedStreamSettings {
-  const c = bus.config;
-  return {
-    name: c.DEAD_LETTER_STREAM,
-    subjects: [`${c.STREAM_SUBJECT_PREFIX}_dlq.>`],
-    max_age: nanos(c.DEAD_LETTER_MAX_AGE),
-    num_replicas: c.STREAM_REPLICAS,
-    storage: c.STREAM_STORAGE === 'memory' ? StorageType.Memory : StorageType.File,
-    discard: DiscardPolicy.Old,
-    allow_direct: true,
-  };
-}
-
-/** Creates the dead-letter stream, or updates the settings the gateway owns. Safe when instances race. */
-export function ensureDeadLetterStream(bus: EventBus): Promise<void> {
-  return ensureOwnedStream(bus.jsm, deadLetterStreamSettings(bus), bus.log, 'dead-letter stream');
-}
-
 /**
  * Stores `msg` in the dead-letter stream, waits for JetStream's acknowledgement, then `term`s the
  * original so it is never delivered again. Throws (leaving the original to be redelivered and
  * dead-lettered on a later attempt) when the dead letter could not be stored.
  */
 export async function deadLetter(
-  bus: EventBus,
+  ctx: BusContext,
   msg: DeliveredMessage,
   consumer: DeadLetterTarget,
   reason: DeadLetterReason,
@@ -95,17 +67,17 @@ export async function deadLetter(
   h.set(DEAD_LETTER_HEADERS.consumer, consumer.name);
   h.set(DEAD_LETTER_HEADERS.tenant, consumer.tenant);
   try {
-    const ack = await bus.js.publish(deadLetterSubject(bus.config.STREAM_SUBJECT_PREFIX, consumer.tenant, consumer.name), msg.data, {
+    const ack = await ctx.js.publish(deadLetterSubject(ctx.config.STREAM_SUBJECT_PREFIX, consumer.tenant, consumer.name), msg.data, {
       msgID: `${consumer.durable}:${consumer.created ?? ''}:${msg.info.streamSequence}`,
       headers: h,
-      timeout: bus.config.PUBLISH_TIMEOUT_MS,
+      timeout: ctx.config.PUBLISH_TIMEOUT_MS,
     });
-    bus.log.warn(
+    ctx.log.warn(
       { consumer: consumer.durable, seq: msg.info.streamSequence, deliveries: msg.info.deliveryCount, dlq_seq: ack.seq, reason },
       'event dead-lettered',
     );
   } catch (err) {
-    throw bus.translate(err);
+    throw translate(err, ctx.config);
   }
   msg.term(reason);
 }
@@ -114,24 +86,15 @@ export async function deadLetter(
  * True when `msg` was delivered more often than the consumer allows: it is then dead-lettered and
  * the caller must not hand it to a client. Call it on every message before delivering it.
  */
-export async function deadLetterIfExhausted(bus: EventBus, msg: DeliveredMessage, consumer: DeadLetterTarget): Promise<boolean> {
+export async function deadLetterIfExhausted(ctx: BusContext, msg: DeliveredMessage, consumer: DeadLetterTarget): Promise<boolean> {
   if (msg.info.deliveryCount <= consumer.maxDeliver) return false;
-  await deadLetter(bus, msg, consumer, 'max_deliver_exceeded');
+  await deadLetter(ctx, msg, consumer, 'max_deliver_exceeded');
   return true;
 }
 
 // --- reading and redriving ---
 
-export interface DeadLetterRecord {
-  /** Sequence in the dead-letter stream; the handle for redrive. */
-  seq: number;
-  consumer: string;
-  reason: string;
-  delivery_count: number;
-  original_seq: number;
-  dead_lettered_at: string;
-  event: EventEnvelope | null;
-}
+export type DeadLetterRecord = Static<typeof DeadLetter>;
 
 function toRecord(m: StoredMsg): DeadLetterRecord {
   let event: EventEnvelope | null = null;
@@ -152,17 +115,17 @@ function toRecord(m: StoredMsg): DeadLetterRecord {
   };
 }
 
-async function directGet(bus: EventBus, query: { seq: number; next_by_subj?: string }): Promise<StoredMsg | null> {
+async function directGet(ctx: BusContext, query: { seq: number; next_by_subj?: string }): Promise<StoredMsg | null> {
   try {
-    return await bus.jsm.direct.getMessage(bus.config.DEAD_LETTER_STREAM, query);
+    return await ctx.jsm.direct.getMessage(ctx.config.DEAD_LETTER_STREAM, query);
   } catch (err) {
-    if (err instanceof JetStreamApiError && err.code === 10037) return null; // no message found
-    throw bus.translate(err);
+    if (isApiError(err, JetStreamApiCodes.NoMessageFound)) return null;
+    throw translate(err, ctx.config);
   }
 }
 
-function tenantFilter(bus: EventBus, tenant: string, consumer?: string): string {
-  return deadLetterSubject(bus.config.STREAM_SUBJECT_PREFIX, tenant, consumer ?? '*');
+function tenantFilter(ctx: BusContext, tenant: string, consumer?: string): string {
+  return deadLetterSubject(ctx.config.STREAM_SUBJECT_PREFIX, tenant, consumer ?? '*');
 }
 
 export interface DeadLetterQuery {
@@ -174,41 +137,34 @@ export interface DeadLetterQuery {
   types?: string[] | undefined;
 }
 
-function typeMatches(patterns: string[] | undefined, type: string | undefined): boolean {
-  if (!patterns || patterns.length === 0) return true;
-  if (type === undefined) return false;
-  return patterns.some((p) => p === '*' || p === type || (p.endsWith('.*') && type.startsWith(p.slice(0, -1))));
-}
-
 /**
  * The tenant's dead letters in sequence order, `limit` at a time. `next_after_seq` is set when
  * there may be more; pass it back as `afterSeq`. At most `limit * 4` stored messages are read per
  * call when a type filter skips some, so one call stays bounded.
  */
 export async function listDeadLetters(
-  bus: EventBus,
+  ctx: BusContext,
   tenant: string,
   q: DeadLetterQuery,
 ): Promise<{ dead_letters: DeadLetterRecord[]; next_after_seq?: number }> {
-  const subject = tenantFilter(bus, tenant, q.consumer);
+  const subject = tenantFilter(ctx, tenant, q.consumer);
   const out: DeadLetterRecord[] = [];
   let seq = (q.afterSeq ?? 0) + 1;
   let lastRead = q.afterSeq ?? 0;
+  const matches = typeMatcher(q.types ?? []);
   for (let reads = 0; out.length < q.limit && reads < q.limit * 4; reads++) {
-    const m = await directGet(bus, { seq, next_by_subj: subject });
+    const m = await directGet(ctx, { seq, next_by_subj: subject });
     if (!m) return { dead_letters: out };
     lastRead = m.seq;
     seq = m.seq + 1;
     const record = toRecord(m);
-    if (typeMatches(q.types, record.event?.type)) out.push(record);
+    // With type patterns, a dead letter that is not an event (undecodable) matches none.
+    if (q.types === undefined || q.types.length === 0 || (record.event && matches(record.event.type))) out.push(record);
   }
   return { dead_letters: out, next_after_seq: lastRead };
 }
 
-export type RedriveResult =
-  | { seq: number; status: 'redriven'; consumer: string; redriven_seq: number }
-  | { seq: number; status: 'not_found' }
-  | { seq: number; status: 'failed'; error: { code: ErrorCode; message: string } };
+export type RedriveResult = Static<typeof RedriveItem>;
 
 /**
  * Puts dead letters back to their consumer: by dead-letter sequence, or every one of the tenant's
@@ -217,30 +173,30 @@ export type RedriveResult =
  * the tenant's answers `not_found`, exactly like one that does not exist.
  */
 export async function redriveDeadLetters(
-  bus: EventBus,
+  ctx: BusContext,
   tenant: string,
   what: { seqs: number[] } | { filter: { consumer?: string | undefined; types?: string[] | undefined }; limit: number },
 ): Promise<RedriveResult[]> {
-  const prefix = bus.config.STREAM_SUBJECT_PREFIX;
-  const tenantPrefix = `${prefix}_dlq.${tenant}.`;
+  const prefix = ctx.config.STREAM_SUBJECT_PREFIX;
+  const tenantPrefix = deadLetterSubject(prefix, tenant, '');
   const chosen: (StoredMsg | { seq: number; missing: true })[] = [];
   if ('seqs' in what) {
     for (const seq of [...new Set(what.seqs)]) {
-      const m = await directGet(bus, { seq });
+      const m = await directGet(ctx, { seq });
       chosen.push(m?.subject.startsWith(tenantPrefix) ? m : { seq, missing: true });
     }
   } else {
     let after = 0;
     // Bounded: a huge dead-letter stream is redriven over several calls, not scanned in one.
     for (let pages = 0; pages < 50 && chosen.length < what.limit; pages++) {
-      const page = await listDeadLetters(bus, tenant, {
+      const page = await listDeadLetters(ctx, tenant, {
         afterSeq: after,
         limit: Math.min(100, what.limit - chosen.length),
         consumer: what.filter.consumer,
         types: what.filter.types,
       });
       for (const r of page.dead_letters) {
-        const m = await directGet(bus, { seq: r.seq });
+        const m = await directGet(ctx, { seq: r.seq });
         if (m) chosen.push(m);
       }
       if (page.next_after_seq === undefined) break;
@@ -257,29 +213,29 @@ export async function redriveDeadLetters(
     }
     const consumer = m.header.get(DEAD_LETTER_HEADERS.consumer);
     try {
-      if (!consumerExists.has(consumer)) consumerExists.set(consumer, (await getDurableConsumer(bus, tenant, consumer)) !== undefined);
+      if (!consumerExists.has(consumer)) consumerExists.set(consumer, (await getDurableConsumer(ctx, tenant, consumer)) !== undefined);
       if (!consumerExists.get(consumer)) {
         throw new GatewayError('GW_NOT_FOUND', `The consumer "${consumer}" no longer exists; create it again, then redrive`);
       }
       const h = headers();
       h.set('Gw-Redriven-From', String(m.seq));
-      const ack = await bus.js.publish(redriveSubject(prefix, tenant, consumer), m.data, {
+      const ack = await ctx.js.publish(redriveSubject(prefix, tenant, consumer), m.data, {
         // Main-stream dedupe keys are `<tenant>:<event id>` (one colon); this one cannot collide.
         msgID: `redrive:${tenant}:${m.seq}`,
         headers: h,
-        timeout: bus.config.PUBLISH_TIMEOUT_MS,
+        timeout: ctx.config.PUBLISH_TIMEOUT_MS,
       });
       if (ack.duplicate) {
         // A concurrent redrive of the same dead letter won: it is back with its consumer once.
-        await bus.jsm.streams.deleteMessage(bus.config.DEAD_LETTER_STREAM, m.seq, false).catch(() => false);
+        await ctx.jsm.streams.deleteMessage(ctx.config.DEAD_LETTER_STREAM, m.seq, false).catch(() => false);
         results.push({ seq: m.seq, status: 'not_found' });
         continue;
       }
-      await bus.jsm.streams.deleteMessage(bus.config.DEAD_LETTER_STREAM, m.seq, false);
-      bus.log.info({ dlq_seq: m.seq, consumer, seq: ack.seq }, 'dead letter redriven');
+      await ctx.jsm.streams.deleteMessage(ctx.config.DEAD_LETTER_STREAM, m.seq, false);
+      ctx.log.info({ dlq_seq: m.seq, consumer, seq: ack.seq }, 'dead letter redriven');
       results.push({ seq: m.seq, status: 'redriven', consumer, redriven_seq: ack.seq });
     } catch (err) {
-      const e = err instanceof GatewayError ? err : bus.translate(err);
+      const e = translate(err, ctx.config);
       results.push({ seq: m.seq, status: 'failed', error: { code: e.code, message: e.message } });
     }
   }

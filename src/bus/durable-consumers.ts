@@ -19,14 +19,20 @@
 //   everything (including the compiled filter) from one consumer-info call.
 // - `from` ("new" | "all" | {seq} | {time}) only applies when the consumer is created; updating a
 //   consumer never moves its position.
+
+import { AckPolicy, type ConsumerConfig, type ConsumerInfo, DeliverPolicy } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
-import { AckPolicy, type ConsumerConfig, type ConsumerInfo, DeliverPolicy, JetStreamApiError } from '@nats-io/jetstream';
+import type { Static } from '@sinclair/typebox';
+import { CONSUMER_NAME_PATTERN, type Consumer } from '../../schemas/consumers.ts';
+import type { StartPosition } from '../../schemas/stream-selection.ts';
 import { type ContentFilter, compileContentFilter } from '../content-filter.ts';
 import { type FieldError, GatewayError } from '../errors.ts';
-import type { EventBus } from './event-bus.ts';
-import { redriveSubject, typePatternSubject } from './subjects.ts';
+import { isTypePattern } from '../type-patterns.ts';
+import type { BusContext } from './context.ts';
+import { isApiError, JetStreamApiCodes, translate } from './errors.ts';
+import { redriveSubject, typePatternSubjects } from './subjects.ts';
 
-export const NAME_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
+export const NAME_PATTERN = CONSUMER_NAME_PATTERN;
 const NAME_RE = new RegExp(NAME_PATTERN);
 export const MAX_TYPES = 32;
 export const ACK_WAIT_RANGE_MS = [1000, 12 * 3_600_000] as const;
@@ -34,7 +40,7 @@ export const MAX_DELIVER_RANGE = [1, 100] as const;
 /** Deliveries JetStream makes beyond the configured maximum, each a chance to store the dead letter. */
 export const DEAD_LETTER_ATTEMPTS = 3;
 
-export type StartFrom = 'new' | 'all' | { seq: number } | { time: string };
+export type StartFrom = Static<typeof StartPosition>;
 
 /** What a caller asks for. Omitted ack wait / max deliver take the configured defaults. */
 export interface ConsumerSpec {
@@ -64,25 +70,8 @@ export interface DurableConsumer {
   created: string;
 }
 
-export interface ConsumerDescription {
-  name: string;
-  types: string[];
-  filter?: Record<string, unknown>;
-  from: StartFrom;
-  /** Milliseconds. */
-  ack_wait: number;
-  max_deliver: number;
-  /** Events matching the consumer's subjects not yet delivered. */
-  pending: number;
-  /** Delivered, not yet acknowledged. */
-  unacked: number;
-  redelivered: number;
-  /** Stream sequence of the last event delivered (0: none yet). */
-  last_delivered_seq: number;
-  /** Every event up to this stream sequence is acknowledged. */
-  ack_floor_seq: number;
-  created: string;
-}
+/** A consumer's definition and position, as `GET /v1/consumers/{name}` answers it. */
+export type ConsumerDescription = Static<typeof Consumer>;
 
 const META = {
   tenant: 'gw_tenant',
@@ -113,40 +102,29 @@ export function assertConsumerName(name: string): void {
  * overlapping filter subjects), and the consumer's redrive subject is always added.
  */
 export function consumerSubjects(prefix: string, tenant: string, name: string, types: string[]): string[] {
-  const patterns = new Set(types);
-  let subjects: string[];
-  if (patterns.has('*')) {
-    subjects = [typePatternSubject(prefix, tenant, '*') as string];
-  } else {
-    const domains = new Set([...patterns].filter((p) => p.endsWith('.*')).map((p) => p.slice(0, -2)));
-    subjects = [...patterns]
-      .filter((p) => p.endsWith('.*') || !domains.has(p.split('.')[0] as string))
-      .sort()
-      .map((p) => typePatternSubject(prefix, tenant, p) as string);
-  }
-  return [...subjects, redriveSubject(prefix, tenant, name)];
+  return [...typePatternSubjects(prefix, tenant, types), redriveSubject(prefix, tenant, name)];
 }
 
 /** What a consumer spec comes to once validated: the consumer's own settings. */
 type Normalised = Pick<DurableConsumer, 'types' | 'filter' | 'matcher' | 'from' | 'ackWaitMs' | 'maxDeliver'>;
 
 /** Validates a spec (GW_VALIDATION_FAILED / GW_INVALID_FILTER with pointers into a request body). */
-export function normaliseSpec(bus: EventBus, spec: ConsumerSpec): Normalised {
+export function normaliseSpec(ctx: BusContext, spec: ConsumerSpec): Normalised {
   const errors: FieldError[] = [];
   if (!Array.isArray(spec.types) || spec.types.length === 0 || spec.types.length > MAX_TYPES) {
     errors.push({ pointer: '/types', message: `must list 1 to ${MAX_TYPES} type patterns` });
   } else {
     spec.types.forEach((p, i) => {
-      if (typeof p !== 'string' || typePatternSubject('x', 'x', p) === undefined) {
+      if (typeof p !== 'string' || !isTypePattern(p)) {
         errors.push({ pointer: `/types/${i}`, message: 'must be "*", "<domain>.*" or "<domain>.<action>"' });
       }
     });
   }
-  const ackWaitMs = spec.ackWaitMs ?? bus.config.CONSUMER_ACK_WAIT;
+  const ackWaitMs = spec.ackWaitMs ?? ctx.config.CONSUMER_ACK_WAIT;
   if (!Number.isInteger(ackWaitMs) || ackWaitMs < ACK_WAIT_RANGE_MS[0] || ackWaitMs > ACK_WAIT_RANGE_MS[1]) {
     errors.push({ pointer: '/ack_wait', message: `must be ${ACK_WAIT_RANGE_MS[0]} to ${ACK_WAIT_RANGE_MS[1]} ms` });
   }
-  const maxDeliver = spec.maxDeliver ?? bus.config.CONSUMER_MAX_DELIVER;
+  const maxDeliver = spec.maxDeliver ?? ctx.config.CONSUMER_MAX_DELIVER;
   if (!Number.isInteger(maxDeliver) || maxDeliver < MAX_DELIVER_RANGE[0] || maxDeliver > MAX_DELIVER_RANGE[1]) {
     errors.push({ pointer: '/max_deliver', message: `must be an integer from ${MAX_DELIVER_RANGE[0]} to ${MAX_DELIVER_RANGE[1]}` });
   }
@@ -170,7 +148,7 @@ function validFrom(from: unknown): from is StartFrom {
   return false;
 }
 
-function startPosition(from: StartFrom): Partial<ConsumerConfig> {
+export function startPosition(from: StartFrom): Partial<ConsumerConfig> {
   if (from === 'new') return { deliver_policy: DeliverPolicy.New };
   if (from === 'all') return { deliver_policy: DeliverPolicy.All };
   if ('seq' in from) return { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from.seq };
@@ -178,7 +156,7 @@ function startPosition(from: StartFrom): Partial<ConsumerConfig> {
 }
 
 /** The settings the gateway owns on a consumer, for both create and update. */
-function updatableConfig(bus: EventBus, tenant: string, name: string, n: Normalised) {
+function updatableConfig(ctx: BusContext, tenant: string, name: string, n: Normalised) {
   const metadata: Record<string, string> = {
     [META.tenant]: tenant,
     [META.name]: name,
@@ -190,8 +168,8 @@ function updatableConfig(bus: EventBus, tenant: string, name: string, n: Normali
   return {
     ack_wait: nanos(n.ackWaitMs),
     max_deliver: n.maxDeliver + DEAD_LETTER_ATTEMPTS,
-    inactive_threshold: nanos(bus.config.CONSUMER_IDLE_TIMEOUT),
-    filter_subjects: consumerSubjects(bus.config.STREAM_SUBJECT_PREFIX, tenant, name, n.types),
+    inactive_threshold: nanos(ctx.config.CONSUMER_IDLE_TIMEOUT),
+    filter_subjects: consumerSubjects(ctx.config.STREAM_SUBJECT_PREFIX, tenant, name, n.types),
     metadata,
   };
 }
@@ -232,12 +210,12 @@ export function fromConsumerInfo(info: ConsumerInfo, tenant: string): DurableCon
   }
 }
 
-async function consumerInfo(bus: EventBus, durable: string): Promise<ConsumerInfo | undefined> {
+async function consumerInfo(ctx: BusContext, durable: string): Promise<ConsumerInfo | undefined> {
   try {
-    return await bus.jsm.consumers.info(bus.config.STREAM_NAME, durable);
+    return await ctx.jsm.consumers.info(ctx.config.STREAM_NAME, durable);
   } catch (err) {
-    if (err instanceof JetStreamApiError && err.code === 10014) return undefined; // consumer not found
-    throw bus.translate(err);
+    if (isApiError(err, JetStreamApiCodes.ConsumerNotFound)) return undefined;
+    throw translate(err, ctx.config);
   }
 }
 
@@ -249,18 +227,18 @@ export type EnsureOutcome = 'created' | 'updated' | 'unchanged';
  * into an update. Throws GW_CONFLICT when the JetStream name belongs to another tenant.
  */
 export async function ensureDurableConsumer(
-  bus: EventBus,
+  ctx: BusContext,
   tenant: string,
   name: string,
   spec: ConsumerSpec,
 ): Promise<DurableConsumer & { outcome: EnsureOutcome }> {
   assertConsumerName(name);
-  const n = normaliseSpec(bus, spec);
+  const n = normaliseSpec(ctx, spec);
   const durable = durableName(tenant, name);
-  const stream = bus.config.STREAM_NAME;
-  const wanted = updatableConfig(bus, tenant, name, n);
+  const stream = ctx.config.STREAM_NAME;
+  const wanted = updatableConfig(ctx, tenant, name, n);
   for (let tries = 0; tries < 4; tries++) {
-    const info = await consumerInfo(bus, durable);
+    const info = await consumerInfo(ctx, durable);
     if (info) {
       if (!fromConsumerInfo(info, tenant)) {
         throw new GatewayError('GW_CONFLICT', `The consumer name "${name}" is not available; choose another`);
@@ -269,57 +247,57 @@ export async function ensureDurableConsumer(
       wanted.metadata[META.from] = info.config.metadata?.[META.from] ?? JSON.stringify(n.from);
       if (sameSettings(info, wanted)) return { ...(fromConsumerInfo(info, tenant) as DurableConsumer), outcome: 'unchanged' };
       try {
-        const updated = await bus.jsm.consumers.update(stream, durable, wanted);
-        bus.log.info({ consumer: durable, types: n.types }, 'consumer updated');
+        const updated = await ctx.jsm.consumers.update(stream, durable, wanted);
+        ctx.log.info({ consumer: durable, types: n.types }, 'consumer updated');
         return { ...(fromConsumerInfo(updated, tenant) as DurableConsumer), outcome: 'updated' };
       } catch (err) {
-        if (err instanceof JetStreamApiError && err.code === 10014) continue; // deleted meanwhile: create
-        throw bus.translate(err);
+        if (isApiError(err, JetStreamApiCodes.ConsumerNotFound)) continue; // deleted meanwhile: create
+        throw translate(err, ctx.config);
       }
     }
     try {
-      const created = await bus.jsm.consumers.add(stream, {
+      const created = await ctx.jsm.consumers.add(stream, {
         durable_name: durable,
         ack_policy: AckPolicy.Explicit,
         ...startPosition(n.from),
         ...wanted,
       });
-      bus.log.info({ consumer: durable, types: n.types, from: n.from }, 'consumer created');
+      ctx.log.info({ consumer: durable, types: n.types, from: n.from }, 'consumer created');
       return { ...(fromConsumerInfo(created, tenant) as DurableConsumer), outcome: 'created' };
     } catch (err) {
       // Another instance created it between our info and add: go round and update instead.
-      if (err instanceof JetStreamApiError && (err.code === 10148 || err.code === 10013)) continue;
-      throw bus.translate(err);
+      if (isApiError(err, JetStreamApiCodes.ConsumerAlreadyExists) || isApiError(err, JetStreamApiCodes.ConsumerNameExists)) continue;
+      throw translate(err, ctx.config);
     }
   }
   throw new GatewayError('GW_CONFLICT', `The consumer "${name}" is being changed concurrently; retry`);
 }
 
 /** The tenant's consumer of that name, or undefined. */
-export async function getDurableConsumer(bus: EventBus, tenant: string, name: string): Promise<DurableConsumer | undefined> {
+export async function getDurableConsumer(ctx: BusContext, tenant: string, name: string): Promise<DurableConsumer | undefined> {
   assertConsumerName(name);
-  const info = await consumerInfo(bus, durableName(tenant, name));
+  const info = await consumerInfo(ctx, durableName(tenant, name));
   return info ? fromConsumerInfo(info, tenant) : undefined;
 }
 
 /** Deletes the tenant's consumer; false when there was none. Its dead letters stay. */
-export async function deleteDurableConsumer(bus: EventBus, tenant: string, name: string): Promise<boolean> {
-  const consumer = await getDurableConsumer(bus, tenant, name);
+export async function deleteDurableConsumer(ctx: BusContext, tenant: string, name: string): Promise<boolean> {
+  const consumer = await getDurableConsumer(ctx, tenant, name);
   if (!consumer) return false;
   try {
-    await bus.jsm.consumers.delete(bus.config.STREAM_NAME, consumer.durable);
-    bus.log.info({ consumer: consumer.durable }, 'consumer deleted');
+    await ctx.jsm.consumers.delete(ctx.config.STREAM_NAME, consumer.durable);
+    ctx.log.info({ consumer: consumer.durable }, 'consumer deleted');
     return true;
   } catch (err) {
-    if (err instanceof JetStreamApiError && err.code === 10014) return false;
-    throw bus.translate(err);
+    if (isApiError(err, JetStreamApiCodes.ConsumerNotFound)) return false;
+    throw translate(err, ctx.config);
   }
 }
 
 /** Configuration and position of the tenant's consumer, or undefined. */
-export async function describeConsumer(bus: EventBus, tenant: string, name: string): Promise<ConsumerDescription | undefined> {
+export async function describeConsumer(ctx: BusContext, tenant: string, name: string): Promise<ConsumerDescription | undefined> {
   assertConsumerName(name);
-  const info = await consumerInfo(bus, durableName(tenant, name));
+  const info = await consumerInfo(ctx, durableName(tenant, name));
   const c = info ? fromConsumerInfo(info, tenant) : undefined;
   if (!info || !c) return undefined;
   const out: ConsumerDescription = {

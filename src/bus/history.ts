@@ -4,20 +4,22 @@
 // server finds each next message through its per-subject index, so a filter on the correlation
 // token costs what that correlation holds, not what the stream holds. Every filter is built
 // inside `<prefix>.<tenant>.`; nothing here can address another tenant or the redrive space.
+
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { type Msg, nanos } from '@nats-io/transport-node';
+import type { Static } from '@sinclair/typebox';
 import type { EventEnvelope } from '../../schemas/envelope.ts';
+import type { StoredEvent as StoredEventSchema } from '../../schemas/history.ts';
 import { GatewayError } from '../errors.ts';
-import type { EventBus } from './event-bus.ts';
-import { correlationSubject, parseEventSubject, tenantSubjects, typePatternSubject } from './subjects.ts';
+import { isTypePattern } from '../type-patterns.ts';
+import type { BusContext } from './context.ts';
+import { PullStatus, translate, unavailable } from './errors.ts';
+import { correlationSubject, parseEventSubject, tenantSubjects, typePatternSubjects } from './subjects.ts';
+
+export { isTypePattern };
 
 /** One stored event as the read endpoints answer it. */
-export interface StoredEvent {
-  seq: number;
-  /** When JetStream stored the event (RFC 3339); `since`/`until` compare with this time. */
-  stored_at: string;
-  event: EventEnvelope;
-}
+export type StoredEvent = Static<typeof StoredEventSchema>;
 
 /** The filters of a history read, in canonical form (what a cursor carries). */
 export interface HistoryFilters {
@@ -66,13 +68,13 @@ interface DirectBatchResult {
  * nothing matched.
  */
 async function directBatch(
-  bus: EventBus,
+  bus: BusContext,
   filter: string,
   from: { seq: number } | { startTime: string },
   batch: number,
 ): Promise<DirectBatchResult> {
   // Fail fast rather than wait out the timeout while the client is reconnecting.
-  if (!bus.connected) throw bus.unavailable('The event bus is not connected');
+  if (!bus.connected) throw unavailable(bus.config, 'The event bus is not connected');
   if (!serverHasBatchGets(bus)) return singleGets(bus, filter, from, batch);
   const request: Record<string, unknown> = { next_by_subj: filter, batch, max_bytes: DIRECT_MAX_BYTES };
   if ('seq' in from) request.seq = from.seq;
@@ -93,13 +95,13 @@ async function directBatch(
         continue;
       }
       ended = true;
-      if (status === 404) pending = 0;
-      else if (status === 204) pending = Number(m.headers?.get('Nats-Num-Pending') ?? '0');
+      if (status === PullStatus.NoMessages) pending = 0;
+      else if (status === PullStatus.EndOfBatch) pending = Number(m.headers?.get('Nats-Num-Pending') ?? '0');
       else throw new GatewayError('GW_NATS_UNAVAILABLE', `JetStream direct get failed: ${status} ${m.headers?.description ?? ''}`.trim());
       break;
     }
   } catch (err) {
-    throw bus.translate(err);
+    throw translate(err, bus.config);
   }
   if (!ended) {
     throw new GatewayError('GW_PUBLISH_TIMEOUT', `JetStream did not finish a history read within ${bus.config.PUBLISH_TIMEOUT_MS} ms`, {
@@ -110,7 +112,7 @@ async function directBatch(
 }
 
 /** Batch direct gets (and their `start_time`) arrived in nats-server 2.11. */
-function serverHasBatchGets(bus: EventBus): boolean {
+function serverHasBatchGets(bus: BusContext): boolean {
   const m = /^(\d+)\.(\d+)\./.exec(bus.nc.info?.version ?? '');
   return !m || Number(m[1]) > 2 || (Number(m[1]) === 2 && Number(m[2]) >= 11);
 }
@@ -121,7 +123,7 @@ function serverHasBatchGets(bus: EventBus): boolean {
  * messages match is unknown, so a full batch reports DIRECT_BATCH pending and the reader asks again.
  */
 async function singleGets(
-  bus: EventBus,
+  bus: BusContext,
   filter: string,
   from: { seq: number } | { startTime: string },
   batch: number,
@@ -136,10 +138,10 @@ async function singleGets(
         timeout: bus.config.PUBLISH_TIMEOUT_MS,
       });
     } catch (err) {
-      throw bus.translate(err);
+      throw translate(err, bus.config);
     }
     const status = statusOf(m);
-    if (status === 404) return { messages, pending: 0 };
+    if (status === PullStatus.NoMessages) return { messages, pending: 0 };
     if (status !== undefined) {
       throw new GatewayError('GW_NATS_UNAVAILABLE', `JetStream direct get failed: ${status} ${m.headers?.description ?? ''}`.trim());
     }
@@ -150,7 +152,7 @@ async function singleGets(
   return { messages, pending: DIRECT_BATCH };
 }
 
-async function firstSeqAtTime(bus: EventBus, filter: string, startTime: string): Promise<number | undefined> {
+async function firstSeqAtTime(bus: BusContext, filter: string, startTime: string): Promise<number | undefined> {
   const stream = bus.config.STREAM_NAME;
   try {
     const info = await bus.jsm.consumers.add(stream, {
@@ -170,7 +172,7 @@ async function firstSeqAtTime(bus: EventBus, filter: string, startTime: string):
       await bus.jsm.consumers.delete(stream, info.name).catch(() => {});
     }
   } catch (err) {
-    throw bus.translate(err);
+    throw translate(err, bus.config);
   }
 }
 
@@ -197,7 +199,7 @@ const utf8 = new TextDecoder();
  * The stored event of a message, or undefined when it is not a well-formed event of `tenant`
  * (something published to the stream around the gateway); such messages are skipped, not served.
  */
-function decode(bus: EventBus, tenant: string, raw: RawMessage): StoredEvent | undefined {
+function decode(bus: BusContext, tenant: string, raw: RawMessage): StoredEvent | undefined {
   const where = parseEventSubject(raw.subject);
   let event: EventEnvelope | undefined;
   try {
@@ -213,12 +215,6 @@ function decode(bus: EventBus, tenant: string, raw: RawMessage): StoredEvent | u
   return { seq: raw.seq, stored_at: new Date(Date.parse(raw.storedAt)).toISOString(), event };
 }
 
-/** Whether `pattern` is a type pattern: `*`, `order.*` or `order.created`. */
-export function isTypePattern(pattern: string): boolean {
-  // typePatternSubject owns the syntax; the prefix and tenant do not matter for the check.
-  return pattern === '*' || typePatternSubject('prefix', 'tenant', pattern) !== undefined;
-}
-
 /**
  * The subject filters of a history read: one per type pattern (a `*` pattern or no patterns
  * means the whole tenant), each narrowed to the correlation id when one is given. Patterns
@@ -230,17 +226,11 @@ export function historyFilterSubjects(prefix: string, tenant: string, types: str
   if (types.length === 0 || types.includes('*')) {
     return [correlationId === undefined ? tenantSubjects(prefix, tenant) : correlationSubject(prefix, tenant, correlationId)];
   }
-  const domains = new Set(types.filter((t) => t.endsWith('.*')).map((t) => t.slice(0, -2)));
-  const kept = types.filter((t) => t.endsWith('.*') || !domains.has(t.split('.')[0] as string));
-  return [...new Set(kept)].map((t) => {
-    const subject = typePatternSubject(prefix, tenant, t);
-    if (subject === undefined) throw new Error(`invalid type pattern ${t}`);
-    return byCorrelation(subject);
-  });
+  return typePatternSubjects(prefix, tenant, types).map(byCorrelation);
 }
 
 /** The first sequence of the tenant's events stored at or after `since`, or undefined if none. */
-export async function firstSeqSince(bus: EventBus, tenant: string, since: string): Promise<number | undefined> {
+export async function firstSeqSince(bus: BusContext, tenant: string, since: string): Promise<number | undefined> {
   const { messages } = await directBatch(bus, tenantSubjects(bus.config.STREAM_SUBJECT_PREFIX, tenant), { startTime: since }, 1);
   const first = messages[0];
   // A start time after the last message makes nats-server (2.15) answer from the first one again.
@@ -255,7 +245,7 @@ export async function firstSeqSince(bus: EventBus, tenant: string, since: string
  * unfilled makes nats-server walk every block after the last match looking for another one.
  */
 class FilterReader {
-  readonly #bus: EventBus;
+  readonly #bus: BusContext;
   readonly #filter: string;
   #nextSeq: number;
   #buffer: RawMessage[] = [];
@@ -263,7 +253,7 @@ class FilterReader {
   /** Matching messages after the last one fetched; unknown before the first request. */
   #pending: number | undefined;
 
-  constructor(bus: EventBus, filter: string, fromSeq: number) {
+  constructor(bus: BusContext, filter: string, fromSeq: number) {
     this.#bus = bus;
     this.#filter = filter;
     this.#nextSeq = fromSeq;
@@ -294,7 +284,7 @@ class FilterReader {
  * events, at the end of the history, past `until`, or when the scan budget runs out.
  */
 export async function readHistory(
-  bus: EventBus,
+  bus: BusContext,
   tenant: string,
   filters: HistoryFilters,
   fromSeq: number,
@@ -338,7 +328,7 @@ export interface CorrelationRead {
 }
 
 /** Every event of one correlation id within a tenant, in sequence order, up to `maxEvents`. */
-export async function readCorrelation(bus: EventBus, tenant: string, correlationId: string, maxEvents: number): Promise<CorrelationRead> {
+export async function readCorrelation(bus: BusContext, tenant: string, correlationId: string, maxEvents: number): Promise<CorrelationRead> {
   const reader = new FilterReader(bus, correlationSubject(bus.config.STREAM_SUBJECT_PREFIX, tenant, correlationId), 1);
   const events: StoredEvent[] = [];
   for (;;) {

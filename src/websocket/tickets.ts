@@ -4,12 +4,10 @@
 // (tenant, scopes, expiry, nonce) with WS_TICKET_SECRET, which every instance must share. Single
 // use is enforced cluster-wide by JetStream's duplicate detection: redeeming publishes the nonce
 // (as the message id) to a small memory stream whose duplicate window outlives every ticket, and a
-// second redemption is answered `duplicate`.
+// second redemption is answered `duplicate` (src/bus/ticket-store.ts).
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { JetStreamApiError, type JetStreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
-import { nanos } from '@nats-io/transport-node';
 import type { Principal, Scope } from '../auth/api-keys.ts';
-import type { EventBus } from '../bus/event-bus.ts';
+import type { Bus } from '../bus/index.ts';
 import { GatewayError } from '../errors.ts';
 
 interface TicketClaims {
@@ -31,17 +29,12 @@ export interface IssuedTicket {
 export class WsTickets {
   readonly #secret: Buffer;
   readonly #ttlMs: number;
-  readonly #bus: EventBus;
-  readonly #stream: string;
-  readonly #subject: string;
-  #streamReady: Promise<void> | undefined;
+  readonly #bus: Bus;
 
-  constructor(bus: EventBus, secret: string, ttlMs: number) {
+  constructor(bus: Bus, secret: string, ttlMs: number) {
     this.#bus = bus;
     this.#secret = Buffer.from(secret, 'utf8');
     this.#ttlMs = ttlMs;
-    this.#stream = `${bus.config.STREAM_NAME}_WS_TICKETS`;
-    this.#subject = `${bus.config.STREAM_SUBJECT_PREFIX}_ws_tickets`;
   }
 
   /** A random secret for a single instance (dev mode, tests). */
@@ -63,16 +56,8 @@ export class WsTickets {
   /** The principal a ticket stands for; throws GW_INVALID_TICKET when forged, expired or used. */
   async redeem(ticket: string, now = Date.now()): Promise<Principal> {
     const claims = this.#verify(ticket, now);
-    await this.#ensureStream();
-    let duplicate: boolean;
-    try {
-      duplicate = (await this.#bus.js.publish(`${this.#subject}.${claims.t}`, '', { msgID: claims.n })).duplicate;
-    } catch (err) {
-      // The stream can vanish with a NATS server that lost its storage: make it again next time.
-      this.#streamReady = undefined;
-      throw this.#bus.translate(err);
-    }
-    if (duplicate) throw new GatewayError('GW_INVALID_TICKET', 'This ticket was already used');
+    if (!(await this.#bus.redeemTicketNonce(claims.t, claims.n, this.#ttlMs)))
+      throw new GatewayError('GW_INVALID_TICKET', 'This ticket was already used');
     return { tenantId: claims.t, scopes: new Set(claims.s) };
   }
 
@@ -96,34 +81,5 @@ export class WsTickets {
     }
     if (typeof claims.e !== 'number' || claims.e <= now) throw new GatewayError('GW_INVALID_TICKET', 'The ticket has expired');
     return claims;
-  }
-
-  #ensureStream(): Promise<void> {
-    this.#streamReady ??= createTicketStream(this.#bus.jsm, this.#stream, this.#subject, this.#ttlMs).catch((err: unknown) => {
-      this.#streamReady = undefined;
-      throw this.#bus.translate(err);
-    });
-    return this.#streamReady;
-  }
-}
-
-async function createTicketStream(jsm: JetStreamManager, name: string, subject: string, ttlMs: number): Promise<void> {
-  // Used nonces only need remembering while their ticket could still be presented.
-  const window = nanos(ttlMs * 2);
-  const config = {
-    name,
-    subjects: [`${subject}.>`],
-    retention: RetentionPolicy.Limits,
-    storage: StorageType.Memory,
-    max_age: window,
-    duplicate_window: window,
-    num_replicas: 1,
-  };
-  try {
-    await jsm.streams.add(config);
-  } catch (err) {
-    // 10058: it exists (another instance made it); keep its window in step with ours.
-    if (!(err instanceof JetStreamApiError) || err.code !== 10058) throw err;
-    await jsm.streams.update(name, config);
   }
 }

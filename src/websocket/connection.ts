@@ -1,23 +1,20 @@
 // One WebSocket connection: reads client frames (size and rate limited, each validated against its
-// schema in schemas/websocket.ts), runs the connection's subscriptions, and writes frames with
-// bounded buffering. A bad frame gets an error frame and the connection stays open; only protocol
+// schema in schemas/websocket.ts), drives the connection's subscriptions (each a delivery of
+// src/delivery/ with the WebSocket sink, opened by subscribe.ts), and writes frames with bounded
+// buffering. A bad frame gets an error frame and the connection stays open; only protocol
 // abuse closes it (CLOSE_CODES). Everything the connection created is removed when it goes.
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { CLIENT_FRAMES, CLOSE_CODES, type ClientFrame, type ErrorFrame, type SubscribeFrame } from '../../schemas/websocket.ts';
 import type { Principal } from '../auth/api-keys.ts';
-import type { EventBus } from '../bus/event-bus.ts';
+import type { Bus } from '../bus/index.ts';
 import type { Config } from '../config.ts';
-import { type ContentFilter, compileContentFilter } from '../content-filter.ts';
+import type { Delivery } from '../delivery/engine.ts';
+import type { WebSocketTarget } from '../delivery/sinks/websocket.ts';
 import { GatewayError } from '../errors.ts';
 import { bodyAjv, fieldErrors, type ValidateFunction } from '../validation.ts';
-import { LiveSubscription } from './live-subscription.ts';
-import { PullSubscription } from './pull-subscription.ts';
-import { ReplaySubscription } from './replay-subscription.ts';
-import type { DeliveryTarget, SubscriptionSpec, WsSubscription } from './subscription.ts';
-import type { SubscriptionHub } from './subscription-hub.ts';
-import { compileTypePatterns } from './type-patterns.ts';
+import { type OpenedSubscription, openSubscription } from './subscribe.ts';
 
 const validators = Object.fromEntries(Object.entries(CLIENT_FRAMES).map(([op, schema]) => [op, bodyAjv.compile(schema)])) as Record<
   keyof typeof CLIENT_FRAMES,
@@ -26,17 +23,11 @@ const validators = Object.fromEntries(Object.entries(CLIENT_FRAMES).map(([op, sc
 
 export type WsConfig = Pick<
   Config,
-  | 'WS_MAX_SUBSCRIPTIONS'
-  | 'WS_MAX_FRAME_BYTES'
-  | 'WS_MAX_FRAMES_PER_SECOND'
-  | 'WS_SEND_BUFFER_BYTES'
-  | 'WS_MAX_IN_FLIGHT'
-  | 'STREAM_SUBJECT_PREFIX'
+  'WS_MAX_SUBSCRIPTIONS' | 'WS_MAX_FRAME_BYTES' | 'WS_MAX_FRAMES_PER_SECOND' | 'WS_SEND_BUFFER_BYTES' | 'WS_MAX_IN_FLIGHT'
 >;
 
 export interface ConnectionContext {
-  bus: EventBus;
-  hub: SubscriptionHub;
+  bus: Bus;
   config: WsConfig;
 }
 
@@ -47,7 +38,7 @@ const CORK_FLUSH_BYTES = 64 * 1024;
 /** How often a paused subscription looks whether the client caught up. */
 const CATCH_UP_POLL_MS = 20;
 
-export class WsConnection implements DeliveryTarget {
+export class WsConnection implements WebSocketTarget {
   readonly tenant: string;
   readonly log: Logger;
   /** Cleared by each ping round, set by the pong: a connection that stays false is dead. */
@@ -55,7 +46,7 @@ export class WsConnection implements DeliveryTarget {
   readonly #socket: WebSocket;
   readonly #ctx: ConnectionContext;
   /** Subscriptions by id; a pending subscribe holds its id with `undefined`. */
-  readonly #subs = new Map<string, WsSubscription | undefined>();
+  readonly #subs = new Map<string, Delivery | undefined>();
   #windowStart = 0;
   #framesInWindow = 0;
   #closed = false;
@@ -162,53 +153,38 @@ export class WsConnection implements DeliveryTarget {
     }
   }
 
-  #existing(id: string): WsSubscription {
+  #existing(id: string): Delivery {
     const sub = this.#subs.get(id);
     if (!sub) throw new GatewayError('GW_UNKNOWN_SUBSCRIPTION', `No subscription "${id}" on this connection`);
     return sub;
   }
 
   async #subscribe(frame: SubscribeFrame): Promise<void> {
-    const { config, bus, hub } = this.#ctx;
+    const { config, bus } = this.#ctx;
     if (this.#subs.has(frame.sub)) {
       throw new GatewayError('GW_DUPLICATE_SUBSCRIPTION', `This connection already has a subscription "${frame.sub}"`);
     }
     if (this.#subs.size >= config.WS_MAX_SUBSCRIPTIONS) {
       throw new GatewayError('GW_TOO_MANY_SUBSCRIPTIONS', `A connection may hold ${config.WS_MAX_SUBSCRIPTIONS} subscriptions`);
     }
-    const patterns = compileTypePatterns(config.STREAM_SUBJECT_PREFIX, this.tenant, frame.types);
-    if (!patterns)
-      throw new GatewayError('GW_INVALID_FRAME', 'A type pattern is invalid', {
-        errors: [{ pointer: '/types', message: 'invalid pattern' }],
-      });
-    let filter: ContentFilter | undefined;
-    if (frame.filter !== undefined) filter = compileContentFilter(frame.filter, { pointer: '/filter' });
-    const spec: SubscriptionSpec = { id: frame.sub, frame, patterns, filter };
     const log = this.log.child({ sub: frame.sub });
-    const live = frame.group === undefined && (frame.ack ?? 'auto') === 'auto' && (frame.from ?? 'new') === 'new';
-    const replay = frame.group === undefined && (frame.ack ?? 'auto') === 'auto' && !live;
-    const sub: WsSubscription = live
-      ? new LiveSubscription(spec, this, hub)
-      : replay
-        ? new ReplaySubscription(spec, this, bus, log)
-        : new PullSubscription(spec, this, bus, log, { maxInFlight: config.WS_MAX_IN_FLIGHT });
     this.#subs.set(frame.sub, undefined); // hold the id while consumers are made
-    let subscribed: Awaited<ReturnType<WsSubscription['prepare']>>;
+    let opened: OpenedSubscription;
     try {
-      subscribed = await sub.prepare();
+      opened = await openSubscription(frame, this, bus, { maxInFlight: config.WS_MAX_IN_FLIGHT }, log);
     } catch (err) {
       this.#subs.delete(frame.sub);
-      await sub.stop();
       throw err;
     }
+    const { delivery, subscribed } = opened;
     if (this.#closed || this.#subs.get(frame.sub) !== undefined || !this.#subs.has(frame.sub)) {
-      await sub.stop();
+      await delivery.stop();
       return;
     }
-    this.#subs.set(frame.sub, sub);
+    this.#subs.set(frame.sub, delivery);
     this.sendFrame(subscribed);
     log.debug({ types: frame.types, from: frame.from, ack: subscribed.ack, group: frame.group }, 'subscribed');
-    sub.run();
+    delivery.run();
   }
 
   // ---- gateway → client

@@ -1,32 +1,32 @@
-// The WebSocket side of one gateway instance: the live hub, the open connections, the ticket
-// issuer, the keepalive timer and shutdown. routes/ws.ts mounts it; everything a connection needs
+// The WebSocket side of one gateway instance: the open connections, the ticket issuer, the
+// keepalive timer and shutdown. routes/ws.ts mounts it; everything a connection needs
 // comes from here, not from module-level singletons.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { CLOSE_CODES } from '../../schemas/websocket.ts';
 import type { Principal } from '../auth/api-keys.ts';
-import type { EventBus } from '../bus/event-bus.ts';
+import type { Bus, LiveFeed } from '../bus/index.ts';
 import type { Config } from '../config.ts';
-import { SubscriptionHub } from './subscription-hub.ts';
-import { WsConnection } from './ws-connection.ts';
-import { WsTickets } from './ws-tickets.ts';
+import { WsConnection } from './connection.ts';
+import { WsTickets } from './tickets.ts';
 
-export class WsSubscriptions {
-  readonly hub: SubscriptionHub;
+export class WebSocketRegistry {
+  /** The instance's live feed (the bus owns it). */
+  readonly hub: LiveFeed;
   readonly tickets: WsTickets;
   readonly #connections = new Set<WsConnection>();
-  readonly #bus: EventBus;
+  readonly #bus: Bus;
   readonly #config: Config;
   readonly #log: Logger;
   #pinger: NodeJS.Timeout | undefined;
   #closing = false;
 
-  private constructor(bus: EventBus, config: Config, log: Logger) {
+  private constructor(bus: Bus, config: Config, log: Logger) {
     this.#bus = bus;
     this.#config = config;
     this.#log = log;
-    this.hub = new SubscriptionHub(bus.nc, config.STREAM_SUBJECT_PREFIX, log);
+    this.hub = bus.live;
     let secret = config.WS_TICKET_SECRET;
     if (secret === undefined) {
       secret = WsTickets.randomSecret();
@@ -35,8 +35,8 @@ export class WsSubscriptions {
     this.tickets = new WsTickets(bus, secret, config.WS_TICKET_TTL);
   }
 
-  static async start(bus: EventBus, config: Config, log: Logger): Promise<WsSubscriptions> {
-    const ws = new WsSubscriptions(bus, config, log);
+  static async start(bus: Bus, config: Config, log: Logger): Promise<WebSocketRegistry> {
+    const ws = new WebSocketRegistry(bus, config, log);
     // One timer for every connection: ping, and drop those that did not answer the previous ping.
     ws.#pinger = setInterval(() => ws.#heartbeat(), config.WS_PING_INTERVAL);
     ws.#pinger.unref();
@@ -55,7 +55,7 @@ export class WsSubscriptions {
     const conn = new WsConnection(
       socket,
       principal,
-      { bus: this.#bus, hub: this.hub, config: this.#config },
+      { bus: this.#bus, config: this.#config },
       log.child({ conn: randomUUID(), tenant_id: principal.tenantId }),
     );
     this.#connections.add(conn);
@@ -75,10 +75,12 @@ export class WsSubscriptions {
   async close(): Promise<void> {
     this.#closing = true;
     clearInterval(this.#pinger);
-    this.hub.stop();
     const conns = [...this.#connections];
     this.#connections.clear();
     for (const c of conns) c.close(CLOSE_CODES.GOING_AWAY.code, 'gateway shutting down');
     await Promise.all(conns.map((c) => c.dispose().catch(() => undefined)));
   }
 }
+
+/** The former name, kept for branches that still import it. */
+export { WebSocketRegistry as WsSubscriptions };

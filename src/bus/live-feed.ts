@@ -1,12 +1,14 @@
-// The live feed of one gateway instance. The stream republishes every event it STORED to
-// `<prefix>_live.<tenant>.…` with its sequence (`Nats-Sequence`), so a publish retried with the
-// same id (deduplicated by JetStream) reaches live subscribers once. The hub holds one core NATS
-// subscription per tenant that has live subscribers on this instance (none for the others, so an
-// instance only receives the traffic its clients want) and fans each event out in-process to the
-// matching subscriptions. Live subscriptions therefore cost no JetStream consumer at all.
+// The live feed of one gateway instance (the NATS side of live delivery). The stream republishes
+// every event it STORED to `<prefix>_live.<tenant>.…` with its sequence (`Nats-Sequence`), so a
+// publish retried with the same id (deduplicated by JetStream) reaches live subscribers once. The
+// feed holds one core NATS subscription per tenant that has live listeners on this instance (none
+// for the others, so an instance only receives the traffic its clients want) and fans each event
+// out in-process to the matching listeners (src/delivery/engine.ts LiveDelivery), one LiveEvent
+// shared by all of them. Live delivery therefore costs no JetStream consumer at all.
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { EventEnvelope } from '../../schemas/envelope.ts';
+import { liveTenantSubjects } from './subjects.ts';
 
 export class LiveEvent {
   readonly seq: number;
@@ -43,11 +45,7 @@ interface TenantFeed {
   reserved: number;
 }
 
-export function liveSubjectPrefix(prefix: string): string {
-  return `${prefix}_live`;
-}
-
-export class SubscriptionHub {
+export class LiveFeed {
   readonly #feeds = new Map<string, TenantFeed>();
   readonly #nc: NatsConnection;
   readonly #prefix: string;
@@ -56,7 +54,7 @@ export class SubscriptionHub {
 
   constructor(nc: NatsConnection, prefix: string, log: Logger) {
     this.#nc = nc;
-    this.#prefix = liveSubjectPrefix(prefix);
+    this.#prefix = prefix;
     this.#log = log;
   }
 
@@ -67,7 +65,7 @@ export class SubscriptionHub {
   async watch(tenant: string): Promise<void> {
     let feed = this.#feeds.get(tenant);
     if (!feed) {
-      const sub = this.#nc.subscribe(`${this.#prefix}.${tenant}.>`, {
+      const sub = this.#nc.subscribe(liveTenantSubjects(this.#prefix, tenant), {
         callback: (err, msg) => {
           if (err) this.#log.warn({ err, tenant_id: tenant }, 'live feed subscription failed');
           else this.#dispatch(tenant, msg);
@@ -90,7 +88,7 @@ export class SubscriptionHub {
   /** Starts delivering to a listener whose tenant was `watch`ed. */
   add(listener: LiveListener): void {
     const feed = this.#feeds.get(listener.tenant);
-    if (!feed) throw new Error('SubscriptionHub.add without watch');
+    if (!feed) throw new Error('LiveFeed.add without watch');
     feed.reserved--;
     feed.listeners.add(listener);
   }

@@ -1,0 +1,254 @@
+// The event bus as the rest of the gateway sees it: one `Bus`, made by `Bus.connect(config, log)`,
+// that speaks the domain (publish an envelope, read history, manage durable consumers, list and
+// redrive dead letters, redeem a ticket nonce, open the sources deliveries read from) and never
+// hands out the NATS connection, a subject or a JetStream code. Every NATS or JetStream failure
+// leaves as a GW_* error (errors.ts); one the bus does not recognise is GW_INTERNAL.
+//
+// Inside, small modules that each take a BusContext:
+//   connection.ts   connect, reconnect with backoff, status, drain
+//   streams.ts      the event and dead-letter streams: settings, ensure, readiness, bounds
+//   publisher.ts    pipelined publishing of envelopes
+//   durable-consumers.ts / consumers.ts   durable, ephemeral and ordered consumers as sources
+//   http-pull.ts    the `no_wait`+`expires` pull of HTTP fetches and settling by handle
+//   history.ts / correlations.ts          history pages and correlation traces (direct gets)
+//   live-feed.ts    the per-instance live feed (stream republish → in-process listeners)
+//   dead-letters.ts dead-lettering, listing and redrive
+//   ticket-store.ts single use of WebSocket ticket nonces
+//   subjects.ts     the subject layout; errors.ts  translation and named codes
+import type { Logger } from 'pino';
+import type { EventEnvelope } from '../../schemas/envelope.ts';
+import type { GatewayError } from '../errors.ts';
+import { BusConnection } from './connection.ts';
+import { type OrderedSource, openDurable, openEphemeral, openOrdered, type Selection } from './consumers.ts';
+import type { BusConfig, BusContext } from './context.ts';
+import { type CorrelationTrace, traceCorrelation } from './correlations.ts';
+import {
+  type DeadLetterQuery,
+  type DeadLetterReason,
+  type DeadLetterRecord,
+  type DeadLetterTarget,
+  type DeliveredMessage,
+  deadLetter,
+  deadLetterIfExhausted,
+  listDeadLetters,
+  type RedriveResult,
+  redriveDeadLetters,
+} from './dead-letters.ts';
+import type { AckedSource, Delivered } from './delivered.ts';
+import {
+  type ConsumerDescription,
+  type ConsumerSpec,
+  type DurableConsumer,
+  deleteDurableConsumer,
+  describeConsumer,
+  durableName,
+  type EnsureOutcome,
+  ensureDurableConsumer,
+  getDurableConsumer,
+} from './durable-consumers.ts';
+import { translate, unavailable } from './errors.ts';
+import { firstSeqSince, type HistoryFilters, type HistoryLimits, type HistoryPage, readHistory } from './history.ts';
+import { HttpPullSource, settleHandle } from './http-pull.ts';
+import { LiveFeed } from './live-feed.ts';
+import { Publisher, type PublishResult } from './publisher.ts';
+import { ensureDeadLetterStream, ensureEventStream, type StreamBounds, streamBounds, streamReady } from './streams.ts';
+import { TicketNonces } from './ticket-store.ts';
+
+export type { OrderedSource, Selection } from './consumers.ts';
+export type { BusConfig } from './context.ts';
+export type { CorrelationTrace } from './correlations.ts';
+export type { DeadLetterQuery, DeadLetterRecord, DeadLetterTarget, RedriveResult } from './dead-letters.ts';
+export type { AckedSource, Delivered, PulledDelivery } from './delivered.ts';
+export type { ConsumerDescription, ConsumerSpec, DurableConsumer, EnsureOutcome, StartFrom } from './durable-consumers.ts';
+export type { HistoryFilters, HistoryLimits, HistoryPage, StoredEvent } from './history.ts';
+export { decodeCursor, encodeCursor, sameFilters } from './history.ts';
+export type { LiveEvent, LiveFeed, LiveListener } from './live-feed.ts';
+export type { PublishResult } from './publisher.ts';
+export type { StreamBounds } from './streams.ts';
+
+/** Test-only access to the connection (see testing.ts); undefined for anything not made by Bus.connect. */
+const contexts = new WeakMap<Bus, BusContext>();
+
+export class Bus {
+  /** The live feed of this instance (one NATS subscription per tenant with live listeners). */
+  readonly live: LiveFeed;
+  readonly #conn: BusConnection;
+  readonly #publisher: Publisher;
+  #tickets: TicketNonces | undefined;
+
+  private constructor(conn: BusConnection) {
+    this.#conn = conn;
+    this.#publisher = new Publisher(conn);
+    this.live = new LiveFeed(conn.nc, conn.config.STREAM_SUBJECT_PREFIX, conn.log);
+    contexts.set(this, conn);
+  }
+
+  /** Connects (waiting for the first connection), creates or updates the streams, and watches the connection. */
+  static async connect(config: BusConfig, log: Logger): Promise<Bus> {
+    const conn = await BusConnection.open(config, log);
+    const bus = new Bus(conn);
+    await ensureEventStream(conn);
+    await ensureDeadLetterStream(conn);
+    // A server that lost its storage (or a new cluster) gets the streams back.
+    conn.onReconnect(() => {
+      Promise.all([ensureEventStream(conn), ensureDeadLetterStream(conn)]).catch((err: unknown) =>
+        log.error({ err }, 'could not ensure the stream after reconnect'),
+      );
+    });
+    return bus;
+  }
+
+  /** @internal for src/bus/testing.ts only. */
+  static contextOf(bus: Bus): BusContext | undefined {
+    return contexts.get(bus);
+  }
+
+  // ---- status
+
+  get connected(): boolean {
+    return this.#conn.connected;
+  }
+
+  /** True when NATS is connected and the event stream answers. */
+  streamReady(): Promise<boolean> {
+    return streamReady(this.#conn);
+  }
+
+  /** What the event stream holds now (for resolving a start position). */
+  async streamBounds(): Promise<StreamBounds> {
+    try {
+      return await streamBounds(this.#conn);
+    } catch (err) {
+      throw this.translate(err);
+    }
+  }
+
+  /** Stops the live feed, stops taking work and flushes what is in flight. */
+  async close(): Promise<void> {
+    this.live.stop();
+    await this.#conn.close();
+  }
+
+  // ---- errors
+
+  /** GW_NATS_UNAVAILABLE with the configured Retry-After. */
+  unavailable(detail: string, cause?: unknown): GatewayError {
+    return unavailable(this.#conn.config, detail, cause);
+  }
+
+  /** Any failure as a GW_* error: bus failures retryable, anything unrecognised GW_INTERNAL. */
+  translate(err: unknown): GatewayError {
+    return translate(err, this.#conn.config);
+  }
+
+  // ---- publishing and reading
+
+  publish(event: EventEnvelope): Promise<PublishResult> {
+    return this.#publisher.publish(event);
+  }
+
+  /** The first sequence of the tenant's events stored at or after `since`, or undefined if none. */
+  firstSeqSince(tenant: string, since: string): Promise<number | undefined> {
+    return firstSeqSince(this.#conn, tenant, since);
+  }
+
+  readHistory(tenant: string, filters: HistoryFilters, fromSeq: number, limits: HistoryLimits): Promise<HistoryPage> {
+    return readHistory(this.#conn, tenant, filters, fromSeq, limits);
+  }
+
+  traceCorrelation(tenant: string, correlationId: string, maxEvents: number): Promise<CorrelationTrace | undefined> {
+    return traceCorrelation(this.#conn, tenant, correlationId, maxEvents);
+  }
+
+  // ---- durable consumers
+
+  ensureConsumer(tenant: string, name: string, spec: ConsumerSpec): Promise<DurableConsumer & { outcome: EnsureOutcome }> {
+    return ensureDurableConsumer(this.#conn, tenant, name, spec);
+  }
+
+  getConsumer(tenant: string, name: string): Promise<DurableConsumer | undefined> {
+    return getDurableConsumer(this.#conn, tenant, name);
+  }
+
+  describeConsumer(tenant: string, name: string): Promise<ConsumerDescription | undefined> {
+    return describeConsumer(this.#conn, tenant, name);
+  }
+
+  deleteConsumer(tenant: string, name: string): Promise<boolean> {
+    return deleteDurableConsumer(this.#conn, tenant, name);
+  }
+
+  // ---- dead letters
+
+  listDeadLetters(tenant: string, q: DeadLetterQuery): Promise<{ dead_letters: DeadLetterRecord[]; next_after_seq?: number }> {
+    return listDeadLetters(this.#conn, tenant, q);
+  }
+
+  redriveDeadLetters(
+    tenant: string,
+    what: { seqs: number[] } | { filter: { consumer?: string | undefined; types?: string[] | undefined }; limit: number },
+  ): Promise<RedriveResult[]> {
+    return redriveDeadLetters(this.#conn, tenant, what);
+  }
+
+  /**
+   * Dead-letters `msg` when it was delivered more often than `target` allows (then true: do not
+   * hand it out). Throws, leaving it to be redelivered, when the dead letter could not be stored.
+   */
+  deadLetterIfExhausted(msg: Delivered, target: DeadLetterTarget): Promise<boolean> {
+    return deadLetterIfExhausted(this.#conn, asDeliveredMessage(msg), target);
+  }
+
+  deadLetter(msg: Delivered, target: DeadLetterTarget, reason: DeadLetterReason): Promise<void> {
+    return deadLetter(this.#conn, asDeliveredMessage(msg), target, reason);
+  }
+
+  // ---- delivery sources
+
+  /** An ordered, unacknowledged read of the tenant's events from a position, continuing live. */
+  openOrdered(sel: Selection): Promise<OrderedSource> {
+    return openOrdered(this.#conn, sel);
+  }
+
+  /** Pulls from the tenant's durable consumer (a WebSocket group). */
+  openDurable(consumer: DurableConsumer): Promise<AckedSource> {
+    return openDurable(this.#conn, consumer);
+  }
+
+  /** A consumer of one client's own with explicit acks, deleted when the source closes. */
+  openEphemeral(sel: Selection, limits: { maxAckPending: number }): Promise<AckedSource> {
+    return openEphemeral(this.#conn, sel, limits);
+  }
+
+  /**
+   * The tenant's durable consumer as HTTP fetches pull it: each pull answers as soon as events
+   * exist (or after its wait), and every delivery carries a handle `settle` takes on any instance.
+   */
+  openFetch(consumer: DurableConsumer): AckedSource {
+    return new HttpPullSource(this.#conn, consumer);
+  }
+
+  /** Acks or naks a pulled delivery by its handle, from any instance. */
+  settle(
+    handle: string,
+    who: { tenant: string; consumer: string },
+    action: { kind: 'ack' } | { kind: 'nak'; delayMs?: number | undefined },
+  ): Promise<void> {
+    return settleHandle(this.#conn, handle, { consumer: who.consumer, durable: durableName(who.tenant, who.consumer) }, action);
+  }
+
+  // ---- WebSocket tickets
+
+  /** True the first time a ticket nonce is redeemed, cluster-wide; `ttlMs` is the tickets' lifetime. */
+  redeemTicketNonce(tenant: string, nonce: string, ttlMs: number): Promise<boolean> {
+    this.#tickets ??= new TicketNonces(this.#conn, ttlMs);
+    return this.#tickets.redeem(tenant, nonce);
+  }
+}
+
+function asDeliveredMessage(msg: Delivered): DeliveredMessage {
+  const m = msg as unknown as Partial<DeliveredMessage>;
+  // Every Delivered the bus hands out (a JsMsg, a pulled delivery) is one.
+  if (typeof m.subject !== 'string' || !(m.data instanceof Uint8Array)) throw new TypeError('not a delivery of this bus');
+  return msg as unknown as DeliveredMessage;
+}

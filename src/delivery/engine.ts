@@ -1,0 +1,476 @@
+// The delivery engine: every way the gateway hands stored events to a client is one delivery,
+//
+//   source  →  filter  →  flow control  →  sink
+//
+// - Source (src/bus/, opened by src/delivery/open.ts): the instance's live feed (push, no acks),
+//   an ordered consumer replaying from a position (no acks, can pause), or a consumer with explicit
+//   acks (`AckedSource`: a tenant's durable consumer, an ephemeral consumer of one client, or the
+//   HTTP pull of a durable consumer).
+// - Filter: the tenant (an event of another tenant, or a message that is not an event, is never
+//   handed out: dead-lettered as `undecodable` where there are acks), the type patterns (the
+//   source's subjects, or `matches` for the live feed) and the content filter (an event it rejects
+//   is acknowledged by the gateway: the client never sees it).
+// - Flow control, one policy for every sink: at most `window` events in flight (unacknowledged);
+//   acks either by the client (`ack`/`nak` with delay/`inProgress`/`term` by seq, or through a token
+//   outside the engine) or by the engine once the sink wrote the event (`'on-write'`, nak on a
+//   failed write); an event whose ack wait passed is no longer counted (JetStream redelivers it);
+//   the delivery after the consumer's max deliver is dead-lettered instead of handed out; a sink
+//   that is not `ready` pauses pulling sources, and makes a push source (live) call `sink.slow()`;
+//   on stop, what is still in flight is nak'ed for immediate redelivery.
+// - Sink: where events go. The engine knows nothing of the transport; a sink is the Sink interface
+//   below. src/delivery/sinks/websocket.ts (event frames on a WebSocket connection) and
+//   src/delivery/sinks/http-fetch.ts (the answer of one long-poll fetch) are the first two.
+//
+// A new way to deliver is ONE new file in src/delivery/sinks/ implementing Sink:
+// - a webhook sink: `ready` while fewer than N requests are outstanding, `waitReady` resolves when
+//   one finishes; `write` POSTs the event's `json` and calls `written()` on a 2xx, or
+//   `written(err, retryAfterMs)` otherwise (the engine naks with that delay: redelivery with
+//   backoff, dead-lettered after max deliver); run it on `openGroup(…)` with ack `'on-write'`.
+// - an SSE sink: `ready` while the response is not over its high-water mark, `waitReady` awaits
+//   'drain'; `write` writes `id: <seq>\ndata: <json>\n\n`; `slow()` ends the response. Any source
+//   fits (live, replay, group with ack `'on-write'`).
+// Sinks receive the event's JSON exactly as stored (one string per event, never re-encoded) and a
+// lazily parsed envelope, so a sink that frames the JSON costs one string per event and nothing else.
+import type { Logger } from 'pino';
+import type { EventEnvelope } from '../../schemas/envelope.ts';
+import type { AckedSource, Bus, Delivered, LiveEvent, LiveFeed, LiveListener, OrderedSource } from '../bus/index.ts';
+import type { ContentFilter } from '../content-filter.ts';
+import { GatewayError } from '../errors.ts';
+
+/** One event as a sink receives it. The live feed's LiveEvent is one (no allocation per sink). */
+export interface EventRef {
+  /** Stream sequence of this delivery. */
+  readonly seq: number;
+  /** The stored envelope as JSON, exactly as published. */
+  readonly json: string;
+  /** Parsed on first use. */
+  readonly envelope: EventEnvelope;
+  /** Opaque handle that settles this delivery from any instance (HTTP pull only). */
+  readonly handle?: string | undefined;
+}
+
+export interface Sink {
+  /** True while the receiver takes events as fast as they come. */
+  readonly ready: boolean;
+  /** Resolves true once `ready` again, false when the receiver is gone for good. */
+  waitReady(): Promise<boolean>;
+  /**
+   * Hands one event to the receiver; `delivery` counts its deliveries, this one included.
+   * `written`, when given, must be called once the event was handed over (no argument) or could
+   * not be (`err`, and optionally when to try again): a delivery that acks on write acks or naks then.
+   */
+  write(event: EventRef, delivery: number, written?: (err?: Error, retryAfterMs?: number) => void): void;
+  /** A push source outran the receiver (it cannot pause): end the delivery the sink's way. */
+  slow(): void;
+  /** The delivery failed after it started, and has stopped. */
+  fail(err: GatewayError): void;
+}
+
+/** What a delivery keeps, beyond what its source selects by subject. */
+export interface DeliveryFilter {
+  tenant: string;
+  /** Type patterns, for sources that do not select by subject (the live feed). */
+  matches(type: string): boolean;
+  /** Events it rejects are skipped (and acknowledged by the gateway where there are acks). */
+  content: ContentFilter | undefined;
+}
+
+export interface Delivery {
+  /** Starts delivering (once the client was told the delivery exists). */
+  run(): void;
+  ack(seq: number): void;
+  nak(seq: number, delayMs?: number): void;
+  /** Stops delivering and releases the source; unacknowledged events go back at once. */
+  stop(): Promise<void>;
+}
+
+/** What a delivery logs with (a pino logger, or a Fastify request's). */
+export type DeliveryLog = Pick<Logger, 'info' | 'warn'>;
+
+export function autoAckOnly(): GatewayError {
+  return new GatewayError('GW_NOT_IN_FLIGHT', 'This subscription uses ack "auto": the gateway acknowledges its events');
+}
+
+/** An event of a consumer, its JSON decoded once and its envelope parsed only when asked for. */
+class PulledEvent implements EventRef {
+  readonly seq: number;
+  readonly json: string;
+  readonly handle: string | undefined;
+  #envelope: EventEnvelope | undefined;
+
+  constructor(m: Delivered) {
+    this.seq = m.seq;
+    this.json = m.string();
+    this.handle = (m as { handle?: string }).handle;
+  }
+
+  get envelope(): EventEnvelope {
+    this.#envelope ??= JSON.parse(this.json) as EventEnvelope;
+    return this.#envelope;
+  }
+}
+
+// ---- live: push, at most once, a slow receiver ends the delivery
+
+/**
+ * A listener on the instance's live feed: costs no JetStream consumer. The feed fans one LiveEvent
+ * out to every listener; this adds no allocation per event beyond what the sink writes.
+ */
+export class LiveDelivery implements Delivery, LiveListener {
+  readonly tenant: string;
+  readonly #feed: LiveFeed;
+  readonly #filter: DeliveryFilter;
+  readonly #sink: Sink;
+  #state: 'new' | 'watching' | 'running' | 'stopped' = 'new';
+
+  constructor(feed: LiveFeed, filter: DeliveryFilter, sink: Sink) {
+    this.tenant = filter.tenant;
+    this.#feed = feed;
+    this.#filter = filter;
+    this.#sink = sink;
+  }
+
+  /** Resolves once the tenant's feed is subscribed: nothing stored after this resolves is missed. */
+  async open(): Promise<void> {
+    this.#state = 'watching';
+    await this.#feed.watch(this.tenant);
+  }
+
+  matches(type: string): boolean {
+    return this.#filter.matches(type);
+  }
+
+  onEvent(event: LiveEvent): void {
+    const content = this.#filter.content;
+    if (content && !content.match(event.envelope)) return;
+    if (!this.#sink.ready) {
+      this.#sink.slow();
+      return;
+    }
+    this.#sink.write(event, 1);
+  }
+
+  run(): void {
+    if (this.#state !== 'watching') return;
+    this.#state = 'running';
+    this.#feed.add(this);
+  }
+
+  ack(): void {
+    throw autoAckOnly();
+  }
+
+  nak(): void {
+    throw autoAckOnly();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#state === 'watching') this.#feed.release(this.tenant);
+    else if (this.#state === 'running') this.#feed.remove(this);
+    this.#state = 'stopped';
+  }
+}
+
+// ---- ordered: replay from a position, continuing live; a slow receiver pauses it
+
+/** Messages the ordered consumer may hold client-side while the sink is paused. */
+const READ_AHEAD = 64;
+
+export class OrderedDelivery implements Delivery {
+  readonly #source: OrderedSource;
+  readonly #filter: DeliveryFilter;
+  readonly #sink: Sink;
+  readonly #bus: Bus;
+  readonly #log: DeliveryLog;
+  #stopped = false;
+
+  constructor(source: OrderedSource, filter: DeliveryFilter, sink: Sink, bus: Bus, log: DeliveryLog) {
+    this.#source = source;
+    this.#filter = filter;
+    this.#sink = sink;
+    this.#bus = bus;
+    this.#log = log;
+  }
+
+  run(): void {
+    void this.#deliver().catch((err: unknown) => {
+      if (this.#stopped) return;
+      this.#log.warn({ err }, 'replay failed');
+      this.#sink.fail(this.#bus.translate(err));
+    });
+  }
+
+  async #deliver(): Promise<void> {
+    if (this.#stopped) return;
+    const content = this.#filter.content;
+    for await (const m of await this.#source.consume(READ_AHEAD)) {
+      if (this.#stopped) break;
+      const event = new PulledEvent(m);
+      if (content && !content.match(event.envelope)) continue;
+      if (!this.#sink.ready && !(await this.#sink.waitReady())) break;
+      if (this.#stopped) break;
+      this.#sink.write(event, 1);
+    }
+  }
+
+  ack(): void {
+    throw autoAckOnly();
+  }
+
+  nak(): void {
+    throw autoAckOnly();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#source.close();
+  }
+}
+
+// ---- acked: at least once, a window at a time, dead-lettering after max deliver
+
+/** How long one pull of a continuous delivery waits before the loop looks around (acks, stop) again. */
+const PULL_EXPIRES_MS = 5000;
+
+export interface FlowPolicy {
+  /** Most events in flight (handed to the sink, not acknowledged). */
+  window: number;
+  /** `client`: the receiver acks (by seq, or by token outside the engine); `on-write`: the engine acks once written. */
+  ack: 'client' | 'on-write';
+}
+
+interface InFlight {
+  msg: Delivered;
+  at: number;
+}
+
+export class AckedDelivery implements Delivery {
+  readonly #source: AckedSource;
+  readonly #filter: DeliveryFilter;
+  readonly #policy: FlowPolicy;
+  readonly #sink: Sink;
+  readonly #bus: Bus;
+  readonly #log: DeliveryLog;
+  readonly #inFlight = new Map<number, InFlight>();
+  #stopped = false;
+  #wake: (() => void) | undefined;
+
+  constructor(source: AckedSource, filter: DeliveryFilter, policy: FlowPolicy, sink: Sink, bus: Bus, log: DeliveryLog) {
+    this.#source = source;
+    this.#filter = filter;
+    this.#policy = policy;
+    this.#sink = sink;
+    this.#bus = bus;
+    this.#log = log;
+  }
+
+  /** Delivers until stopped: a NATS outage is waited out (the consumer keeps the position). */
+  run(): void {
+    void this.#loop().catch((err: unknown) => {
+      if (this.#stopped) return;
+      this.#log.warn({ err }, 'delivery failed');
+      this.#sink.fail(this.#bus.translate(err));
+    });
+  }
+
+  async #loop(): Promise<void> {
+    let failures = 0;
+    while (!this.#stopped) {
+      try {
+        await this.#pullWindow();
+        failures = 0;
+      } catch (err) {
+        if (this.#stopped) return;
+        // A consumer that is gone (deleted, or a memory consumer lost with a restarted server)
+        // ends the delivery; anything else is retried.
+        if (await this.#source.gone()) {
+          throw new GatewayError(
+            'GW_NOT_FOUND',
+            "The subscription's consumer no longer exists (deleted, or lost in a NATS restart); subscribe again",
+            { cause: err },
+          );
+        }
+        failures++;
+        this.#log.warn({ err, failures }, 'pulling failed; retrying');
+        await this.#sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
+      }
+    }
+  }
+
+  async #pullWindow(): Promise<void> {
+    this.#forgetExpired();
+    const room = this.#policy.window - this.#inFlight.size;
+    if (room <= 0 || !this.#sink.ready) {
+      await this.#sleep(Math.min(250, this.#source.ackWaitMs));
+      return;
+    }
+    for await (const m of await this.#source.pull(room, PULL_EXPIRES_MS)) {
+      if (this.#stopped) {
+        m.nak();
+        continue;
+      }
+      await this.#handle(m);
+    }
+  }
+
+  /**
+   * One bounded round (an HTTP long poll): pulls until at least one event was handed to the sink
+   * or `waitMs` passed. Events the filter rejects do not end the wait. When `signal` aborts (the
+   * receiver left), what was handed out is nak'ed for immediate redelivery and false is returned.
+   */
+  async fetch(waitMs: number, signal?: AbortSignal): Promise<boolean> {
+    try {
+      return await this.#fetch(waitMs, signal);
+    } catch (err) {
+      throw this.#bus.translate(err);
+    }
+  }
+
+  async #fetch(waitMs: number, signal: AbortSignal | undefined): Promise<boolean> {
+    const deadline = Date.now() + waitMs;
+    for (let rounds = 0; rounds < 1000; rounds++) {
+      const remaining = Math.max(0, deadline - Date.now());
+      const pulledAt = Date.now();
+      let pulled = 0;
+      for await (const m of await this.#source.pull(this.#policy.window - this.#inFlight.size, remaining)) {
+        pulled++;
+        await this.#handle(m);
+      }
+      if (signal?.aborted) {
+        // JetStream cannot cancel a waiting pull: what it delivered meanwhile is handed straight
+        // back rather than left until the ack wait.
+        const returned = this.#inFlight.size;
+        await this.stop();
+        this.#log.info({ consumer: this.#source.deadLetters.durable, returned }, 'fetch abandoned by the client');
+        return false;
+      }
+      if (this.#inFlight.size > 0 || Date.now() >= deadline) break;
+      // The source ended the pull early with nothing for us (e.g. too many waiting pulls): do not spin.
+      if (pulled === 0 && Date.now() - pulledAt < remaining - 50) {
+        await this.#sleep(Math.min(100, Math.max(0, deadline - Date.now())));
+      }
+    }
+    return true;
+  }
+
+  async #handle(m: Delivered): Promise<void> {
+    const delivery = m.info.deliveryCount;
+    const target = this.#source.deadLetters;
+    this.#inFlight.delete(m.seq);
+    try {
+      if (await this.#bus.deadLetterIfExhausted(m, target)) return;
+    } catch (err) {
+      // Not stored as a dead letter: it stays unacknowledged and is dead-lettered on a later delivery.
+      this.#log.warn({ err, consumer: target.durable, seq: m.seq }, 'could not dead-letter; it will be retried');
+      return;
+    }
+    if (this.#stopped) {
+      m.nak(); // stopped meanwhile: nothing more is handed out
+      return;
+    }
+    const event = new PulledEvent(m);
+    let envelope: EventEnvelope | undefined;
+    try {
+      envelope = event.envelope;
+    } catch {
+      envelope = undefined;
+    }
+    // Another tenant's event cannot reach a consumer through the gateway (subjects are per tenant),
+    // nor can something that is not an event: never hand either out.
+    if (envelope?.tenant_id !== this.#filter.tenant) {
+      await this.#bus.deadLetter(m, target, 'undecodable').catch((err: unknown) => {
+        this.#log.warn({ err, consumer: target.durable, seq: m.seq }, 'could not dead-letter; it will be retried');
+      });
+      return;
+    }
+    const content = this.#filter.content;
+    if (content && !content.match(envelope)) {
+      m.ack(); // filtered out: the client never sees it, so the gateway acknowledges it
+      return;
+    }
+    this.#inFlight.set(m.seq, { msg: m, at: Date.now() });
+    if (this.#policy.ack === 'client') {
+      this.#sink.write(event, delivery);
+      return;
+    }
+    this.#sink.write(event, delivery, (err, retryAfterMs) => {
+      const held = this.#inFlight.get(m.seq);
+      if (held?.msg !== m) return;
+      this.#inFlight.delete(m.seq);
+      if (err) m.nak(retryAfterMs);
+      else m.ack();
+      this.#wakeUp();
+    });
+  }
+
+  #forgetExpired(): void {
+    const cutoff = Date.now() - this.#source.ackWaitMs;
+    for (const [seq, f] of this.#inFlight) if (f.at <= cutoff) this.#inFlight.delete(seq);
+  }
+
+  #take(seq: number): Delivered {
+    if (this.#policy.ack !== 'client') throw autoAckOnly();
+    this.#forgetExpired();
+    const f = this.#inFlight.get(seq);
+    if (!f) {
+      throw new GatewayError('GW_NOT_IN_FLIGHT', `No unacknowledged event at seq ${seq} (already acknowledged, or its ack wait passed)`);
+    }
+    this.#inFlight.delete(seq);
+    this.#wakeUp();
+    return f.msg;
+  }
+
+  ack(seq: number): void {
+    this.#take(seq).ack();
+  }
+
+  nak(seq: number, delayMs?: number): void {
+    this.#take(seq).nak(delayMs);
+  }
+
+  /** Never redeliver it (the receiver can never process it). */
+  term(seq: number, reason?: string): void {
+    this.#take(seq).term(reason);
+  }
+
+  /** The receiver is still working on it: its ack wait starts again. */
+  inProgress(seq: number): void {
+    if (this.#policy.ack !== 'client') throw autoAckOnly();
+    const f = this.#inFlight.get(seq);
+    if (!f) throw new GatewayError('GW_NOT_IN_FLIGHT', `No unacknowledged event at seq ${seq}`);
+    f.at = Date.now();
+    f.msg.working();
+  }
+
+  /** Forgets what is in flight without nak'ing it: its receiver settles it elsewhere (ack tokens). */
+  release(): void {
+    this.#inFlight.clear();
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
+
+  #wakeUp(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#source.stopPull();
+    this.#wakeUp();
+    for (const f of this.#inFlight.values()) f.msg.nak();
+    this.#inFlight.clear();
+    await this.#source.close();
+  }
+}
