@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findNatsServer } from '../../src/bus/nats-server-binary.ts';
 import { type NatsServer, startNatsServer } from '../../src/bus/nats-server-process.ts';
-import { waitFor } from './wait.ts';
+import { eventually } from './eventually.ts';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -45,7 +45,10 @@ export async function startNats(t: Teardown, opts: { storeDir?: string; port?: n
     restart: () => startNats(t, { storeDir, port: server.port }),
     pause: async () => {
       server.process.kill('SIGSTOP');
-      await waitFor('nats-server to stop', () => allThreadsStopped(server.process.pid as number), 5000, 5);
+      await eventually('every nats-server thread to stop', () => allThreadsStopped(server.process.pid as number), Boolean, {
+        timeoutMs: 5000,
+        intervalMs: 5,
+      });
     },
     resume: () => {
       server.process.kill('SIGCONT');
