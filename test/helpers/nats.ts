@@ -33,16 +33,23 @@ function allThreadsStopped(pid: number): boolean {
 export async function startNats(t: Teardown, opts: { storeDir?: string; port?: number } = {}): Promise<TestNats> {
   const bin = await findNatsServer();
   const storeDir = opts.storeDir ?? mkdtempSync(join(tmpdir(), 'gw-nats-'));
-  const server = await startNatsServer({ bin, storeDir, port: opts.port });
   const owned = opts.storeDir === undefined;
+  let current = await startNatsServer({ bin, storeDir, port: opts.port });
+  // One teardown for the server and every restart of it, registered before the gateways that use it:
+  // tap runs teardowns last-registered first, so they close while it still runs (a gateway closing
+  // while NATS is down waits seconds for its drain to give up).
   t.teardown(async () => {
-    await server.kill();
+    await current.kill();
     if (owned) rmSync(storeDir, { recursive: true, force: true });
   });
-  return {
+  const handle = (server: NatsServer): TestNats => ({
     ...server,
     storeDir,
-    restart: () => startNats(t, { storeDir, port: server.port }),
+    restart: async () => {
+      await server.kill(); // no-op once stopped or killed
+      current = await startNatsServer({ bin, storeDir, port: server.port });
+      return handle(current);
+    },
     pause: async () => {
       server.process.kill('SIGSTOP');
       await eventually('every nats-server thread to stop', () => allThreadsStopped(server.process.pid as number), Boolean, {
@@ -53,5 +60,6 @@ export async function startNats(t: Teardown, opts: { storeDir?: string; port?: n
     resume: () => {
       server.process.kill('SIGCONT');
     },
-  };
+  });
+  return handle(current);
 }
