@@ -12,7 +12,7 @@ import { createGatewayClient, type EventInput } from '../clients/typescript/src/
 import { PROJECT_ROOT } from '../dev/paths.ts';
 import { KEYS, sampleEvent, startGateway } from './helpers/gateway.ts';
 import { startNats } from './helpers/nats.ts';
-import { waitFor } from './helpers/wait.ts';
+import { eventually } from './helpers/eventually.ts';
 
 function findChromium(): string | undefined {
   for (const bin of ['chromium', 'chromium-browser', 'google-chrome']) {
@@ -102,13 +102,17 @@ subscribe({
       await new Promise((resolve) => server.close(resolve));
     });
 
-    await waitFor('the page to subscribe', () => lines.includes('subscribed new'), 45_000);
+    await eventually('the page to subscribe', () => lines.includes('subscribed new'), Boolean, { timeoutMs: 45_000 });
     const e1 = await rest.publishEvent(order('evt_browser_1'));
-    await waitFor('the first event in the page', () => lines.some((l) => l.startsWith('event evt_browser_1')), 15_000);
+    await eventually('the first event in the page', () => lines.some((l) => l.startsWith('event evt_browser_1')), Boolean, {
+      timeoutMs: 15_000,
+    });
     for (const socket of gw.app.websocketServer.clients) socket.terminate();
     const e2 = await rest.publishEvent(order('evt_browser_2'));
     const e3 = await rest.publishEvent(order('evt_browser_3'));
-    await waitFor('the events published while disconnected', () => lines.some((l) => l.startsWith('event evt_browser_3')), 15_000);
+    await eventually('the events published while disconnected', () => lines.some((l) => l.startsWith('event evt_browser_3')), Boolean, {
+      timeoutMs: 15_000,
+    });
 
     t.same(
       lines.filter((l) => !l.startsWith('page error')),

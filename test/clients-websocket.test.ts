@@ -14,7 +14,7 @@ import {
 import { renderWebSocketTypes, WEBSOCKET_TYPES_PATH } from '../scripts/generate-clients.ts';
 import { KEYS, sampleEvent, startGateway } from './helpers/gateway.ts';
 import { startNats } from './helpers/nats.ts';
-import { waitFor } from './helpers/wait.ts';
+import { eventually } from './helpers/eventually.ts';
 
 const order = (id: string) => sampleEvent({ id, type: 'order.created', data: { order_id: id } }) as EventInput;
 
@@ -49,7 +49,7 @@ t.test('the WebSocket helper against a live gateway', async (t) => {
     t.match(first, { op: 'subscribed', sub: 'orders', ack: 'auto', start: 'new' });
 
     const e1 = await rest.publishEvent(order('evt_ws_1'));
-    await waitFor('the first event', () => received.length === 1);
+    await eventually('the first event', () => received.length === 1);
     t.match(received[0], { seq: e1.seq, delivery: 1, event: { id: 'evt_ws_1', tenant_id: 'ten_a', type: 'order.created' } });
     t.equal(sub.lastSeq, e1.seq);
 
@@ -60,10 +60,10 @@ t.test('the WebSocket helper against a live gateway', async (t) => {
     );
     const e2 = await rest.publishEvent(order('evt_ws_2'));
     const e3 = await rest.publishEvent(order('evt_ws_3'));
-    await waitFor('the events published while disconnected', () => received.length >= 3);
+    await eventually('the events published while disconnected', () => received.length >= 3);
     // Let anything extra (a duplicate) arrive before asserting there is none.
     const e4 = await rest.publishEvent(order('evt_ws_4'));
-    await waitFor('a live event after the resume', () => received.some((f) => f.seq === e4.seq));
+    await eventually('a live event after the resume', () => received.some((f) => f.seq === e4.seq));
 
     t.same(
       received.map((f) => f.event.id),
@@ -80,7 +80,7 @@ t.test('the WebSocket helper against a live gateway', async (t) => {
 
     await sub.close();
     t.equal(await sub.closed, undefined);
-    await waitFor('the gateway to see the connection closed', () => gw.app.websocketServer.clients.size === 0);
+    await eventually('the gateway to see the connection closed', () => gw.app.websocketServer.clients.size === 0);
   });
 
   t.test('client ack: a handler that throws gets the event again, then acks it', async (t) => {
@@ -106,12 +106,12 @@ t.test('the WebSocket helper against a live gateway', async (t) => {
     t.teardown(() => sub.close());
     await sub.ready;
     await rest.publishEvent(order('evt_ws_ack'));
-    await waitFor('the redelivery', () => deliveries.length === 2);
+    await eventually('the redelivery', () => deliveries.length === 2);
     t.same(deliveries, [1, 2]);
     t.equal(errors[0]?.message, 'handler failed');
     // Acked: not delivered a third time within a short wait for anything more.
     const marker = await rest.publishEvent(order('evt_ws_after'));
-    await waitFor('a later event', () => sub.lastSeq !== undefined && sub.lastSeq >= marker.seq);
+    await eventually('a later event', () => sub.lastSeq !== undefined && sub.lastSeq >= marker.seq);
     t.same(deliveries, [1, 2]);
   });
 

@@ -3,6 +3,7 @@
 import t from 'tap';
 import { ack, call, fetchEvents, putConsumer } from './helpers/consumers.ts';
 import { KEYS, startGateway } from './helpers/gateway.ts';
+import { eventually } from './helpers/eventually.ts';
 import { startNats } from './helpers/nats.ts';
 import { publish, WsClient } from './helpers/ws-client.ts';
 
@@ -29,10 +30,11 @@ t.test('an HTTP consumer and a WebSocket group of the same name share one positi
 
   for (const seq of overWs) ws.send({ op: 'ack', sub: 'g', seq });
   t.ok((await ack(gw.app, KEYS.a, 'billing', { acks: overHttp.map((e) => e.ack_token) })).acks.every((a) => a.ok));
-  let info = await call(gw.app, KEYS.a, 'GET', '/v1/consumers/billing');
-  for (let i = 0; i < 50 && info.body.unacked !== 0; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-    info = await call(gw.app, KEYS.a, 'GET', '/v1/consumers/billing');
-  }
+  // The WebSocket acks are frames without an answer: wait until the consumer shows them.
+  const info = await eventually(
+    'the WebSocket acks to reach the consumer',
+    () => call(gw.app, KEYS.a, 'GET', '/v1/consumers/billing'),
+    (r) => r.body.unacked === 0,
+  );
   t.match(info.body, { pending: 0, unacked: 0, ack_floor_seq: stored[5] });
 });

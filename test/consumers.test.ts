@@ -1,9 +1,11 @@
 // HTTP pull consumers against a real nats-server: definition, long-poll fetch, ack/nak by token,
 // redelivery, token checks, two gateway instances serving one consumer, tenant isolation.
 import t from 'tap';
-import { ack, call, eventually, fetchEvents, publish, putConsumer } from './helpers/consumers.ts';
+import { ack, call, fetchEvents, publish, putConsumer } from './helpers/consumers.ts';
+import { eventually, waitOut } from './helpers/eventually.ts';
 import { auth, KEYS, startGateway } from './helpers/gateway.ts';
 import { startNats } from './helpers/nats.ts';
+import { consumerInfo } from './helpers/stream.ts';
 
 const SECRET = { ACK_TOKEN_SECRET: 'shared-test-secret' };
 
@@ -101,6 +103,7 @@ t.test('fetch, ack, nak: delivery counts and redelivery', async (t) => {
 
   // The third was neither acked nor nak-ed: it comes back after the ack wait.
   const later = await eventually(
+    'the unacknowledged event after its ack wait',
     () => fetchEvents(app, KEYS.a, 'work', { max: 10, wait_ms: 500 }),
     (evs) => evs.length > 0,
   );
@@ -118,6 +121,7 @@ t.test('fetch, ack, nak: delivery counts and redelivery', async (t) => {
   const started = Date.now();
   await ack(app, KEYS.a, 'work', { naks: [{ token: delayed?.ack_token, delay_ms: 700 }] });
   const afterDelay = await eventually(
+    'the delayed nak to be redelivered',
     () => fetchEvents(app, KEYS.a, 'work', { max: 10, wait_ms: 300 }),
     (evs) => evs.some((e) => e.event.id === delayed?.event.id),
   );
@@ -163,7 +167,11 @@ t.test('fetch long-polls: it answers as soon as an event arrives, else after wai
 
   started = Date.now();
   const pending = fetchEvents(app, KEYS.a, 'poll', { max: 10, wait_ms: 10_000 });
-  await new Promise((r) => setTimeout(r, 300));
+  await eventually(
+    'the fetch to wait inside JetStream',
+    () => consumerInfo(nats.url, 'gw_ten_a_poll'),
+    (i) => i.num_waiting > 0,
+  );
   const stored = await publish(app, KEYS.a);
   const got = await pending;
   const took = Date.now() - started;
@@ -209,7 +217,8 @@ t.test('ack tokens: expired, forged, foreign and garbage tokens are refused clea
   const info = await call(app, KEYS.a, 'GET', '/v1/consumers/tok');
   t.equal(info.body.unacked, 1, 'no refused token acked anything');
 
-  await new Promise((r) => setTimeout(r, 1100));
+  // The token carries its ack deadline: cross it (the only way to make a token expire).
+  await waitOut(Math.max(0, Date.parse(e?.ack_deadline as string) - Date.now()) + 50, 'the ack token to expire');
   const late = await ack(app, KEYS.a, 'tok', { acks: [token] });
   t.equal(late.acks[0]?.error?.code, 'GW_ACK_TOKEN_EXPIRED', String(late.acks[0]?.error?.message));
   const redelivered = await fetchEvents(app, KEYS.a, 'tok', { wait_ms: 2000 });
@@ -322,15 +331,17 @@ t.test('while NATS is down consumer calls answer 503 (acks per token); afterward
 
   nats = await nats.restart();
   const info = await eventually(
+    'the consumer to answer after the NATS restart',
     () => call(app, KEYS.a, 'GET', '/v1/consumers/durable'),
     (r) => r.status === 200,
-    20_000,
+    { timeoutMs: 20_000 },
   );
   t.equal(info.status, 200, 'the consumer survived the restart');
   const again = await eventually(
+    'the unacknowledged event to be redelivered after the restart',
     () => fetchEvents(app, KEYS.a, 'durable', { wait_ms: 1000 }),
     (evs) => evs.length > 0,
-    15_000,
+    { timeoutMs: 15_000 },
   );
   t.same(
     again.map((e) => [e.event.id, e.delivery]),
@@ -352,18 +363,27 @@ t.test('a client hanging up mid-poll does not strand the events that poll still 
     body: JSON.stringify({ wait_ms: 4000 }),
     signal: abort.signal,
   }).catch((err: unknown) => err);
-  await new Promise((r) => setTimeout(r, 300));
+  await eventually(
+    'the poll to wait inside JetStream',
+    () => consumerInfo(nats.url, 'gw_ten_a_hangup'),
+    (i) => i.num_waiting > 0,
+  );
   abort.abort();
   await abandoned;
-  await new Promise((r) => setTimeout(r, 100));
+  await eventually(
+    'the gateway to see the client hang up',
+    () => new Promise<number>((resolve, reject) => gw.app.server.getConnections((err, n) => (err ? reject(err) : resolve(n)))),
+    (open) => open === 0,
+  );
   // The abandoned poll is still waiting inside JetStream: it gets this event first.
   const stored = await publish(gw.app, KEYS.a);
 
   const started = Date.now();
   const got = await eventually(
+    'the event the abandoned poll received, handed back',
     () => fetchEvents(gw.app, KEYS.a, 'hangup', { wait_ms: 1000 }),
     (evs) => evs.length > 0,
-    10_000,
+    { timeoutMs: 10_000 },
   );
   t.same(
     got.map((e) => [e.event.id, e.delivery]),

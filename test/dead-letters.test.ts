@@ -1,7 +1,8 @@
 // Dead letters over HTTP against a real nats-server: an event delivered max_deliver times is kept
 // in the dead letters (listed, not delivered again), and redrive puts it back to that consumer only.
 import t from 'tap';
-import { type Fetched, ack, call, eventually, fetchEvents, publish, putConsumer } from './helpers/consumers.ts';
+import { type Fetched, ack, call, fetchEvents, publish, putConsumer } from './helpers/consumers.ts';
+import { eventually } from './helpers/eventually.ts';
 import { KEYS, startGateway } from './helpers/gateway.ts';
 import { startNats } from './helpers/nats.ts';
 
@@ -100,6 +101,7 @@ t.test('redrive by filter, paging, and a deleted consumer', async (t) => {
   const left = (await deadLetters(app, KEYS.a)).dead_letters;
   t.same(left.map((d) => `${d.consumer}:${d.event?.type}`).sort(), ['one:resource.created', 'two:order.created', 'two:order.created']);
   const oneGets = await eventually(
+    'consumer one to get its two redriven events',
     () => fetchEvents(app, KEYS.a, 'one', { max: 10, wait_ms: 500 }),
     (evs) => evs.length >= 2,
   );

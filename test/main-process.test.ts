@@ -131,7 +131,9 @@ t.test('SIGTERM finishes in-flight publishes: every 202 is in the stream after a
   const dataDir = mkdtempSync(join(tmpdir(), 'gw-main-'));
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
   const key = 'gw_dev_sigterm_key';
-  const gw = await startMain({ NATS_DATA_DIR: dataDir, DEV_API_KEY: key });
+  // In-flight publishes finish within milliseconds; the grace period then only cuts the clients'
+  // idle keep-alive connections, which the default 10 s would wait for.
+  const gw = await startMain({ NATS_DATA_DIR: dataDir, DEV_API_KEY: key, SHUTDOWN_TIMEOUT_MS: '2000' });
   t.teardown(() => killAll(gw));
   const exited = new Promise<number | null>((resolve) => gw.child.once('exit', (code) => resolve(code)));
 
@@ -161,7 +163,7 @@ t.test('SIGTERM finishes in-flight publishes: every 202 is in the stream after a
   const acked = outcomes.filter((o) => o.status === 202).map((o) => o.id);
   t.ok(acked.length > 0, `${acked.length} acknowledged before the stop`);
 
-  const again = await startMain({ NATS_DATA_DIR: dataDir, DEV_API_KEY: key });
+  const again = await startMain({ NATS_DATA_DIR: dataDir, DEV_API_KEY: key, SHUTDOWN_TIMEOUT_MS: '2000' });
   t.teardown(() => killAll(again));
   // Republishing every id: the acknowledged ones must come back as duplicates (already stored).
   for (const id of acked) {

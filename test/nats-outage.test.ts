@@ -2,6 +2,7 @@
 // not stored; after NATS is back, 202 again and every acknowledged event is still in the stream.
 import t from 'tap';
 import { auth, KEYS, sampleEvent, startGateway } from './helpers/gateway.ts';
+import { eventually } from './helpers/eventually.ts';
 import { startNats } from './helpers/nats.ts';
 import { storedEvents } from './helpers/stream.ts';
 
@@ -38,14 +39,16 @@ t.test('NATS stopped and restarted', async (t) => {
   t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'still alive');
 
   nats = await nats.restart();
-  let back = 0;
-  const deadline = Date.now() + 20_000;
-  for (let i = 0; back !== 202 && Date.now() < deadline && i < 200; i++) {
-    const res = await publish('evt_after_restart');
-    back = res.statusCode;
-    record('evt_after_restart', res);
-    if (back !== 202) await new Promise((r) => setTimeout(r, 100));
-  }
+  const back = await eventually(
+    'a publish to be accepted after the restart',
+    async () => {
+      const res = await publish('evt_after_restart');
+      record('evt_after_restart', res);
+      return res.statusCode;
+    },
+    (status) => status === 202,
+    { timeoutMs: 20_000, intervalMs: 100 },
+  );
   t.equal(back, 202, 'publishing works again after NATS restarts');
   t.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200);
 

@@ -6,6 +6,7 @@ import type { WebSocket } from 'ws';
 import { BUILTIN_CATALOGUE } from '../schemas/catalogue.ts';
 import { busInternals } from '../src/bus/testing.ts';
 import { KEYS, startGateway } from './helpers/gateway.ts';
+import { eventually, waitOut } from './helpers/eventually.ts';
 import { startNats } from './helpers/nats.ts';
 import { publish, WsClient } from './helpers/ws-client.ts';
 
@@ -55,7 +56,7 @@ t.test('a live auto-ack reader that stops reading is closed with 4010; the gatew
   t.ok(closing, 'the gateway started closing the slow reader');
   t.ok(maxBuffered <= BUFFER + 70 * 1024, `gateway-side buffer stayed bounded (max ${maxBuffered} bytes)`);
   rawSocket(slow).resume();
-  t.equal((await slow.closed).code, 4010);
+  t.equal((await slow.closedWithin()).code, 4010);
   t.equal((await fast.events('live', stored.length, 20_000)).length, stored.length, 'a reader that keeps up gets everything');
 });
 
@@ -67,10 +68,10 @@ t.test('a replay to a reader that stops reading pauses, bounded, and resumes wit
   rawSocket(ws).pause();
   ws.send({ op: 'subscribe', sub: 'r', types: ['*'], from: 'all' });
   let maxBuffered = 0;
-  const deadline = Date.now() + 1500;
-  while (Date.now() < deadline) {
+  // A window that must pass without the buffer growing past the limit (sampled every 10 ms).
+  for (let i = 0; i < 150; i++) {
     for (const s of serverSockets(gw)) maxBuffered = Math.max(maxBuffered, s.bufferedAmount);
-    await new Promise((r) => setTimeout(r, 10));
+    await waitOut(10, 'a sample of the gateway-side buffer');
   }
   t.ok(maxBuffered > 0, 'the gateway did have to buffer');
   t.ok(maxBuffered <= BUFFER + 70 * 1024, `gateway-side buffer stayed bounded (max ${maxBuffered} bytes)`);
@@ -92,15 +93,19 @@ t.test('ping/pong: a connection that stops answering is dropped and cleaned up; 
   await dead.subscribe({ sub: 'acked', types: ['*'], ack: 'client' });
   t.equal(gw.app.wsSubscriptions.connectionCount, 2);
   rawSocket(dead).pause(); // never reads the pings, so never answers them
-  const deadline = Date.now() + 5000;
-  while (gw.app.wsSubscriptions.connectionCount > 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  t.equal(gw.app.wsSubscriptions.connectionCount, 1, 'the silent connection is gone');
-  const consumers: string[] = [];
-  const until = Date.now() + 3000;
-  do {
-    consumers.length = 0;
-    for await (const c of busInternals(gw.app.bus).jsm.consumers.list(gw.config.STREAM_NAME)) consumers.push(c.name);
-  } while (consumers.length > 0 && Date.now() < until);
+  const count = await eventually(
+    'the silent connection to be dropped',
+    () => gw.app.wsSubscriptions.connectionCount,
+    (n) => n <= 1,
+    { timeoutMs: 5000 },
+  );
+  t.equal(count, 1, 'the silent connection is gone');
+  const consumerNames = async () => {
+    const names: string[] = [];
+    for await (const c of busInternals(gw.app.bus).jsm.consumers.list(gw.config.STREAM_NAME)) names.push(c.name);
+    return names;
+  };
+  const consumers = await eventually('its consumer to be deleted', consumerNames, (names) => names.length === 0, { timeoutMs: 3000 });
   t.same(consumers, [], 'and its consumer deleted');
   await alive.subscribe({ sub: 'still', types: ['*'] });
   t.pass('the answering connection is still usable after several ping rounds');

@@ -8,6 +8,7 @@ import { busInternals } from '../src/bus/testing.ts';
 import { configWith } from '../src/config.ts';
 import { buildApp } from '../src/app.ts';
 import { auth, KEY_FILE, KEYS, startGateway } from './helpers/gateway.ts';
+import { waitOut } from './helpers/eventually.ts';
 import { startNats } from './helpers/nats.ts';
 import { publish, WsClient } from './helpers/ws-client.ts';
 
@@ -72,8 +73,11 @@ t.test('tickets: single use, signed, short-lived, never logged', async (t) => {
   const tampered = `${Buffer.from(JSON.stringify({ ...other, t: 'ten_b' })).toString('base64url')}.${ticket.split('.')[1]}`;
   t.equal((await WsClient.refusal(url, { ticket: tampered })).status, 401, 'a ticket rewritten to another tenant is refused');
 
-  const late = (await app.inject({ method: 'POST', url: '/v1/ws-tickets', headers: auth(KEYS.a) })).json().ticket;
-  await new Promise((r) => setTimeout(r, 1600));
+  const issued = (await app.inject({ method: 'POST', url: '/v1/ws-tickets', headers: auth(KEYS.a) })).json();
+  const late = issued.ticket;
+  // Only time makes a ticket expire: cross its expires_at (WS_TICKET_TTL 1500 ms, the smallest that
+  // leaves the steps above time to use the first ticket on a loaded machine).
+  await waitOut(Math.max(0, Date.parse(issued.expires_at) - Date.now()) + 50, 'the ticket to expire');
   const expired = await WsClient.refusal(url, { ticket: late });
   t.equal(expired.status, 401, 'an expired ticket is refused');
   t.match(String(expired.body.detail), /expired/);
@@ -114,6 +118,7 @@ t.test('live delivery: patterns, once per stored event, own tenant only', async 
     [created.seq, paid.seq, cancelled.seq],
     'order.* and invoice.paid, each stored event once, in order',
   );
+  // Nothing-happens windows: a duplicate or a wrong match would follow within milliseconds.
   t.ok(await a.quiet((f) => f.op === 'event', 300), 'nothing else (no duplicate, no invoice.generated)');
   t.ok(await b.quiet((f) => f.op === 'event', 100), "tenant b sees none of tenant a's events");
   const own = await publish(gw.app, KEYS.b, 'invoice.paid');
@@ -180,14 +185,14 @@ t.test('protocol abuse closes the connection with a documented code', async (t) 
   const gw = await startGateway(t, nats.url, { WS_MAX_FRAME_BYTES: 1024, WS_MAX_FRAMES_PER_SECOND: 20 }, { listen: true });
   const big = await WsClient.connect(t, gw.url, { key: KEYS.a });
   big.send({ op: 'subscribe', sub: 'x', types: ['*'], filter: { source: ['x'.repeat(1100)] } });
-  t.equal((await big.closed).code, 4009, 'a frame over WS_MAX_FRAME_BYTES');
+  t.equal((await big.closedWithin()).code, 4009, 'a frame over WS_MAX_FRAME_BYTES');
   const huge = await WsClient.connect(t, gw.url, { key: KEYS.a });
   huge.send('x'.repeat(4096));
-  t.equal((await huge.closed).code, 1009, 'a frame over the transport cap');
+  t.equal((await huge.closedWithin()).code, 1009, 'a frame over the transport cap');
 
   const flood = await WsClient.connect(t, gw.url, { key: KEYS.a });
   for (let i = 0; i < 50; i++) flood.send({ op: 'ack', sub: 'x', seq: 1 });
-  t.equal((await flood.closed).code, 4008, 'more than WS_MAX_FRAMES_PER_SECOND frames');
+  t.equal((await flood.closedWithin()).code, 4008, 'more than WS_MAX_FRAMES_PER_SECOND frames');
   // Polite clients on the same instance are unaffected.
   const ok = await WsClient.connect(t, gw.url, { key: KEYS.a });
   await ok.subscribe({ sub: 'x', types: ['*'] });

@@ -2,6 +2,7 @@
 import t from 'tap';
 import { busInternals } from '../src/bus/testing.ts';
 import { KEYS, startGateway } from './helpers/gateway.ts';
+import { eventually } from './helpers/eventually.ts';
 import { startNats } from './helpers/nats.ts';
 import { type Frame, publish, WsClient } from './helpers/ws-client.ts';
 
@@ -12,15 +13,6 @@ async function consumerNames(app: Awaited<ReturnType<typeof startGateway>>['app'
   const names: string[] = [];
   for await (const c of busInternals(app.bus).jsm.consumers.list(app.config.STREAM_NAME)) names.push(c.name);
   return names;
-}
-
-async function eventually(check: () => Promise<boolean>, timeoutMs = 5000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return check();
 }
 
 t.test('replay from all, a seq or a time, then live with no gap and no duplicate', async (t) => {
@@ -49,6 +41,7 @@ t.test('replay from all, a seq or a time, then live with no gap and no duplicate
   for (let i = 0; i < 20; i++) during.push((await publish(gw.app, KEYS.a, 'order.created')).seq);
   t.same(seqs(await ws.events('all', 20)), during, 'all: no gap, no duplicate at the switch');
   t.same(seqs(await ws.events('seq', 20)), during);
+  // A duplicate at the replay/live switch would come right behind the last event.
   t.ok(await ws.quiet((f) => f.op === 'event', 300), 'nothing extra');
   t.notOk(
     ws.frames.some((f) => f.op === 'event' && (f.event as { tenant_id: string }).tenant_id !== 'ten_a'),
@@ -94,6 +87,7 @@ t.test('another tenant’s sequence numbers give nothing of theirs', async (t) =
   const b = await WsClient.connect(t, gw.url, { key: KEYS.b });
   await b.subscribe({ sub: 'probe', types: ['*'], from: { seq: theirs.seq } });
   await b.subscribe({ sub: 'probe-ack', types: ['order.created'], from: { seq: theirs.seq }, ack: 'client' });
+  // Replays and a consumer start at once: a leak would show within this window.
   t.ok(await b.quiet((f) => f.op === 'event', 500), 'nothing delivered');
   b.send({ op: 'ack', sub: 'probe-ack', seq: theirs.seq });
   t.equal((await b.next((f) => f.op === 'error')).code, 'GW_NOT_IN_FLIGHT', 'acking their seq does nothing');
@@ -116,7 +110,8 @@ t.test('client acks: redelivery after the ack wait, nak with delay, dead letter 
   const second = await ws.next((f) => f.op === 'event' && f.seq === one.seq, 4000);
   t.equal(second.delivery, 2);
   ws.send({ op: 'ack', sub: 'work', seq: one.seq });
-  t.ok(await ws.quiet((f) => f.op === 'event' && f.seq === one.seq, 1500), 'acked: never again');
+  // Longer than the 1000 ms ack wait: an ack that did not land would show as a redelivery.
+  t.ok(await ws.quiet((f) => f.op === 'event' && f.seq === one.seq, 1200), 'acked: never again');
   ws.send({ op: 'ack', sub: 'work', seq: one.seq });
   t.equal((await ws.next((f) => f.op === 'error')).code, 'GW_NOT_IN_FLIGHT', 'a second ack is refused');
 
@@ -132,8 +127,14 @@ t.test('client acks: redelivery after the ack wait, nak with delay, dead letter 
   const third = await ws.next((f) => f.op === 'event' && f.seq === two.seq, 3000);
   t.equal(third.delivery, 3);
   ws.send({ op: 'nak', sub: 'work', seq: two.seq });
-  // Delivery 4 > max 3: dead-lettered by the gateway, never sent.
-  t.ok(await ws.quiet((f) => f.op === 'event' && f.seq === two.seq, 2500), 'not delivered after max deliveries');
+  // Delivery 4 > max 3: dead-lettered by the gateway, never sent. The nak redelivers at once, so once
+  // the dead letter is stored that delivery was handled; a short window then catches a late frame.
+  await eventually(
+    'the fourth delivery to be dead-lettered',
+    () => busInternals(gw.app.bus).jsm.streams.info(gw.config.DEAD_LETTER_STREAM),
+    (i) => i.state.messages > 0,
+  );
+  t.ok(await ws.quiet((f) => f.op === 'event' && f.seq === two.seq, 200), 'not delivered after max deliveries');
   const dlq = await busInternals(gw.app.bus).jsm.streams.info(gw.config.DEAD_LETTER_STREAM);
   t.equal(dlq.state.messages, 1, 'the event is in the dead-letter stream');
 });
@@ -147,11 +148,12 @@ t.test('a client-ack subscription holds at most WS_MAX_IN_FLIGHT unacknowledged 
   await ws.subscribe({ sub: 'slow', types: ['*'], from: 'all', ack: 'client' });
   const firstThree = await ws.events('slow', 3);
   t.same(seqs(firstThree), stored.slice(0, 3));
-  t.ok(await ws.quiet((f) => f.op === 'event', 600), 'no fourth event before an ack');
+  // The events are already stored: a fourth beyond the window would arrive with the first three.
+  t.ok(await ws.quiet((f) => f.op === 'event', 300), 'no fourth event before an ack');
   ws.send({ op: 'ack', sub: 'slow', seq: stored[0] });
   const [fourth] = await ws.events('slow', 1);
   t.equal(fourth?.seq, stored[3], 'one ack, one more event');
-  t.ok(await ws.quiet((f) => f.op === 'event', 400));
+  t.ok(await ws.quiet((f) => f.op === 'event', 300));
   for (const s of [stored[1], stored[2], stored[3]]) ws.send({ op: 'ack', sub: 'slow', seq: s });
   t.same(seqs(await ws.events('slow', 3)), stored.slice(4, 7));
 });
@@ -190,7 +192,15 @@ t.test('no consumer is left when subscriptions and connections end', async (t) =
   await other.subscribe({ sub: 'r', types: ['*'], from: 'all' });
   await ws.close();
   other.terminate(); // no close handshake
-  t.ok(await eventually(async () => (await consumerNames(gw.app)).length === 0), 'closing the connections deletes their consumers');
+  t.same(
+    await eventually(
+      'the consumers of the closed connections to be deleted',
+      () => consumerNames(gw.app),
+      (names) => names.length === 0,
+    ),
+    [],
+    'closing the connections deletes their consumers',
+  );
   t.equal(gw.app.wsSubscriptions.hub.size, 0, 'and the live hub forgot them');
   t.equal(gw.app.wsSubscriptions.hub.tenants, 0, 'and closed its per-tenant feeds');
 });

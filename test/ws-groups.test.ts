@@ -9,6 +9,7 @@ import t, { type Test } from 'tap';
 import { PROJECT_ROOT } from '../dev/paths.ts';
 import { busInternals } from '../src/bus/testing.ts';
 import { KEY_FILE, KEYS, startGateway } from './helpers/gateway.ts';
+import { eventually } from './helpers/eventually.ts';
 import { startNats } from './helpers/nats.ts';
 import { type Frame, publish, WsClient } from './helpers/ws-client.ts';
 
@@ -48,6 +49,17 @@ t.test('two instances share a group: each event to one member, all events to the
 
   // A group without members keeps its position.
   await b.close();
+  // The client sees the close before gateway two has stopped b's pull: until nats-server drops that
+  // pull request (no interest left on its inbox), an event published now is handed to b's stopped
+  // pull and comes back only after the 30 s ack wait. Publish once nobody is left in the group.
+  await eventually(
+    'the departed member to hold no pull request on the group',
+    async () => ({
+      connections: two.app.wsSubscriptions.connectionCount,
+      waiting: (await busInternals(two.app.bus).jsm.consumers.info(two.config.STREAM_NAME, 'gw_ten_a_billing')).num_waiting,
+    }),
+    (s) => s.connections === 0 && s.waiting === 0,
+  );
   const whileAway: number[] = [];
   for (let i = 0; i < 3; i++) whileAway.push((await publish(one.app, KEYS.a)).seq);
   const c = await WsClient.connect(t, two.url, { key: KEYS.a });
@@ -69,8 +81,12 @@ t.test('an auto-ack group member gets each event once and acks it itself', async
   await a.subscribe({ sub: 'g', types: ['*'], group: 'auto' });
   const stored = [(await publish(gw.app, KEYS.a)).seq, (await publish(gw.app, KEYS.a)).seq];
   t.same(seqs(await a.events('g', 2)), stored);
+  // The gateway acks in the write callback of each frame, which can run after this client already
+  // read the frame: wait for the acks to land before leaving (a leaving member's unacked events are nak'ed).
+  const groupInfo = () => busInternals(gw.app.bus).jsm.consumers.info(gw.config.STREAM_NAME, 'gw_ten_a_auto');
+  await eventually('both events acked by the gateway', groupInfo, (i) => i.num_ack_pending === 0 && i.ack_floor.stream_seq === stored[1]);
   await a.close();
-  const info = await busInternals(gw.app.bus).jsm.consumers.info(gw.config.STREAM_NAME, 'gw_ten_a_auto');
+  const info = await groupInfo();
   t.equal(info.num_ack_pending, 0, 'acknowledged once written');
   t.equal(info.ack_floor.stream_seq, stored[1]);
 });

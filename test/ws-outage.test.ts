@@ -2,6 +2,7 @@
 // subscription either carries on or says it ended.
 import t from 'tap';
 import { KEYS, startGateway } from './helpers/gateway.ts';
+import { eventually } from './helpers/eventually.ts';
 import { startNats } from './helpers/nats.ts';
 import { publish, WsClient } from './helpers/ws-client.ts';
 
@@ -16,17 +17,19 @@ t.test('subscriptions after a NATS restart', async (t) => {
   const before = await publish(gw.app, KEYS.a);
   for (const s of ['live', 'replay', 'acked', 'group']) t.equal((await ws.next((f) => f.op === 'event' && f.sub === s)).seq, before.seq, s);
   await nats.stop();
-  await new Promise((r) => setTimeout(r, 500));
+  // Restart only once the gateway has noticed the outage (else it may never see one).
+  await eventually(
+    'the gateway to notice NATS is gone',
+    () => gw.app.inject({ method: 'GET', url: '/readyz' }),
+    (r) => r.statusCode === 503,
+  );
   nats = await nats.restart();
-  const deadline = Date.now() + 15_000;
-  let after: { seq: number } | undefined;
-  while (!after && Date.now() < deadline) {
-    try {
-      after = await publish(gw.app, KEYS.a);
-    } catch {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+  const after = await eventually(
+    'a publish to be accepted after the restart',
+    () => publish(gw.app, KEYS.a).catch(() => undefined),
+    (stored) => stored !== undefined,
+    { timeoutMs: 15_000, intervalMs: 200 },
+  );
   t.ok(after, 'publishing works again');
   const got: Record<string, unknown> = {};
   const end = Date.now() + 10_000;

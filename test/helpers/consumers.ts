@@ -38,14 +38,3 @@ export async function ack(app: FastifyInstance, key: string, name: string, body:
   if (res.status !== 200) throw new Error(`ack failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body as { acks: Outcome[]; naks: Outcome[] };
 }
-
-/** Polls `fn` until `done` holds or `ms` passed (bounded both in time and in rounds). */
-export async function eventually<T>(fn: () => Promise<T>, done: (v: T) => boolean, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let v = await fn();
-  for (let i = 0; i < 200 && !done(v) && Date.now() < deadline; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-    v = await fn();
-  }
-  return v;
-}

@@ -1,6 +1,6 @@
 // A gateway built in-process against a test nats-server, with a fixed set of tenants and keys.
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { ApiKeys, sha256 } from '../../src/auth/api-keys.ts';
 import { type Config, configWith } from '../../src/config.ts';
 import { buildApp } from '../../src/app.ts';
@@ -41,14 +41,22 @@ export async function startGateway(
   t: Teardown,
   natsUrl: string,
   overrides: Partial<Config> = {},
-  opts: { listen?: boolean; logLevel?: string } = {},
+  opts: {
+    listen?: boolean;
+    logLevel?: string;
+    /** A logger of the test's own (e.g. pino writing to a stream the test reads); else pino at `logLevel`. */
+    logger?: Logger;
+    /** Called on the built app before it is ready (e.g. to add a route of the test's own). */
+    beforeReady?: (app: FastifyInstance) => void;
+  } = {},
 ): Promise<TestGateway> {
   const config = configWith({ NATS_URL: [natsUrl], PUBLISH_TIMEOUT_MS: 2000, ...overrides });
   const app = await buildApp(config, {
     apiKeys: ApiKeys.fromDocument(KEY_FILE),
-    logger: pino({ level: opts.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    logger: opts.logger ?? pino({ level: opts.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'silent' }),
   });
   t.teardown(() => app.close());
+  opts.beforeReady?.(app);
   let url = '';
   if (opts.listen) {
     await app.listen({ host: '127.0.0.1', port: 0 });

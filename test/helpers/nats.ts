@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findNatsServer } from '../../dev/nats-server/binary.ts';
 import { type NatsServer, startNatsServer } from '../../dev/nats-server/process.ts';
-import { waitFor } from './wait.ts';
+import { eventually } from './eventually.ts';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -33,22 +33,33 @@ function allThreadsStopped(pid: number): boolean {
 export async function startNats(t: Teardown, opts: { storeDir?: string; port?: number } = {}): Promise<TestNats> {
   const bin = await findNatsServer();
   const storeDir = opts.storeDir ?? mkdtempSync(join(tmpdir(), 'gw-nats-'));
-  const server = await startNatsServer({ bin, storeDir, port: opts.port });
   const owned = opts.storeDir === undefined;
+  let current = await startNatsServer({ bin, storeDir, port: opts.port });
+  // One teardown for the server and every restart of it, registered before the gateways that use it:
+  // tap runs teardowns last-registered first, so they close while it still runs (a gateway closing
+  // while NATS is down waits seconds for its drain to give up).
   t.teardown(async () => {
-    await server.kill();
+    await current.kill();
     if (owned) rmSync(storeDir, { recursive: true, force: true });
   });
-  return {
+  const handle = (server: NatsServer): TestNats => ({
     ...server,
     storeDir,
-    restart: () => startNats(t, { storeDir, port: server.port }),
+    restart: async () => {
+      await server.kill(); // no-op once stopped or killed
+      current = await startNatsServer({ bin, storeDir, port: server.port });
+      return handle(current);
+    },
     pause: async () => {
       server.process.kill('SIGSTOP');
-      await waitFor('nats-server to stop', () => allThreadsStopped(server.process.pid as number), 5000, 5);
+      await eventually('every nats-server thread to stop', () => allThreadsStopped(server.process.pid as number), Boolean, {
+        timeoutMs: 5000,
+        intervalMs: 5,
+      });
     },
     resume: () => {
       server.process.kill('SIGCONT');
     },
-  };
+  });
+  return handle(current);
 }

@@ -1,5 +1,5 @@
 // Reads back what JetStream really stored, over a connection of the test's own.
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 
 export interface StoredEvent {
@@ -31,6 +31,16 @@ export async function storedEvents(
       if (out.length >= want) break;
     }
     return out;
+  } finally {
+    await nc.close();
+  }
+}
+
+/** What nats-server says of a consumer now (e.g. `num_waiting`: pull requests waiting), over the test's own connection. */
+export async function consumerInfo(natsUrl: string, consumer: string, stream = 'EVENTS') {
+  const nc = await connect({ servers: natsUrl });
+  try {
+    return await (await jetstreamManager(nc)).consumers.info(stream, consumer);
   } finally {
     await nc.close();
   }

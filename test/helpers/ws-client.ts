@@ -1,5 +1,6 @@
-// A small WebSocket test client: connects (or reports the refused upgrade), sends frames, and waits
-// for the frames it expects with a deadline; plus `publish`, which stores a catalogue example event.
+// The WebSocket test client every WebSocket test uses: connects (or reports the refused upgrade),
+// collects every frame, and awaits conditions with a deadline (the next frame matching a predicate,
+// N events of a subscription, the close code); plus `publish`, which stores a catalogue example event.
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import WebSocket from 'ws';
@@ -92,23 +93,49 @@ export class WsClient {
     return answer;
   }
 
-  /** The next not-yet-consumed frame matching `match`, waiting up to `timeoutMs`. */
-  async next(match: (f: Frame) => boolean = () => true, timeoutMs = 5000): Promise<Frame> {
+  /**
+   * The next not-yet-consumed frame matching `match`, waiting up to `timeoutMs`; the timeout message
+   * names `what` (default: the predicate's source) and the last frames received.
+   */
+  async next(match: (f: Frame) => boolean = () => true, timeoutMs = 5000, what = match.toString()): Promise<Frame> {
     const found = await this.#find(match, timeoutMs);
-    if (!found) throw new Error(`no matching frame within ${timeoutMs} ms; received ${JSON.stringify(this.frames.slice(-5))}`);
+    if (!found) {
+      const state = this.socket.readyState === WebSocket.CLOSED ? ' (the socket is closed)' : '';
+      throw new Error(`no frame matching ${what} within ${timeoutMs} ms${state}; unconsumed: ${JSON.stringify(this.frames.slice(-5))}`);
+    }
     return found;
   }
 
-  /** Event frames of `sub`, waiting until `count` arrived. */
-  async events(sub: string, count: number, timeoutMs = 5000): Promise<Frame[]> {
+  /** `count` event frames of `sub`, in order, all within `timeoutMs` (one deadline for all of them). */
+  async events(sub: string, count: number, timeoutMs = 10_000): Promise<Frame[]> {
+    const deadline = Date.now() + timeoutMs;
     const out: Frame[] = [];
-    for (let i = 0; i < count; i++) out.push(await this.next((f) => f.op === 'event' && f.sub === sub, timeoutMs));
+    while (out.length < count) {
+      const left = Math.max(1, deadline - Date.now());
+      out.push(await this.next((f) => f.op === 'event' && f.sub === sub, left, `event ${out.length + 1} of ${count} of "${sub}"`));
+    }
     return out;
   }
 
-  /** Resolves true when no frame matching `match` arrives within `ms` (for "nothing is delivered"). */
+  /**
+   * True when no frame matching `match` arrives within `ms`: the explicit window of a test that
+   * proves something does NOT happen (keep it as short as the claim allows).
+   */
   async quiet(match: (f: Frame) => boolean, ms: number): Promise<boolean> {
     return (await this.#find(match, ms)) === undefined;
+  }
+
+  /** The close code and reason once the gateway closed the connection, waiting up to `timeoutMs`. */
+  async closedWithin(timeoutMs = 5000): Promise<{ code: number; reason: string }> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the connection was not closed within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([this.closed, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async #find(match: (f: Frame) => boolean, timeoutMs: number): Promise<Frame | undefined> {

@@ -18,7 +18,7 @@ t.test('the correlation bench measures every size at every stage and writes matc
   const { stdout } = await run(
     process.execPath,
     ['bench/correlation-lookup.ts', '--quick', '--stages=2300,3000', '--repeats=1', `--out=${out}`],
-    { cwd: join(import.meta.dirname, '..'), timeout: 150_000, maxBuffer: 16 * 1048576 },
+    { cwd: join(import.meta.dirname, '..', '..'), timeout: 150_000, maxBuffer: 16 * 1048576 },
   );
 
   t.match(stdout, /^machine: \d+ × .+, [\d.]+ GiB, node v\d+\.\d+\.\d+, nats-server \d+\.\d+\.\d+/m, 'names the machine and versions');

@@ -14,7 +14,7 @@ t.test('the quick bench prints the machine and a table, and writes matching JSON
   const out = mkdtempSync(join(tmpdir(), 'gw-bench-smoke-'));
   t.teardown(() => rmSync(out, { recursive: true, force: true }));
   const { stdout } = await run(process.execPath, ['bench/run.ts', '--quick', `--out=${out}`], {
-    cwd: join(import.meta.dirname, '..'),
+    cwd: join(import.meta.dirname, '..', '..'),
     timeout: 150_000,
     maxBuffer: 16 * 1048576,
   });
