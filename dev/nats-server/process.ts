@@ -14,6 +14,8 @@ export interface NatsServerOptions {
   maxFileStore?: string;
   startTimeoutMs?: number;
   log?: (line: string) => void;
+  /** More command-line options, e.g. a server name and cluster routes (test clusters). */
+  extraArgs?: readonly string[];
 }
 
 export interface NatsServer {
@@ -30,6 +32,7 @@ export async function startNatsServer(opts: NatsServerOptions): Promise<NatsServ
   mkdirSync(opts.storeDir, { recursive: true });
   const args = ['-a', '127.0.0.1', '-p', String(opts.port && opts.port > 0 ? opts.port : -1), '-js', '-sd', opts.storeDir];
   if (opts.maxFileStore) args.push('--max_file_store', opts.maxFileStore);
+  if (opts.extraArgs) args.push(...opts.extraArgs);
   const child = spawn(opts.bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const tail: string[] = [];
