@@ -1128,7 +1128,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_UNKNOWN_EVENT_TYPE`, `GW_UNSUPPORTED_VERSION`, `GW_VALIDATION_FAILED`: the event type is not in the catalogue; the event's major version is not supported; the event does not match its schema. */
+            /** @description `GW_UNKNOWN_EVENT_TYPE`, `GW_UNSUPPORTED_VERSION`, `GW_VALIDATION_FAILED`: the event type is not in the catalogue; the event's major version is not supported; the request body does not match its schema. */
             422: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1282,7 +1282,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_BATCH_TOO_LARGE`, `GW_VALIDATION_FAILED`: the batch holds more events than allowed; the event does not match its schema. */
+            /** @description `GW_BATCH_TOO_LARGE`, `GW_VALIDATION_FAILED`: the batch holds more events than allowed; the request body does not match its schema. */
             422: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2039,7 +2039,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_INVALID_FILTER`, `GW_VALIDATION_FAILED`: the content filter is invalid; the event does not match its schema. */
+            /** @description `GW_INVALID_FILTER`, `GW_VALIDATION_FAILED`: the content filter is invalid; the request body does not match its schema. */
             422: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2292,7 +2292,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_VALIDATION_FAILED`: the event does not match its schema. */
+            /** @description `GW_VALIDATION_FAILED`: the request body does not match its schema. */
             422: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2433,7 +2433,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_VALIDATION_FAILED`: the event does not match its schema. */
+            /** @description `GW_VALIDATION_FAILED`: the request body does not match its schema. */
             422: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2687,7 +2687,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_VALIDATION_FAILED`: the event does not match its schema. */
+            /** @description `GW_VALIDATION_FAILED`: the request body does not match its schema. */
             422: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
