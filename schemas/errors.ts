@@ -26,6 +26,7 @@ const TABLE = {
   GW_UNKNOWN_EVENT_TYPE: { status: 422, title: 'The event type is not in the catalogue', retryable: false },
   GW_UNSUPPORTED_VERSION: { status: 422, title: "The event's major version is not supported", retryable: false },
   GW_BATCH_TOO_LARGE: { status: 422, title: 'The batch holds more events than allowed', retryable: false },
+  GW_BODY_TOO_DEEP: { status: 400, title: 'The request body nests objects and arrays deeper than allowed', retryable: false },
   GW_PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is larger than allowed', retryable: false },
   GW_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request body must be application/json', retryable: false },
   GW_NOT_FOUND: { status: 404, title: 'No such resource', retryable: false },

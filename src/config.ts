@@ -105,6 +105,11 @@ export const SETTINGS = {
   DEV_TENANT_ID: setting('ten_demo', token, 'Dev mode only: the demo tenant.'),
   EVENT_TYPES_DIR: setting(undefined, optionalStr, 'Directory of JSON files registering more event types (see docs/event-types.md).'),
   BODY_LIMIT_BYTES: setting('1048576', int(1024, 64 * 1048576), 'Largest request body accepted (`413` above).'),
+  BODY_MAX_DEPTH: setting(
+    '64',
+    int(2, 1000),
+    'Deepest nesting of objects and arrays accepted in a request body, the body itself being level 1 (`400 GW_BODY_TOO_DEEP` beyond).',
+  ),
   BATCH_MAX_EVENTS: setting('500', int(1, 10_000), 'Most events in one `POST /v1/events/batch`.'),
   CONSUMER_ACK_WAIT: setting(
     '30s',

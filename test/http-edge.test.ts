@@ -1,7 +1,8 @@
 // Client mistakes at the HTTP edge answer 4xx problem+json with a catalogue code, never a 5xx:
 // missing bodies, bodies nested too deep, sequence numbers out of range, and fastify's own answers.
 import t from 'tap';
-import { auth, KEYS, sampleEvent, startGateway } from './helpers/gateway.ts';
+import { jsonDepthExceeds } from '../src/json-depth.ts';
+import { auth, KEYS, startGateway } from './helpers/gateway.ts';
 import { startNats } from './helpers/nats.ts';
 import { WsClient } from './helpers/ws-client.ts';
 
@@ -33,6 +34,38 @@ t.test('http edge', async (t) => {
       const res = await app.inject({ method: method as 'POST', url, headers: auth(KEYS.a) });
       t.match(problem(res), { status: 400, type: 'application/problem+json', code: 'GW_MALFORMED_JSON' }, `${method} ${url}`);
     }
+  });
+
+  await t.test('2: a body nested deeper than BODY_MAX_DEPTH is a 400 GW_BODY_TOO_DEEP, before anything recursive', async (t) => {
+    const post = (url: string, body: string) =>
+      app.inject({ method: 'POST', url, headers: { ...auth(KEYS.a), 'content-type': 'application/json' }, body });
+    const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+    const envelope = (data: string) =>
+      `{"type":"order.provisioned","source":"s","data":{"order_id":"o","resources":[{"id":"r","type":"vm","status":"running"}],"deep":${data}}}`;
+    for (const [url, body] of [
+      ['/v1/events', envelope(nested(4400))],
+      ['/v1/events', envelope(nested(200_000))],
+      ['/v1/events/batch', `{"events":[${envelope(nested(100))}]}`],
+      ['/v1/consumers/c1/ack', `{"acks":${nested(65)}}`],
+    ] as const) {
+      const res = await post(url, body);
+      t.match(problem(res), { status: 400, type: 'application/problem+json', code: 'GW_BODY_TOO_DEEP' }, `${url} ${body.length} bytes`);
+    }
+    // At the limit (64 levels: the envelope, data, and 62 more), and brackets inside strings do not count.
+    const ok = await post('/v1/events', envelope(nested(62)));
+    t.equal(ok.statusCode, 202, ok.body);
+    const inString = await post('/v1/events', envelope(`"${'[{'.repeat(500)}\\"[["`));
+    t.equal(inString.statusCode, 202, inString.body);
+    // The scan itself: strings with escaped quotes and backslashes are skipped whole.
+    t.notOk(jsonDepthExceeds('{"a":"\\\\","b":"[\\"[[","c":[1]}', 2));
+    t.ok(jsonDepthExceeds('{"a":"\\\\","b":[[1]]}', 2));
+    t.notOk(jsonDepthExceeds('{"a":"[[[', 1), 'unterminated text is left to the parser');
+    t.match(problem(await post('/v1/events', '{"type": [')), { status: 400, code: 'GW_MALFORMED_JSON' }, 'malformed JSON still is');
+    t.match(
+      problem(await post('/v1/events', '{"__proto__": {"x": 1}}')),
+      { status: 400, code: 'GW_MALFORMED_JSON' },
+      'and proto poisoning',
+    );
   });
 
   await t.test('4: sequences beyond 2^53-1 are a 4xx, not a bus error', async (t) => {

@@ -4,6 +4,7 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import fp from 'fastify-plugin';
 import { GatewayError } from '../errors.ts';
+import { jsonDepthExceeds } from '../json-depth.ts';
 import { notFoundHandler, problemHandler } from '../problem-handler.ts';
 import { validatorCompiler } from '../validation.ts';
 
@@ -15,6 +16,19 @@ export const httpPlugin = fp(
     app.setNotFoundHandler(notFoundHandler);
     // JSON only: anything else is a 415, not a string handed to a handler.
     app.removeContentTypeParser('text/plain');
+    // fastify's JSON parser (with its prototype-poisoning checks), behind a depth check: a body
+    // nested deeper than BODY_MAX_DEPTH is refused before it is parsed, so nothing recursive
+    // (validation, filters, serialisation) ever sees it (src/json-depth.ts).
+    const parseJson = app.getDefaultJsonParser('error', 'error');
+    const { BODY_MAX_DEPTH } = app.config;
+    app.removeContentTypeParser('application/json');
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+      if (jsonDepthExceeds(body as string, BODY_MAX_DEPTH)) {
+        done(new GatewayError('GW_BODY_TOO_DEEP', `The body nests objects and arrays more than ${BODY_MAX_DEPTH} levels deep`), undefined);
+        return;
+      }
+      parseJson(req, body as string, done);
+    });
     // A request with no body and no Content-Type is not parsed at all (fastify hands the handler
     // `undefined`): on a route that takes a body, that is an empty body, a 400 like `Content-Type:
     // application/json` with nothing after it. Added to those routes only, at registration.
