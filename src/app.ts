@@ -20,6 +20,7 @@ import { contractPlugin } from './plugins/contract.ts';
 import { httpPlugin } from './plugins/http.ts';
 import { restPlugin } from './plugins/rest.ts';
 import { websocketPlugin } from './plugins/websocket.ts';
+import { clientErrorHandler, problemHandler } from './problem-handler.ts';
 
 declare module 'fastify' {
   // Always a pino logger here (buildApp makes one or is given one), which has this: hot paths
@@ -52,6 +53,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
+    // What fastify's router and Node's HTTP parser refuse is a problem document too.
+    frameworkErrors: problemHandler,
+    clientErrorHandler,
     // Requests that arrive while closing get our own problem+json 503 (src/plugins/http.ts).
     return503OnClosing: false,
   });

@@ -13,7 +13,15 @@ export const httpPlugin = fp(
     const { RETRY_AFTER_SECONDS } = app.config;
     app.setValidatorCompiler(validatorCompiler);
     app.setErrorHandler(problemHandler);
-    app.setNotFoundHandler(notFoundHandler);
+    // Routes by path, for a 405 (with Allow) instead of a 404 when only the method is wrong.
+    const routes: { pattern: RegExp; methods: Set<string> }[] = [];
+    app.addHook('onRoute', (route) => {
+      const pattern = new RegExp(`^${route.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z0-9_]+/g, '[^/]+')}$`);
+      let entry = routes.find((r) => r.pattern.source === pattern.source);
+      if (!entry) routes.push((entry = { pattern, methods: new Set() }));
+      for (const m of Array.isArray(route.method) ? route.method : [route.method]) entry.methods.add(m);
+    });
+    app.setNotFoundHandler(notFoundHandler((path) => [...(routes.find((r) => r.pattern.test(path))?.methods ?? [])]));
     // JSON only: anything else is a 415, not a string handed to a handler.
     app.removeContentTypeParser('text/plain');
     // fastify's JSON parser (with its prototype-poisoning checks), behind a depth check: a body
