@@ -48,6 +48,17 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
           },
         }),
     bodyLimit: config.BODY_LIMIT_BYTES,
+    // Slow or stalled clients cannot hold sockets: a request (headers and body) must arrive within
+    // HTTP_REQUEST_TIMEOUT, its headers within HTTP_HEADERS_TIMEOUT (408 problem, then closed: see
+    // clientErrorHandler), an idle keep-alive socket is closed after HTTP_KEEP_ALIVE_TIMEOUT. Node
+    // checks these every connectionsCheckingInterval (30 s by default): a quarter of the shorter
+    // timeout here. Upgraded WebSocket connections leave Node's HTTP bookkeeping and are not cut.
+    requestTimeout: config.HTTP_REQUEST_TIMEOUT,
+    keepAliveTimeout: config.HTTP_KEEP_ALIVE_TIMEOUT,
+    http: {
+      headersTimeout: Math.min(config.HTTP_HEADERS_TIMEOUT, config.HTTP_REQUEST_TIMEOUT),
+      connectionsCheckingInterval: Math.max(100, Math.floor(Math.min(config.HTTP_HEADERS_TIMEOUT, config.HTTP_REQUEST_TIMEOUT) / 4)),
+    },
     // Path parameters such as a correlation id may be 128 characters (fastify's default stops at 100).
     routerOptions: { maxParamLength: 256 },
     requestIdHeader: 'x-request-id',
