@@ -18,7 +18,10 @@ export const httpPlugin = fp(
     app.addHook('onRoute', (route) => {
       const pattern = new RegExp(`^${route.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z0-9_]+/g, '[^/]+')}$`);
       let entry = routes.find((r) => r.pattern.source === pattern.source);
-      if (!entry) routes.push((entry = { pattern, methods: new Set() }));
+      if (!entry) {
+        entry = { pattern, methods: new Set() };
+        routes.push(entry);
+      }
       for (const m of Array.isArray(route.method) ? route.method : [route.method]) entry.methods.add(m);
     });
     app.setNotFoundHandler(notFoundHandler((path) => [...(routes.find((r) => r.pattern.test(path))?.methods ?? [])]));
