@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { ApiKeys } from './auth/api-keys.ts';
+import type { Catalogue } from './catalogue.ts';
 import type { Config } from './config.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { busPlugin } from './plugins/bus.ts';
@@ -33,6 +34,8 @@ declare module 'fastify' {
 export interface BuildOptions {
   /** The API keys to accept; else API_KEYS_FILE's, else dev mode (src/plugins/auth.ts). */
   apiKeys?: ApiKeys;
+  /** The event catalogue, already loaded (src/main.ts checks EVENT_TYPES_DIR before starting anything); else loaded from EVENT_TYPES_DIR. */
+  catalogue?: Catalogue;
   /** A pino logger to use (tests pass a silent one); else one is made from LOG_LEVEL. */
   logger?: Logger;
 }
@@ -75,7 +78,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(httpPlugin);
   await app.register(authPlugin, { apiKeys: opts.apiKeys });
   await app.register(busPlugin);
-  await app.register(cataloguePlugin);
+  await app.register(cataloguePlugin, { catalogue: opts.catalogue });
   await app.register(contractPlugin);
   await app.register(websocketPlugin);
   await app.register(restPlugin);
