@@ -89,8 +89,8 @@ const CLIENT_ERRORS: Record<string, { code: ErrorCode; detail: string }> = {
 /**
  * fastify's clientErrorHandler: what Node's HTTP parser refuses before any route runs (a malformed
  * request line or header, an unknown method, headers too large, a request that did not arrive in
- * time) is answered with a problem document too, then the connection is closed. Logged at debug:
- * these are the client's (or a scanner's) doing, and can come by the thousand.
+ * time) is answered with a problem document too, then the connection is closed. Logged at info
+ * without a stack, like every client mistake.
  */
 export function clientErrorHandler(this: FastifyInstance, err: Error & { code?: string }, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
@@ -99,7 +99,7 @@ export function clientErrorHandler(this: FastifyInstance, err: Error & { code?: 
     known?.code ?? 'GW_MALFORMED_REQUEST',
     known?.detail ?? `The request is not valid HTTP (${err.code ?? err.message})`,
   );
-  this.log.debug({ code: gwErr.code, reason: err.code ?? err.message }, 'request refused by the HTTP parser');
+  this.log.info({ code: gwErr.code, reason: err.code ?? err.message }, 'request refused by the HTTP parser');
   // Not when an answer to this connection's request has already begun.
   const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
   if (socket.writable && !inFlight?.headersSent) {
