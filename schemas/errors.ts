@@ -26,7 +26,11 @@ const TABLE = {
     retryable: false,
   },
   GW_MALFORMED_JSON: { status: 400, title: 'The request body is not valid JSON', retryable: false },
-  GW_INVALID_REQUEST: { status: 400, title: 'A query or path parameter is invalid', retryable: false },
+  GW_INVALID_REQUEST: {
+    status: 400,
+    title: 'A query or path parameter is invalid, or the request is not the kind the endpoint takes',
+    retryable: false,
+  },
   GW_VALIDATION_FAILED: { status: 422, title: 'The request body does not match its schema', retryable: false },
   GW_UNKNOWN_EVENT_TYPE: { status: 422, title: 'The event type is not in the catalogue', retryable: false },
   GW_UNSUPPORTED_VERSION: { status: 422, title: "The event's major version is not supported", retryable: false },

@@ -970,7 +970,7 @@ export interface operations {
                     "application/json": components["schemas"]["EventPage"];
                 };
             };
-            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid. */
+            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid, or the request is not the kind the endpoint takes. */
             400: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1073,7 +1073,7 @@ export interface operations {
                     "application/json": components["schemas"]["PublishResult"];
                 };
             };
-            /** @description `GW_INVALID_REQUEST`, `GW_MALFORMED_JSON`: a query or path parameter is invalid; the request body is not valid json. */
+            /** @description `GW_INVALID_REQUEST`, `GW_MALFORMED_JSON`: a query or path parameter is invalid, or the request is not the kind the endpoint takes; the request body is not valid json. */
             400: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1227,7 +1227,7 @@ export interface operations {
                     "application/json": components["schemas"]["BatchResult"];
                 };
             };
-            /** @description `GW_INVALID_REQUEST`, `GW_MALFORMED_JSON`: a query or path parameter is invalid; the request body is not valid json. */
+            /** @description `GW_INVALID_REQUEST`, `GW_MALFORMED_JSON`: a query or path parameter is invalid, or the request is not the kind the endpoint takes; the request body is not valid json. */
             400: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1601,7 +1601,7 @@ export interface operations {
                     "application/json": components["schemas"]["CorrelationTrace"];
                 };
             };
-            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid. */
+            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid, or the request is not the kind the endpoint takes. */
             400: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1801,7 +1801,7 @@ export interface operations {
                     "application/json": components["schemas"]["Consumer"];
                 };
             };
-            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid. */
+            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid, or the request is not the kind the endpoint takes. */
             400: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1973,7 +1973,7 @@ export interface operations {
                     "application/json": components["schemas"]["Consumer"];
                 };
             };
-            /** @description `GW_INVALID_REQUEST`, `GW_MALFORMED_JSON`: a query or path parameter is invalid; the request body is not valid json. */
+            /** @description `GW_INVALID_REQUEST`, `GW_MALFORMED_JSON`: a query or path parameter is invalid, or the request is not the kind the endpoint takes; the request body is not valid json. */
             400: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2108,7 +2108,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConsumerDeleted"];
                 };
             };
-            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid. */
+            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid, or the request is not the kind the endpoint takes. */
             400: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2226,7 +2226,7 @@ export interface operations {
                     "application/json": components["schemas"]["FetchResult"];
                 };
             };
-            /** @description `GW_INVALID_REQUEST`, `GW_MALFORMED_JSON`: a query or path parameter is invalid; the request body is not valid json. */
+            /** @description `GW_INVALID_REQUEST`, `GW_MALFORMED_JSON`: a query or path parameter is invalid, or the request is not the kind the endpoint takes; the request body is not valid json. */
             400: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2378,7 +2378,7 @@ export interface operations {
                     "application/json": components["schemas"]["AckResult"];
                 };
             };
-            /** @description `GW_INVALID_REQUEST`, `GW_MALFORMED_JSON`: a query or path parameter is invalid; the request body is not valid json. */
+            /** @description `GW_INVALID_REQUEST`, `GW_MALFORMED_JSON`: a query or path parameter is invalid, or the request is not the kind the endpoint takes; the request body is not valid json. */
             400: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2531,7 +2531,7 @@ export interface operations {
                     "application/json": components["schemas"]["DeadLetterPage"];
                 };
             };
-            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid. */
+            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid, or the request is not the kind the endpoint takes. */
             400: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2632,7 +2632,7 @@ export interface operations {
                     "application/json": components["schemas"]["RedriveResult"];
                 };
             };
-            /** @description `GW_MALFORMED_JSON`, `GW_INVALID_REQUEST`: the request body is not valid json; a query or path parameter is invalid. */
+            /** @description `GW_MALFORMED_JSON`, `GW_INVALID_REQUEST`: the request body is not valid json; a query or path parameter is invalid, or the request is not the kind the endpoint takes. */
             400: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
