@@ -122,3 +122,21 @@ t.test('http edge', async (t) => {
     t.match(problem(badName), { status: 400, code: 'GW_INVALID_REQUEST', title: /parameter/ });
   });
 });
+
+t.test('a JSON body with a charset parameter is parsed as before', async (t) => {
+  const nats = await startNats(t);
+  const { app } = await startGateway(t, nats.url);
+  for (const type of ['application/json; charset=utf-8', 'application/json;charset=UTF-8', 'Application/JSON']) {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: { ...auth(KEYS.a), 'content-type': type },
+      body: JSON.stringify({
+        type: 'order.provisioned',
+        source: 's',
+        data: { order_id: 'o', resources: [{ id: 'r', type: 'vm', status: 'running' }] },
+      }),
+    });
+    t.equal(res.statusCode, 202, `${type}: ${res.body}`);
+  }
+});
