@@ -5,7 +5,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import { ErrorCode } from './errors.ts';
 import { DELIVERED_EVENT_EXAMPLE } from './consumers.ts';
 import { EventEnvelope } from './envelope.ts';
-import { ConsumerName } from './identifiers.ts';
+import { ConsumerName, Sequence } from './identifiers.ts';
 import { BUS_ERRORS, type OperationSpec, parametersOf } from './openapi-builder.ts';
 import { TypePattern } from './stream-selection.ts';
 
@@ -45,7 +45,7 @@ export const RedriveRequest = Type.Union(
   [
     Type.Object(
       {
-        seqs: Type.Array(Type.Integer({ minimum: 1 }), {
+        seqs: Type.Array(Sequence(), {
           minItems: 1,
           maxItems: REDRIVE_MAX,
           description: 'Dead-letter sequences to redrive.',
@@ -110,7 +110,7 @@ export type RedriveResult = Static<typeof RedriveResult>;
 /** The query of `GET /v1/dead-letters`; `limit` is filled with its default when absent. */
 export const ListDeadLettersQuery = Type.Object({
   consumer: Type.Optional(ConsumerName),
-  after_seq: Type.Optional(Type.Integer({ minimum: 0 })),
+  after_seq: Type.Optional(Sequence({ minimum: 0 })),
   limit: Type.Integer({ minimum: 1, maximum: DEAD_LETTERS_MAX_LIMIT, default: DEAD_LETTERS_DEFAULT_LIMIT }),
 });
 export type ListDeadLettersQuery = Static<typeof ListDeadLettersQuery>;

@@ -3,7 +3,7 @@
 // and response schemas; the handlers are routes/listEvents.ts and routes/getCorrelation.ts.
 import { type Static, Type } from '@sinclair/typebox';
 import { EventEnvelope } from './envelope.ts';
-import { CorrelationId } from './identifiers.ts';
+import { CorrelationId, Sequence } from './identifiers.ts';
 import { BUS_ERRORS, type OperationSpec, parametersOf } from './openapi-builder.ts';
 
 export const HISTORY_MAX_LIMIT = 1000;
@@ -99,7 +99,7 @@ const TypePatterns = Type.Array(Type.String({ minLength: 1, maxLength: 129 }), {
 /** The query of `GET /v1/events`; `limit` is filled with its default when absent. */
 export const ListEventsQuery = Type.Object({
   types: Type.Optional(TypePatterns),
-  from_seq: Type.Optional(Type.Integer({ minimum: 1 })),
+  from_seq: Type.Optional(Sequence()),
   since: Type.Optional(Type.String({ format: 'date-time' })),
   until: Type.Optional(Type.String({ format: 'date-time' })),
   correlation_id: Type.Optional(Type.String({ pattern: CorrelationId.pattern })),

@@ -135,3 +135,16 @@ export function typePatternParts(pattern: string): '*' | { domain: string; actio
   const dot = pattern.indexOf('.');
   return { domain: pattern.slice(0, dot), action: pattern.slice(dot + 1) };
 }
+
+/** The largest stream sequence the API accepts: 2^53−1, the largest integer a JSON number carries exactly. */
+export const MAX_SEQUENCE = Number.MAX_SAFE_INTEGER;
+
+/**
+ * A stream sequence a client sends (`from_seq`, `after_seq`, redrive `seqs`, `from: {"seq"}`,
+ * WebSocket acks): an integer from 1 (`minimum` 0 where 0 means "before the first") to 2^53−1,
+ * so no out-of-range number reaches NATS.
+ */
+export function Sequence(options: { minimum?: 0 | 1; description?: string; examples?: unknown[] } = {}) {
+  const { minimum = 1, ...rest } = options;
+  return Type.Integer({ minimum, maximum: MAX_SEQUENCE, ...rest });
+}

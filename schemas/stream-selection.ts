@@ -1,7 +1,7 @@
 // What a reader selects from the event stream, shared by WebSocket subscriptions, HTTP consumers and
 // dead-letter redrive: type patterns, and where delivery starts.
 import { type Static, Type } from '@sinclair/typebox';
-import { TYPE_PATTERN_PATTERN, TypePattern } from './identifiers.ts';
+import { Sequence, TYPE_PATTERN_PATTERN, TypePattern } from './identifiers.ts';
 
 // Type patterns are identifiers (identifiers.ts); re-exported for the importers of this module.
 export { TYPE_PATTERN_PATTERN, TypePattern };
@@ -11,7 +11,7 @@ export const StartPosition = Type.Union(
     Type.Literal('new', { description: 'Only events stored from now on (for a consumer: from its creation).' }),
     Type.Literal('all', { description: 'Every event the stream still holds.' }),
     Type.Object(
-      { seq: Type.Integer({ minimum: 1, description: 'Stream sequence of the event.', examples: [42] }) },
+      { seq: Sequence({ description: 'Stream sequence of the event.', examples: [42] }) },
       { additionalProperties: false, description: 'From this stream sequence on (resume with the last seq seen + 1).' },
     ),
     Type.Object(

@@ -4,7 +4,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { ErrorCode, FieldError } from './errors.ts';
 import { EventEnvelope } from './envelope.ts';
-import { GroupName, SubscriptionId } from './identifiers.ts';
+import { GroupName, Sequence, SubscriptionId } from './identifiers.ts';
 import type { OperationSpec } from './openapi-builder.ts';
 import { StartPosition, TypePattern } from './stream-selection.ts';
 
@@ -26,7 +26,7 @@ export const CLOSE_CODES = {
   },
 } as const;
 
-const Seq = Type.Integer({ minimum: 1, description: 'Stream sequence of the event.', examples: [42] });
+const Seq = Sequence({ description: 'Stream sequence of the event.', examples: [42] });
 
 export const SubscribeFrame = Type.Object(
   {

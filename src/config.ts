@@ -104,7 +104,27 @@ export const SETTINGS = {
   DEV_API_KEY: setting(undefined, optionalStr, 'Dev mode only: use this key for the demo tenant instead of a random one.'),
   DEV_TENANT_ID: setting('ten_demo', token, 'Dev mode only: the demo tenant.'),
   EVENT_TYPES_DIR: setting(undefined, optionalStr, 'Directory of JSON files registering more event types (see docs/event-types.md).'),
+  HTTP_REQUEST_TIMEOUT: setting(
+    '30s',
+    duration(100, 3_600_000),
+    'Time a client has to send a whole request, headers and body; past it the gateway answers `408` and closes the connection (a body that never arrives cannot hold a socket). WebSocket connections, once upgraded, are not affected.',
+  ),
+  HTTP_HEADERS_TIMEOUT: setting(
+    '10s',
+    duration(100, 3_600_000),
+    "Time a client has to send a request's line and headers (`408` and closed past it; at most `HTTP_REQUEST_TIMEOUT`). Both are checked every quarter of the shorter one.",
+  ),
+  HTTP_KEEP_ALIVE_TIMEOUT: setting(
+    '72s',
+    duration(100, 3_600_000),
+    'An idle keep-alive connection is closed after this long; keep it above the idle timeout of a load balancer in front.',
+  ),
   BODY_LIMIT_BYTES: setting('1048576', int(1024, 64 * 1048576), 'Largest request body accepted (`413` above).'),
+  BODY_MAX_DEPTH: setting(
+    '64',
+    int(2, 1000),
+    'Deepest nesting of objects and arrays accepted in a request body, the body itself being level 1 (`400 GW_BODY_TOO_DEEP` beyond).',
+  ),
   BATCH_MAX_EVENTS: setting('500', int(1, 10_000), 'Most events in one `POST /v1/events/batch`.'),
   CONSUMER_ACK_WAIT: setting(
     '30s',

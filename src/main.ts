@@ -1,17 +1,25 @@
 // The gateway process: configuration, the embedded nats-server when NATS_URL is unset, the HTTP
-// server, and graceful shutdown on SIGTERM/SIGINT.
+// server, and graceful shutdown on SIGTERM/SIGINT (SIGHUP is ignored).
 import { pino } from 'pino';
 import type { NatsServer } from '../dev/nats-server/embedded.ts';
+import { ApiKeyFileError, ApiKeys } from './auth/api-keys.ts';
+import { type Catalogue, CatalogueFileError, loadCatalogue } from './catalogue.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { buildApp } from './app.ts';
 
 async function main(): Promise<void> {
+  // Everything configured is read and checked before anything starts (an embedded nats-server
+  // started before a bad key file was found would be left behind): exit 2 with the reason.
   let config: Config;
+  let apiKeys: ApiKeys | undefined;
+  let catalogue: Catalogue;
   try {
     config = loadConfig();
+    apiKeys = config.API_KEYS_FILE ? ApiKeys.fromFile(config.API_KEYS_FILE) : undefined;
+    catalogue = loadCatalogue(config.EVENT_TYPES_DIR);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
+    if (err instanceof ConfigError || err instanceof ApiKeyFileError || err instanceof CatalogueFileError) {
+      console.error(err instanceof ConfigError ? err.message : `Invalid configuration: ${err.message}`);
       process.exit(2);
     }
     throw err;
@@ -20,6 +28,10 @@ async function main(): Promise<void> {
     level: config.LOG_LEVEL,
     redact: { paths: ['req.headers.authorization', 'req.headers["sec-websocket-protocol"]'], censor: '[redacted]' },
   });
+  if (apiKeys) log.info({ keys: apiKeys.size }, 'API keys loaded');
+  // Until keys can be reloaded (the operations issue), a SIGHUP (a terminal closing, a
+  // `kill -HUP` meant as "reload") must not stop the gateway, which Node's default would.
+  process.on('SIGHUP', () => log.info('SIGHUP ignored: reloading API keys on a signal is not available yet; restart to apply changes'));
 
   let embedded: NatsServer | undefined;
   if (!config.NATS_URL) {
@@ -32,8 +44,15 @@ async function main(): Promise<void> {
     config = { ...config, NATS_URL: [embedded.url] };
   }
 
-  const app = await buildApp(config, { logger: log });
-  await app.listen({ host: config.HOST, port: config.PORT });
+  let app: Awaited<ReturnType<typeof buildApp>>;
+  try {
+    app = await buildApp(config, { logger: log, apiKeys, catalogue });
+    await app.listen({ host: config.HOST, port: config.PORT });
+  } catch (err) {
+    // Not listening (the port is taken, NATS refused): stop what was started, then fail.
+    await embedded?.stop().catch(() => undefined);
+    throw err;
+  }
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -1,7 +1,9 @@
 // The single place errors become responses: every 4xx and 5xx leaves as application/problem+json
 // with a stable GW_* code, whether it came from a handler, fastify's body parser or validation.
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { GatewayError, toProblem } from './errors.ts';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type ErrorCode, GatewayError, toProblem } from './errors.ts';
 import { fieldErrors } from './validation.ts';
 
 /** Maps anything thrown while serving a request to a GatewayError. */
@@ -23,6 +25,10 @@ export function asGatewayError(err: FastifyError | GatewayError | Error): Gatewa
     );
   }
   switch (fe.code) {
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new GatewayError('GW_URI_TOO_LONG', 'A path segment is longer than allowed');
+    case 'FST_ERR_BAD_URL':
+      return new GatewayError('GW_INVALID_REQUEST', 'The path is not valid percent-encoded UTF-8');
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new GatewayError('GW_PAYLOAD_TOO_LARGE', fe.message);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
@@ -55,6 +61,53 @@ export function problemHandler(err: FastifyError | Error, req: FastifyRequest, r
     .send(toProblem(gwErr, req.url.split('?')[0], String(req.id)));
 }
 
-export function notFoundHandler(req: FastifyRequest, reply: FastifyReply): FastifyReply {
-  return problemHandler(new GatewayError('GW_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`), req, reply);
+/**
+ * The 404 handler, or a 405 with `Allow` when the path is a route's with other methods.
+ * `allowedMethods(path)` lists those methods (empty: no such path).
+ */
+export function notFoundHandler(allowedMethods: (path: string) => string[]) {
+  return (req: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    const path = req.url.split('?')[0] as string;
+    const allow = allowedMethods(path);
+    if (allow.length > 0) {
+      reply.header('Allow', allow.join(', '));
+      return problemHandler(
+        new GatewayError('GW_METHOD_NOT_ALLOWED', `${path} does not support ${req.method}; it supports ${allow.join(', ')}`),
+        req,
+        reply,
+      );
+    }
+    return problemHandler(new GatewayError('GW_NOT_FOUND', `No route ${req.method} ${path}`), req, reply);
+  };
+}
+
+const CLIENT_ERRORS: Record<string, { code: ErrorCode; detail: string }> = {
+  ERR_HTTP_REQUEST_TIMEOUT: { code: 'GW_REQUEST_TIMEOUT', detail: 'The request did not arrive in time' },
+  HPE_HEADER_OVERFLOW: { code: 'GW_HEADERS_TOO_LARGE', detail: 'The request line and headers exceed the size Node accepts (16 KiB)' },
+};
+
+/**
+ * fastify's clientErrorHandler: what Node's HTTP parser refuses before any route runs (a malformed
+ * request line or header, an unknown method, headers too large, a request that did not arrive in
+ * time) is answered with a problem document too, then the connection is closed. Logged at info
+ * without a stack, like every client mistake.
+ */
+export function clientErrorHandler(this: FastifyInstance, err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const known = CLIENT_ERRORS[err.code ?? ''];
+  const gwErr = new GatewayError(
+    known?.code ?? 'GW_MALFORMED_REQUEST',
+    known?.detail ?? `The request is not valid HTTP (${err.code ?? err.message})`,
+  );
+  this.log.info({ code: gwErr.code, reason: err.code ?? err.message }, 'request refused by the HTTP parser');
+  // Not when an answer to this connection's request has already begun.
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
+    const body = JSON.stringify(toProblem(gwErr));
+    socket.write(
+      `HTTP/1.1 ${gwErr.statusCode} ${STATUS_CODES[gwErr.statusCode]}\r\nContent-Type: application/problem+json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }

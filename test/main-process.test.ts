@@ -1,12 +1,13 @@
 // The gateway as `npm start` runs it: dev mode, an embedded nats-server, graceful SIGTERM.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import t from 'tap';
 import { PROJECT_ROOT } from '../dev/paths.ts';
 import { sampleEvent } from './helpers/gateway.ts';
+import { waitFor } from './helpers/wait.ts';
 
 interface Started {
   child: ChildProcess;
@@ -209,4 +210,72 @@ t.test('an embedded nats-server orphaned by a SIGKILLed gateway is stopped by th
   second.child.kill('SIGTERM');
   t.equal(await stopped, 0);
   t.notOk(alive(second.natsPid), 'a clean stop leaves no nats-server behind');
+});
+
+/** Pids of nats-server processes whose command line names `dir` (their store). */
+function natsServersUsing(dir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmd.includes('nats-server') && cmd.includes(dir)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+t.test('a bad API_KEYS_FILE or EVENT_TYPES_DIR stops the start (exit 2) before any nats-server is started', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'gw-main-'));
+  t.teardown(() => {
+    for (const pid of natsServersUsing(dataDir)) process.kill(pid, 'SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const badKeys = join(dataDir, 'keys.json');
+  writeFileSync(badKeys, '{"keys": [{"tenant_id": "ten a"}]}');
+  const cases: [string, Record<string, string>, RegExp][] = [
+    ['an invalid key file', { API_KEYS_FILE: badKeys }, /keys\.json/],
+    ['a missing key file', { API_KEYS_FILE: join(dataDir, 'nope.json') }, /API_KEYS_FILE/],
+    ['a missing EVENT_TYPES_DIR', { EVENT_TYPES_DIR: join(dataDir, 'no-types') }, /EVENT_TYPES_DIR/],
+  ];
+  for (const [what, env, message] of cases) {
+    const child = spawn(process.execPath, ['src/main.ts'], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, PORT: '0', NATS_URL: '', API_KEYS_FILE: '', EVENT_TYPES_DIR: '', NATS_DATA_DIR: dataDir, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d) => {
+      output += d;
+    });
+    child.stderr.on('data', (d) => {
+      output += d;
+    });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    clearTimeout(killer);
+    t.equal(code, 2, `${what}: exit 2`);
+    t.match(output, message, `${what}: says what is wrong`);
+    t.notMatch(output, /embedded nats-server started/, `${what}: started no nats-server`);
+    t.same(natsServersUsing(dataDir), [], `${what}: no nats-server left running`);
+  }
+});
+
+t.test('SIGHUP does not stop the gateway: it is logged and ignored', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'gw-main-'));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const gw = await startMain({ NATS_DATA_DIR: dataDir, DEV_API_KEY: 'k' });
+  t.teardown(() => killAll(gw));
+  gw.child.kill('SIGHUP');
+  await waitFor('the SIGHUP log line', () => gw.lines.some((l) => l.includes('SIGHUP')), 10_000);
+  const line = JSON.parse(gw.lines.find((l) => l.includes('SIGHUP')) as string);
+  t.equal(line.level, 30, 'logged at info');
+  t.match(line.msg, /reload/);
+  t.equal(gw.child.exitCode, null, 'still running');
+  t.equal((await fetch(`${gw.url}/healthz`)).status, 200, 'still serving');
+  const stopped = new Promise<number | null>((resolve) => gw.child.once('exit', (code) => resolve(code)));
+  gw.child.kill('SIGTERM');
+  t.equal(await stopped, 0);
 });

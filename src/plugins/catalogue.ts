@@ -11,9 +11,9 @@ declare module 'fastify' {
   }
 }
 
-export const cataloguePlugin = fp(
-  async function catalogue(app) {
-    const catalogue = loadCatalogue(app.config.EVENT_TYPES_DIR);
+export const cataloguePlugin = fp<{ catalogue?: Catalogue }>(
+  async function catalogue(app, opts) {
+    const catalogue = opts.catalogue ?? loadCatalogue(app.config.EVENT_TYPES_DIR);
     app.decorate('catalogue', catalogue);
     app.decorate('preparer', new EventPreparer(catalogue));
   },

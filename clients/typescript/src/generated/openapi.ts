@@ -502,7 +502,7 @@ export interface components {
          * @description Stable machine-readable code; branch on this.
          * @enum {string}
          */
-        ErrorCode: "GW_UNAUTHORIZED" | "GW_FORBIDDEN_SCOPE" | "GW_TENANT_MISMATCH" | "GW_MALFORMED_JSON" | "GW_INVALID_REQUEST" | "GW_VALIDATION_FAILED" | "GW_UNKNOWN_EVENT_TYPE" | "GW_UNSUPPORTED_VERSION" | "GW_BATCH_TOO_LARGE" | "GW_PAYLOAD_TOO_LARGE" | "GW_UNSUPPORTED_MEDIA_TYPE" | "GW_NOT_FOUND" | "GW_CONFLICT" | "GW_INVALID_FILTER" | "GW_INVALID_ACK_TOKEN" | "GW_ACK_TOKEN_EXPIRED" | "GW_NATS_UNAVAILABLE" | "GW_PUBLISH_TIMEOUT" | "GW_NOT_READY" | "GW_SHUTTING_DOWN" | "GW_INVALID_TICKET" | "GW_INVALID_FRAME" | "GW_DUPLICATE_SUBSCRIPTION" | "GW_UNKNOWN_SUBSCRIPTION" | "GW_TOO_MANY_SUBSCRIPTIONS" | "GW_NOT_IN_FLIGHT" | "GW_INTERNAL";
+        ErrorCode: "GW_UNAUTHORIZED" | "GW_FORBIDDEN_SCOPE" | "GW_TENANT_MISMATCH" | "GW_MALFORMED_REQUEST" | "GW_MALFORMED_JSON" | "GW_INVALID_REQUEST" | "GW_VALIDATION_FAILED" | "GW_UNKNOWN_EVENT_TYPE" | "GW_UNSUPPORTED_VERSION" | "GW_BATCH_TOO_LARGE" | "GW_BODY_TOO_DEEP" | "GW_PAYLOAD_TOO_LARGE" | "GW_UNSUPPORTED_MEDIA_TYPE" | "GW_NOT_FOUND" | "GW_METHOD_NOT_ALLOWED" | "GW_URI_TOO_LONG" | "GW_HEADERS_TOO_LARGE" | "GW_CONFLICT" | "GW_INVALID_FILTER" | "GW_INVALID_ACK_TOKEN" | "GW_ACK_TOKEN_EXPIRED" | "GW_NATS_UNAVAILABLE" | "GW_PUBLISH_TIMEOUT" | "GW_REQUEST_TIMEOUT" | "GW_NOT_READY" | "GW_SHUTTING_DOWN" | "GW_INVALID_TICKET" | "GW_INVALID_FRAME" | "GW_DUPLICATE_SUBSCRIPTION" | "GW_UNKNOWN_SUBSCRIPTION" | "GW_TOO_MANY_SUBSCRIPTIONS" | "GW_NOT_IN_FLIGHT" | "GW_INTERNAL";
         /** EventEnvelope */
         EventEnvelope: {
             /**
@@ -970,7 +970,7 @@ export interface operations {
                     "application/json": components["schemas"]["EventPage"];
                 };
             };
-            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid. */
+            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid, or the request is not the kind the endpoint takes. */
             400: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1073,7 +1073,7 @@ export interface operations {
                     "application/json": components["schemas"]["PublishResult"];
                 };
             };
-            /** @description `GW_INVALID_REQUEST`, `GW_MALFORMED_JSON`: a query or path parameter is invalid; the request body is not valid json. */
+            /** @description `GW_INVALID_REQUEST`, `GW_MALFORMED_JSON`: a query or path parameter is invalid, or the request is not the kind the endpoint takes; the request body is not valid json. */
             400: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1128,7 +1128,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_UNKNOWN_EVENT_TYPE`, `GW_UNSUPPORTED_VERSION`, `GW_VALIDATION_FAILED`: the event type is not in the catalogue; the event's major version is not supported; the event does not match its schema. */
+            /** @description `GW_UNKNOWN_EVENT_TYPE`, `GW_UNSUPPORTED_VERSION`, `GW_VALIDATION_FAILED`: the event type is not in the catalogue; the event's major version is not supported; the request body does not match its schema. */
             422: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1227,7 +1227,7 @@ export interface operations {
                     "application/json": components["schemas"]["BatchResult"];
                 };
             };
-            /** @description `GW_INVALID_REQUEST`, `GW_MALFORMED_JSON`: a query or path parameter is invalid; the request body is not valid json. */
+            /** @description `GW_INVALID_REQUEST`, `GW_MALFORMED_JSON`: a query or path parameter is invalid, or the request is not the kind the endpoint takes; the request body is not valid json. */
             400: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1282,7 +1282,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_BATCH_TOO_LARGE`, `GW_VALIDATION_FAILED`: the batch holds more events than allowed; the event does not match its schema. */
+            /** @description `GW_BATCH_TOO_LARGE`, `GW_VALIDATION_FAILED`: the batch holds more events than allowed; the request body does not match its schema. */
             422: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1601,7 +1601,7 @@ export interface operations {
                     "application/json": components["schemas"]["CorrelationTrace"];
                 };
             };
-            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid. */
+            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid, or the request is not the kind the endpoint takes. */
             400: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1801,7 +1801,7 @@ export interface operations {
                     "application/json": components["schemas"]["Consumer"];
                 };
             };
-            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid. */
+            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid, or the request is not the kind the endpoint takes. */
             400: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1973,7 +1973,7 @@ export interface operations {
                     "application/json": components["schemas"]["Consumer"];
                 };
             };
-            /** @description `GW_INVALID_REQUEST`, `GW_MALFORMED_JSON`: a query or path parameter is invalid; the request body is not valid json. */
+            /** @description `GW_INVALID_REQUEST`, `GW_MALFORMED_JSON`: a query or path parameter is invalid, or the request is not the kind the endpoint takes; the request body is not valid json. */
             400: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2039,7 +2039,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_INVALID_FILTER`, `GW_VALIDATION_FAILED`: the content filter is invalid; the event does not match its schema. */
+            /** @description `GW_INVALID_FILTER`, `GW_VALIDATION_FAILED`: the content filter is invalid; the request body does not match its schema. */
             422: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2108,7 +2108,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConsumerDeleted"];
                 };
             };
-            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid. */
+            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid, or the request is not the kind the endpoint takes. */
             400: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2226,7 +2226,7 @@ export interface operations {
                     "application/json": components["schemas"]["FetchResult"];
                 };
             };
-            /** @description `GW_INVALID_REQUEST`, `GW_MALFORMED_JSON`: a query or path parameter is invalid; the request body is not valid json. */
+            /** @description `GW_INVALID_REQUEST`, `GW_MALFORMED_JSON`: a query or path parameter is invalid, or the request is not the kind the endpoint takes; the request body is not valid json. */
             400: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2292,7 +2292,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_VALIDATION_FAILED`: the event does not match its schema. */
+            /** @description `GW_VALIDATION_FAILED`: the request body does not match its schema. */
             422: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2378,7 +2378,7 @@ export interface operations {
                     "application/json": components["schemas"]["AckResult"];
                 };
             };
-            /** @description `GW_INVALID_REQUEST`, `GW_MALFORMED_JSON`: a query or path parameter is invalid; the request body is not valid json. */
+            /** @description `GW_INVALID_REQUEST`, `GW_MALFORMED_JSON`: a query or path parameter is invalid, or the request is not the kind the endpoint takes; the request body is not valid json. */
             400: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2433,7 +2433,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_VALIDATION_FAILED`: the event does not match its schema. */
+            /** @description `GW_VALIDATION_FAILED`: the request body does not match its schema. */
             422: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2531,7 +2531,7 @@ export interface operations {
                     "application/json": components["schemas"]["DeadLetterPage"];
                 };
             };
-            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid. */
+            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid, or the request is not the kind the endpoint takes. */
             400: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2632,7 +2632,7 @@ export interface operations {
                     "application/json": components["schemas"]["RedriveResult"];
                 };
             };
-            /** @description `GW_MALFORMED_JSON`, `GW_INVALID_REQUEST`: the request body is not valid json; a query or path parameter is invalid. */
+            /** @description `GW_MALFORMED_JSON`, `GW_INVALID_REQUEST`: the request body is not valid json; a query or path parameter is invalid, or the request is not the kind the endpoint takes. */
             400: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2687,7 +2687,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_VALIDATION_FAILED`: the event does not match its schema. */
+            /** @description `GW_VALIDATION_FAILED`: the request body does not match its schema. */
             422: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
