@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import t from 'tap';
 import { PROJECT_ROOT } from '../dev/paths.ts';
 import { sampleEvent } from './helpers/gateway.ts';
-import { waitFor } from './helpers/wait.ts';
+import { eventually } from './helpers/eventually.ts';
 
 interface Started {
   child: ChildProcess;
@@ -269,7 +269,7 @@ t.test('SIGHUP does not stop the gateway: it is logged and ignored', async (t) =
   const gw = await startMain({ NATS_DATA_DIR: dataDir, DEV_API_KEY: 'k' });
   t.teardown(() => killAll(gw));
   gw.child.kill('SIGHUP');
-  await waitFor('the SIGHUP log line', () => gw.lines.some((l) => l.includes('SIGHUP')), 10_000);
+  await eventually('the SIGHUP log line', () => gw.lines.some((l) => l.includes('SIGHUP')));
   const line = JSON.parse(gw.lines.find((l) => l.includes('SIGHUP')) as string);
   t.equal(line.level, 30, 'logged at info');
   t.match(line.msg, /reload/);
