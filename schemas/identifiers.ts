@@ -128,14 +128,6 @@ export const TypePattern = Type.String({
 export type TypePattern = Static<typeof TypePattern>;
 export const isTypePattern = guardOf(TypePattern);
 
-/** The parts of a type pattern: `'*'` for every type, else its domain and action (`*` for a domain wildcard). */
-export function typePatternParts(pattern: string): '*' | { domain: string; action: string } | undefined {
-  if (!isTypePattern(pattern)) return undefined;
-  if (pattern === '*') return '*';
-  const dot = pattern.indexOf('.');
-  return { domain: pattern.slice(0, dot), action: pattern.slice(dot + 1) };
-}
-
 /** The largest stream sequence the API accepts: 2^53−1, the largest integer a JSON number carries exactly. */
 export const MAX_SEQUENCE = Number.MAX_SAFE_INTEGER;
 

@@ -1,10 +1,11 @@
-// Type patterns, the one owner of their syntax and meaning: `*` (every type), `order.*` (a domain)
-// or `order.created` (one type). Parsing, folding overlapping patterns (JetStream refuses
-// overlapping filter subjects) and matching a type live here; src/bus/subjects.ts maps a parsed
-// pattern to its NATS subject.
+// Type patterns, the one owner of their meaning: `*` (every type), `order.*` (a domain) or
+// `order.created` (one type). Their syntax is the contract's (TypePattern in
+// schemas/identifiers.ts); parsing, folding overlapping patterns (JetStream refuses overlapping
+// filter subjects) and matching a type live here; src/bus/subjects.ts maps a parsed pattern to its
+// NATS subject.
+import { isTypePattern } from '../schemas/identifiers.ts';
 
-const DOMAIN = '[a-z][a-z0-9_]{0,63}';
-const PATTERN_RE = new RegExp(`^(${DOMAIN})\\.(\\*|${DOMAIN})$`);
+export { isTypePattern };
 
 /** A pattern split into its parts; `action` undefined means the whole domain, `domain` undefined every type. */
 export interface ParsedTypePattern {
@@ -14,14 +15,12 @@ export interface ParsedTypePattern {
 
 /** The parts of a pattern, or undefined when it is not one of the three forms. */
 export function parseTypePattern(pattern: string): ParsedTypePattern | undefined {
+  if (!isTypePattern(pattern)) return undefined;
   if (pattern === '*') return {};
-  const m = PATTERN_RE.exec(pattern);
-  if (!m) return undefined;
-  return m[2] === '*' ? { domain: m[1] as string } : { domain: m[1] as string, action: m[2] as string };
-}
-
-export function isTypePattern(pattern: string): boolean {
-  return parseTypePattern(pattern) !== undefined;
+  const dot = pattern.indexOf('.');
+  const domain = pattern.slice(0, dot);
+  const action = pattern.slice(dot + 1);
+  return action === '*' ? { domain } : { domain, action };
 }
 
 /**

@@ -24,7 +24,6 @@ import {
   SubscriptionId,
   TenantId,
   TypePattern,
-  typePatternParts,
 } from '../schemas/identifiers.ts';
 import { bodyAjv } from '../src/validation.ts';
 
@@ -92,11 +91,4 @@ t.test('bounds', async (t) => {
   t.notOk(isConsumerName(long(65)));
   t.ok(isSubscriptionId(long(64)));
   t.notOk(isSubscriptionId(long(65)));
-});
-
-t.test('type pattern parts', async (t) => {
-  t.equal(typePatternParts('*'), '*');
-  t.same(typePatternParts('order.*'), { domain: 'order', action: '*' });
-  t.same(typePatternParts('order.created'), { domain: 'order', action: 'created' });
-  for (const bad of ['order', '*.created', 'order.created.x', 'Order.created', '']) t.equal(typePatternParts(bad), undefined, bad);
 });

@@ -8,7 +8,10 @@ t.test('the three forms parse, nothing else does', async (t) => {
   t.same(parseTypePattern('*'), {});
   t.same(parseTypePattern('order.*'), { domain: 'order' });
   t.same(parseTypePattern('order.created'), { domain: 'order', action: 'created' });
-  for (const bad of ['order', 'order.>', '*.created', 'Order.created', 'a.b.c', '']) t.notOk(isTypePattern(bad), bad);
+  for (const bad of ['order', 'order.>', '*.created', 'Order.created', 'a.b.c', '']) {
+    t.notOk(isTypePattern(bad), bad);
+    t.equal(parseTypePattern(bad), undefined, bad);
+  }
 });
 
 t.test('overlapping patterns fold to the broadest, sorted', async (t) => {

@@ -11,6 +11,7 @@ import type { Static } from '@sinclair/typebox';
 import type { EventEnvelope } from '../../schemas/envelope.ts';
 import type { StoredEvent as StoredEventSchema } from '../../schemas/history.ts';
 import { GatewayError } from '../errors.ts';
+import { isCorrelationId } from '../../schemas/identifiers.ts';
 import { isTypePattern } from '../type-patterns.ts';
 import type { BusContext } from './context.ts';
 import { PullStatus, translate, unavailable } from './errors.ts';
@@ -368,7 +369,7 @@ export function decodeCursor(cursor: string): { nextSeq: number; filters: Histor
   if (!Array.isArray(t) || t.some((x) => typeof x !== 'string' || !isTypePattern(x))) {
     return undefined;
   }
-  if (c !== undefined && (typeof c !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(c))) return undefined;
+  if (c !== undefined && !isCorrelationId(c)) return undefined;
   if (s !== undefined && (typeof s !== 'string' || s.length < 1 || s.length > 256)) return undefined;
   if (u !== undefined && !Number.isSafeInteger(u)) return undefined;
   return {
