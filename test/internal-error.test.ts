@@ -1,20 +1,13 @@
 // A bug is not an outage: an unexpected exception in a handler answers 500 GW_INTERNAL as
 // application/problem+json, and is logged exactly once, at error level, with its stack.
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import t from 'tap';
 import { startGateway } from './helpers/gateway.ts';
+import { captureLogs } from './helpers/log-capture.ts';
 import { startNats } from './helpers/nats.ts';
 
 t.test('an unexpected exception in a handler: 500 GW_INTERNAL problem+json, logged once at error level with its stack', async (t) => {
   const nats = await startNats(t);
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
+  const { logger, lines } = captureLogs();
   // A route of the test's own on the real app (same error handling as every route), with a real bug:
   // reading a property of undefined throws a TypeError.
   const { app } = await startGateway(
@@ -22,7 +15,7 @@ t.test('an unexpected exception in a handler: 500 GW_INTERNAL problem+json, logg
     nats.url,
     {},
     {
-      logger: pino({ level: 'info' }, sink),
+      logger,
       beforeReady: (app) => {
         app.get('/v1/test-only/bug', async () => {
           const order = JSON.parse('{}') as { customer: { id: string } };

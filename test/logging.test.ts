@@ -1,12 +1,11 @@
 // Logs are JSON lines with the request id, the event and correlation ids on publish, and never a key.
 import { connect } from 'node:net';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import t from 'tap';
 import { ApiKeys } from '../src/auth/api-keys.ts';
 import { configWith } from '../src/config.ts';
 import { buildApp } from '../src/app.ts';
 import { auth, KEY_FILE, KEYS, sampleEvent } from './helpers/gateway.ts';
+import { captureLogs } from './helpers/log-capture.ts';
 import { startNats } from './helpers/nats.ts';
 import { raw } from './helpers/raw-http.ts';
 import { eventually } from './helpers/eventually.ts';
@@ -14,20 +13,10 @@ import { WsClient } from './helpers/ws-client.ts';
 
 t.test('publish logs carry request, event and correlation ids; Authorization is not logged', async (t) => {
   const nats = await startNats(t);
-  const lines: Record<string, unknown>[] = [];
-  const raw: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) {
-        raw.push(line);
-        lines.push(JSON.parse(line));
-      }
-      done();
-    },
-  });
+  const { logger, lines, raw: written } = captureLogs();
   const app = await buildApp(configWith({ NATS_URL: [nats.url] }), {
     apiKeys: ApiKeys.fromDocument(KEY_FILE),
-    logger: pino({ level: 'info' }, sink),
+    logger,
   });
   t.teardown(() => app.close());
   await app.ready();
@@ -51,23 +40,17 @@ t.test('publish logs carry request, event and correlation ids; Authorization is 
   );
   for (const secret of [KEYS.a, 'wrong-secret-key'])
     t.notOk(
-      raw.some((l) => l.includes(secret)),
+      written.some((l) => l.includes(secret)),
       `no log line holds ${secret}`,
     );
 });
 
 t.test('client errors log at info without a stack; a 5xx logs exactly one error line with its stack', async (t) => {
   const nats = await startNats(t);
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
+  const { logger, lines } = captureLogs('debug');
   const app = await buildApp(configWith({ NATS_URL: [nats.url], HTTP_REQUEST_TIMEOUT: 500, HTTP_HEADERS_TIMEOUT: 500 }), {
     apiKeys: ApiKeys.fromDocument(KEY_FILE),
-    logger: pino({ level: 'debug' }, sink),
+    logger,
   });
   app.get('/boom', () => {
     throw new TypeError('a bug');

@@ -1,7 +1,5 @@
 // GET /v1/ws: authentication before the upgrade, tickets, live delivery, patterns, tenant isolation,
 // bad and hostile frames.
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import t from 'tap';
 import { ApiKeys } from '../src/auth/api-keys.ts';
 import { busInternals } from '../src/bus/testing.ts';
@@ -9,6 +7,7 @@ import { configWith } from '../src/config.ts';
 import { buildApp } from '../src/app.ts';
 import { auth, KEY_FILE, KEYS, startGateway } from './helpers/gateway.ts';
 import { waitOut } from './helpers/eventually.ts';
+import { captureLogs } from './helpers/log-capture.ts';
 import { startNats } from './helpers/nats.ts';
 import { publish, WsClient } from './helpers/ws-client.ts';
 
@@ -36,15 +35,9 @@ t.test('the upgrade is refused with problem+json before any upgrade without a su
 
 t.test('tickets: single use, signed, short-lived, never logged', async (t) => {
   const nats = await startNats(t);
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(String(chunk));
-      cb();
-    },
-  });
+  const { logger, raw: lines } = captureLogs();
   const config = configWith({ NATS_URL: [nats.url], PUBLISH_TIMEOUT_MS: 2000, WS_TICKET_SECRET: 'shared-secret', WS_TICKET_TTL: 1500 });
-  const app = await buildApp(config, { apiKeys: ApiKeys.fromDocument(KEY_FILE), logger: pino({ level: 'info' }, sink) });
+  const app = await buildApp(config, { apiKeys: ApiKeys.fromDocument(KEY_FILE), logger });
   t.teardown(() => app.close());
   await app.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
