@@ -45,6 +45,7 @@ import {
   type EnsureOutcome,
   ensureDurableConsumer,
   getDurableConsumer,
+  legacyDurableName,
 } from './durable-consumers.ts';
 import { translate, unavailable } from './errors.ts';
 import { firstSeqSince, type HistoryFilters, type HistoryLimits, type HistoryPage, readHistory } from './history.ts';
@@ -233,7 +234,8 @@ export class Bus {
     who: { tenant: string; consumer: string },
     action: { kind: 'ack' } | { kind: 'nak'; delayMs?: number | undefined },
   ): Promise<void> {
-    return settleHandle(this.#conn, handle, { consumer: who.consumer, durable: durableName(who.tenant, who.consumer) }, action);
+    const durables = [durableName(who.tenant, who.consumer), legacyDurableName(who.tenant, who.consumer)];
+    return settleHandle(this.#conn, handle, { consumer: who.consumer, durables }, action);
   }
 
   // ---- WebSocket tickets
