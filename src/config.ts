@@ -99,7 +99,11 @@ export const SETTINGS = {
     int(-1, Number.MAX_SAFE_INTEGER),
     'Stream size limit in bytes (`-1`: unlimited); the oldest events go first.',
   ),
-  STREAM_REPLICAS: setting('1', int(1, 5), 'Stream replicas in a NATS cluster.'),
+  STREAM_REPLICAS: setting(
+    '1',
+    int(1, 5),
+    'Replicas of the event, dead-letter and WebSocket ticket streams in a NATS cluster, when the gateway creates them (a running stream keeps its own unless `STREAM_UPDATE=true`).',
+  ),
   STREAM_DUPLICATE_WINDOW: setting('2m', duration(100, 7 * 86_400_000), 'Window in which a repeated event id (per tenant) is stored once.'),
   STREAM_STORAGE: setting('file', oneOf('file', 'memory'), 'JetStream storage type.'),
   STREAM_UPDATE: setting(
@@ -183,7 +187,11 @@ export const SETTINGS = {
     optionalStr,
     'Secret that signs WebSocket tickets (`POST /v1/ws-tickets`). Every instance behind one load balancer must share it. Unset: random per process (tickets then work only on the instance that issued them).',
   ),
-  WS_TICKET_TTL: setting('30s', duration(1000, 600_000), 'How long a WebSocket ticket stays valid (it is single-use).'),
+  WS_TICKET_TTL: setting(
+    '30s',
+    duration(1000, 600_000),
+    'How long a WebSocket ticket stays valid (it is single-use: a used ticket is remembered for twice this long, in a file-stored stream with `STREAM_REPLICAS` replicas).',
+  ),
   WS_MAX_SUBSCRIPTIONS: setting('100', int(1, 10_000), 'Most subscriptions one WebSocket connection may hold.'),
   WS_MAX_FRAME_BYTES: setting('65536', int(256, 16 * 1048576), 'Largest frame a WebSocket client may send (close `4009` above).'),
   WS_MAX_FRAMES_PER_SECOND: setting('200', int(1, 100_000), 'Frames a WebSocket client may send per second (close `4008` above).'),

@@ -85,7 +85,7 @@ export class Bus {
     contexts.set(this, conn);
   }
 
-  /** Connects (waiting for the first connection), creates or updates the streams, and watches the connection. */
+  /** Connects (waiting for the first connection), creates or checks the streams (streams.ts), and watches the connection. */
   static async connect(config: BusConfig, log: Logger): Promise<Bus> {
     const conn = await BusConnection.open(config, log);
     const bus = new Bus(conn);
