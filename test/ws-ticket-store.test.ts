@@ -51,6 +51,17 @@ t.test('the ticket stream exists once the gateway started, file-stored, and come
   );
 });
 
+t.test("an earlier gateway's memory-stored ticket stream is replaced by a file-stored one", async (t) => {
+  const nats = await startNats(t);
+  const nc = await connect({ servers: nats.url });
+  t.teardown(() => nc.close());
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: TICKETS, subjects: ['events_ws_tickets.>'], storage: StorageType.Memory, num_replicas: 1 });
+  const gw = await startGateway(t, nats.url, {}, { listen: true });
+  t.equal((await jsm.streams.info(TICKETS)).config.storage, StorageType.File);
+  t.equal((await redeem(gw.url, await issue(gw))).status, 101, 'tickets redeem');
+});
+
 t.test('a used ticket stays used across a nats-server restart', async (t) => {
   const nats = await startNats(t);
   const gw = await startGateway(t, nats.url, {}, { listen: true });

@@ -10,7 +10,9 @@
 //   instance would break (publishes without a stream, a silent live feed, 503 on every history read,
 //   a reused ticket accepted) and every instance wants the same value.
 // - preferred: retention and placement an operator may have chosen on purpose (max age, max bytes,
-//   replicas, duplicate window, discard). A difference is logged once as one warning naming each
+//   replicas, duplicate window, discard). The event stream's duplicate window is one of them: a
+//   shorter one only narrows the time in which a retried publish is stored once, every instance
+//   still works, and instances disagreeing must not flip it back and forth. A difference is logged once as one warning naming each
 //   differing setting (wanted and running) and the stream is left alone, unless STREAM_UPDATE=true
 //   asks for this instance's values. Lowering replicas is a preferred change like the others
 //   (so never silent): only with STREAM_UPDATE=true, and then logged at warn.
