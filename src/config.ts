@@ -45,6 +45,12 @@ const oneOf =
     if (!values.includes(raw as T)) throw new Error(`must be one of ${values.join(', ')}`);
     return raw as T;
   };
+const bool: Parser<boolean> = (raw) => {
+  const v = raw.trim().toLowerCase();
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0' || v === '') return false;
+  throw new Error('must be true or false');
+};
 const token: Parser<string> = (raw) => {
   if (!isName(raw)) throw new Error('must be 1-64 letters, digits, _ or -');
   return raw;
@@ -93,9 +99,18 @@ export const SETTINGS = {
     int(-1, Number.MAX_SAFE_INTEGER),
     'Stream size limit in bytes (`-1`: unlimited); the oldest events go first.',
   ),
-  STREAM_REPLICAS: setting('1', int(1, 5), 'Stream replicas in a NATS cluster.'),
+  STREAM_REPLICAS: setting(
+    '1',
+    int(1, 5),
+    'Replicas of the event, dead-letter and WebSocket ticket streams in a NATS cluster, when the gateway creates them (a running stream keeps its own unless `STREAM_UPDATE=true`).',
+  ),
   STREAM_DUPLICATE_WINDOW: setting('2m', duration(100, 7 * 86_400_000), 'Window in which a repeated event id (per tenant) is stored once.'),
   STREAM_STORAGE: setting('file', oneOf('file', 'memory'), 'JetStream storage type.'),
+  STREAM_UPDATE: setting(
+    'false',
+    bool,
+    "The running streams are the truth: when an existing stream's retention or placement (`STREAM_MAX_AGE`, `STREAM_MAX_BYTES`, `STREAM_REPLICAS`, `STREAM_DUPLICATE_WINDOW`, `DEAD_LETTER_MAX_AGE`) differs from this instance's settings, the gateway logs one warning naming each difference and leaves the stream alone. `true`: apply this instance's settings to the running streams (lowering replicas is then allowed, and logged at warn). Settings the gateway needs to work (subjects, republish, direct gets, the ticket window) are always applied; the storage type cannot be changed.",
+  ),
   API_KEYS_FILE: setting(
     undefined,
     optionalStr,
@@ -143,7 +158,11 @@ export const SETTINGS = {
     optionalStr,
     'Secret that signs the ack tokens of HTTP pull consumers. Every instance serving one deployment must share it. Unset: random per process (tokens then ack only on the instance that fetched them).',
   ),
-  DEAD_LETTER_STREAM: setting('EVENTS_DLQ', token, 'JetStream stream that keeps events a durable consumer failed to process `max_deliver` times.'),
+  DEAD_LETTER_STREAM: setting(
+    'EVENTS_DLQ',
+    token,
+    'JetStream stream that keeps events a durable consumer failed to process `max_deliver` times.',
+  ),
   DEAD_LETTER_MAX_AGE: setting('30d', duration(0, 3650 * 86_400_000), 'How long dead letters are kept (`0`: forever).'),
   PUBLISH_TIMEOUT_MS: setting('5000', int(100, 120_000), 'How long a publish waits for the JetStream acknowledgement before `503`.'),
   RETRY_AFTER_SECONDS: setting('2', int(1, 3600), '`Retry-After` sent with `503` answers.'),
@@ -153,14 +172,26 @@ export const SETTINGS = {
     int(50, 60_000),
     'How long one `GET /v1/events` page may scan before answering with what it found and a `next` cursor.',
   ),
-  HISTORY_MAX_SCAN: setting('20000', int(1, 10_000_000), 'Most stored events one `GET /v1/events` page looks at (filters such as `source` drop some).'),
-  CORRELATION_MAX_EVENTS: setting('10000', int(1, 1_000_000), 'Most events `GET /v1/correlations/{id}` returns; beyond it the answer says `truncated`.'),
+  HISTORY_MAX_SCAN: setting(
+    '20000',
+    int(1, 10_000_000),
+    'Most stored events one `GET /v1/events` page looks at (filters such as `source` drop some).',
+  ),
+  CORRELATION_MAX_EVENTS: setting(
+    '10000',
+    int(1, 1_000_000),
+    'Most events `GET /v1/correlations/{id}` returns; beyond it the answer says `truncated`.',
+  ),
   WS_TICKET_SECRET: setting(
     undefined,
     optionalStr,
     'Secret that signs WebSocket tickets (`POST /v1/ws-tickets`). Every instance behind one load balancer must share it. Unset: random per process (tickets then work only on the instance that issued them).',
   ),
-  WS_TICKET_TTL: setting('30s', duration(1000, 600_000), 'How long a WebSocket ticket stays valid (it is single-use).'),
+  WS_TICKET_TTL: setting(
+    '30s',
+    duration(1000, 600_000),
+    'How long a WebSocket ticket stays valid (it is single-use: a used ticket is remembered for twice this long, in a file-stored stream with `STREAM_REPLICAS` replicas).',
+  ),
   WS_MAX_SUBSCRIPTIONS: setting('100', int(1, 10_000), 'Most subscriptions one WebSocket connection may hold.'),
   WS_MAX_FRAME_BYTES: setting('65536', int(256, 16 * 1048576), 'Largest frame a WebSocket client may send (close `4009` above).'),
   WS_MAX_FRAMES_PER_SECOND: setting('200', int(1, 100_000), 'Frames a WebSocket client may send per second (close `4008` above).'),
@@ -170,7 +201,11 @@ export const SETTINGS = {
     'Bytes the gateway buffers for one slow WebSocket reader; a live auto-ack subscriber beyond it is closed (`4010`), replays and client-ack subscriptions pause.',
   ),
   WS_MAX_IN_FLIGHT: setting('100', int(1, 10_000), 'Unacknowledged events one `ack: "client"` subscription may hold.'),
-  WS_PING_INTERVAL: setting('30s', duration(100, 600_000), 'WebSocket ping interval; a connection that misses a pong for a whole interval is dropped.'),
+  WS_PING_INTERVAL: setting(
+    '30s',
+    duration(100, 600_000),
+    'WebSocket ping interval; a connection that misses a pong for a whole interval is dropped.',
+  ),
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof SETTINGS;

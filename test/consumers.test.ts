@@ -169,7 +169,7 @@ t.test('fetch long-polls: it answers as soon as an event arrives, else after wai
   const pending = fetchEvents(app, KEYS.a, 'poll', { max: 10, wait_ms: 10_000 });
   await eventually(
     'the fetch to wait inside JetStream',
-    () => consumerInfo(nats.url, 'gw_ten_a_poll'),
+    () => consumerInfo(nats.url, 'gwt5_ten_a_poll'),
     (i) => i.num_waiting > 0,
   );
   const stored = await publish(app, KEYS.a);
@@ -365,7 +365,7 @@ t.test('a client hanging up mid-poll does not strand the events that poll still 
   }).catch((err: unknown) => err);
   await eventually(
     'the poll to wait inside JetStream',
-    () => consumerInfo(nats.url, 'gw_ten_a_hangup'),
+    () => consumerInfo(nats.url, 'gwt5_ten_a_hangup'),
     (i) => i.num_waiting > 0,
   );
   abort.abort();

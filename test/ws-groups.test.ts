@@ -56,7 +56,7 @@ t.test('two instances share a group: each event to one member, all events to the
     'the departed member to hold no pull request on the group',
     async () => ({
       connections: two.app.wsSubscriptions.connectionCount,
-      waiting: (await busInternals(two.app.bus).jsm.consumers.info(two.config.STREAM_NAME, 'gw_ten_a_billing')).num_waiting,
+      waiting: (await busInternals(two.app.bus).jsm.consumers.info(two.config.STREAM_NAME, 'gwt5_ten_a_billing')).num_waiting,
     }),
     (s) => s.connections === 0 && s.waiting === 0,
   );
@@ -83,7 +83,7 @@ t.test('an auto-ack group member gets each event once and acks it itself', async
   t.same(seqs(await a.events('g', 2)), stored);
   // The gateway acks in the write callback of each frame, which can run after this client already
   // read the frame: wait for the acks to land before leaving (a leaving member's unacked events are nak'ed).
-  const groupInfo = () => busInternals(gw.app.bus).jsm.consumers.info(gw.config.STREAM_NAME, 'gw_ten_a_auto');
+  const groupInfo = () => busInternals(gw.app.bus).jsm.consumers.info(gw.config.STREAM_NAME, 'gwt5_ten_a_auto');
   await eventually('both events acked by the gateway', groupInfo, (i) => i.num_ack_pending === 0 && i.ack_floor.stream_seq === stored[1]);
   await a.close();
   const info = await groupInfo();

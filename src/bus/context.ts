@@ -27,6 +27,8 @@ export type BusConfig = Pick<
   | 'CONSUMER_IDLE_TIMEOUT'
   | 'DEAD_LETTER_STREAM'
   | 'DEAD_LETTER_MAX_AGE'
+  | 'STREAM_UPDATE'
+  | 'WS_TICKET_TTL'
 >;
 
 export interface BusContext {

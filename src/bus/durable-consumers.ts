@@ -1,11 +1,18 @@
 // Named durable consumers: the one definition shared by WebSocket consumer groups and HTTP pull
 // consumers, so a WebSocket `group` and an HTTP consumer with the same name are the same consumer.
 //
-// - JetStream name `gw_<tenant>_<name>`; `name` matches NAME_PATTERN. The filter subjects are always
-//   inside `<prefix>.<tenant>.` plus the consumer's own redrive subject, so a consumer can only ever
-//   see its tenant's events. Because `gw_a_b_c` could be tenant `a_b` + name `c` or tenant `a` +
-//   name `b_c`, the owning tenant and name are also kept in the metadata, and a consumer whose
-//   metadata names another tenant is "not found" for this one (and taken, for ensure).
+// - JetStream name `gwt<length of tenant>_<tenant>_<name>` (durableName), e.g. `gwt3_ten_alpha_x`
+//   for tenant `ten` + `alpha_x` and `gwt9_ten_alpha_x` for tenant `ten_alpha` + `x`: the length
+//   says where the tenant ends, so no two (tenant, name) pairs share a consumer and no tenant can
+//   take another's names. Consumers made before this (`gw_<tenant>_<name>`, where `gw_a_b_c` was
+//   both tenant `a_b` + `c` and tenant `a` + `b_c`) stay reachable: when the new name does not
+//   exist, the old one is used if its metadata names this tenant and name (JetStream cannot rename
+//   a consumer without losing its pending acks, so they keep the old name until deleted). The
+//   prefixes differ (`gwt<digit>` vs `gw_`), so an old name can never be a new one.
+//   The owning tenant and name are kept in the metadata too, and a consumer whose metadata names
+//   another tenant is "not found" for this one. `name` matches NAME_PATTERN. The filter subjects
+//   are always inside `<prefix>.<tenant>.` plus the consumer's own redrive subject, so a consumer
+//   can only ever see its tenant's events.
 // - Explicit acks; `ack_wait` and `max_deliver` per consumer (defaults CONSUMER_ACK_WAIT,
 //   CONSUMER_MAX_DELIVER); `inactive_threshold` = CONSUMER_IDLE_TIMEOUT, so JetStream deletes
 //   consumers nobody pulls from.
@@ -56,7 +63,7 @@ export interface ConsumerSpec {
 export interface DurableConsumer {
   tenant: string;
   name: string;
-  /** The JetStream consumer name, `gw_<tenant>_<name>`. */
+  /** The JetStream consumer name: `durableName(tenant, name)`, or the old `gw_<tenant>_<name>` of a consumer made before it. */
   durable: string;
   stream: string;
   types: string[];
@@ -84,7 +91,13 @@ const META = {
 
 const MATCH_ALL: ContentFilter = { match: () => true };
 
+/** The JetStream name of a tenant's durable consumer: injective in (tenant, name). */
 export function durableName(tenant: string, name: string): string {
+  return `gwt${tenant.length}_${tenant}_${name}`;
+}
+
+/** The name the gateway gave consumers before durableName: ambiguous, only looked up (see the header). */
+export function legacyDurableName(tenant: string, name: string): string {
   return `gw_${tenant}_${name}`;
 }
 
@@ -188,7 +201,8 @@ function sameSettings(info: ConsumerInfo, wanted: ReturnType<typeof updatableCon
 export function fromConsumerInfo(info: ConsumerInfo, tenant: string): DurableConsumer | undefined {
   const meta = info.config.metadata ?? {};
   const name = meta[META.name];
-  if (meta[META.tenant] !== tenant || name === undefined || info.name !== durableName(tenant, name)) return undefined;
+  if (meta[META.tenant] !== tenant || name === undefined) return undefined;
+  if (info.name !== durableName(tenant, name) && info.name !== legacyDurableName(tenant, name)) return undefined;
   try {
     const rawFilter = meta[META.filter];
     const filter = rawFilter === undefined ? undefined : (JSON.parse(rawFilter) as Record<string, unknown>);
@@ -208,6 +222,27 @@ export function fromConsumerInfo(info: ConsumerInfo, tenant: string): DurableCon
   } catch {
     return undefined; // metadata not written by the gateway: not ours to serve
   }
+}
+
+/**
+ * The info of the tenant's consumer `name`: under its name, else under the old name when that one's
+ * metadata names this tenant and name. Undefined when neither is the tenant's; `taken` is the info
+ * under the new name when it belongs to someone else (only possible for a consumer not made by
+ * the gateway).
+ */
+async function tenantConsumerInfo(
+  ctx: BusContext,
+  tenant: string,
+  name: string,
+): Promise<{ info: ConsumerInfo; consumer: DurableConsumer } | { info: undefined; taken: ConsumerInfo | undefined }> {
+  const current = await consumerInfo(ctx, durableName(tenant, name));
+  if (current) {
+    const consumer = fromConsumerInfo(current, tenant);
+    return consumer ? { info: current, consumer } : { info: undefined, taken: current };
+  }
+  const legacy = await consumerInfo(ctx, legacyDurableName(tenant, name));
+  const consumer = legacy ? fromConsumerInfo(legacy, tenant) : undefined;
+  return legacy && consumer && consumer.name === name ? { info: legacy, consumer } : { info: undefined, taken: undefined };
 }
 
 async function consumerInfo(ctx: BusContext, durable: string): Promise<ConsumerInfo | undefined> {
@@ -234,15 +269,17 @@ export async function ensureDurableConsumer(
 ): Promise<DurableConsumer & { outcome: EnsureOutcome }> {
   assertConsumerName(name);
   const n = normaliseSpec(ctx, spec);
-  const durable = durableName(tenant, name);
   const stream = ctx.config.STREAM_NAME;
   const wanted = updatableConfig(ctx, tenant, name, n);
   for (let tries = 0; tries < 4; tries++) {
-    const info = await consumerInfo(ctx, durable);
+    const found = await tenantConsumerInfo(ctx, tenant, name);
+    const info = found.info;
+    // The tenant's consumer under its name, or under the old name it was made with.
+    const durable = info ? info.name : durableName(tenant, name);
+    if (!info && found.taken) {
+      throw new GatewayError('GW_CONFLICT', `The consumer name "${name}" is not available; choose another`);
+    }
     if (info) {
-      if (!fromConsumerInfo(info, tenant)) {
-        throw new GatewayError('GW_CONFLICT', `The consumer name "${name}" is not available; choose another`);
-      }
       // The start position is fixed at creation: an update keeps the recorded one.
       wanted.metadata[META.from] = info.config.metadata?.[META.from] ?? JSON.stringify(n.from);
       if (sameSettings(info, wanted)) return { ...(fromConsumerInfo(info, tenant) as DurableConsumer), outcome: 'unchanged' };
@@ -276,8 +313,8 @@ export async function ensureDurableConsumer(
 /** The tenant's consumer of that name, or undefined. */
 export async function getDurableConsumer(ctx: BusContext, tenant: string, name: string): Promise<DurableConsumer | undefined> {
   assertConsumerName(name);
-  const info = await consumerInfo(ctx, durableName(tenant, name));
-  return info ? fromConsumerInfo(info, tenant) : undefined;
+  const found = await tenantConsumerInfo(ctx, tenant, name);
+  return found.info ? found.consumer : undefined;
 }
 
 /** Deletes the tenant's consumer; false when there was none. Its dead letters stay. */
@@ -297,9 +334,9 @@ export async function deleteDurableConsumer(ctx: BusContext, tenant: string, nam
 /** Configuration and position of the tenant's consumer, or undefined. */
 export async function describeConsumer(ctx: BusContext, tenant: string, name: string): Promise<ConsumerDescription | undefined> {
   assertConsumerName(name);
-  const info = await consumerInfo(ctx, durableName(tenant, name));
-  const c = info ? fromConsumerInfo(info, tenant) : undefined;
-  if (!info || !c) return undefined;
+  const found = await tenantConsumerInfo(ctx, tenant, name);
+  if (!found.info) return undefined;
+  const { info, consumer: c } = found;
   const out: ConsumerDescription = {
     name: c.name,
     types: c.types,

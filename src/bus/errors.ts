@@ -24,6 +24,8 @@ export const JetStreamApiCodes = {
   ConsumerNameExists: 10013,
   ConsumerNotFound: 10014,
   NoMessageFound: 10037,
+  /** `message size exceeds maximum allowed` (the stream's max_msg_size). */
+  MessageTooLarge: 10054,
   StreamNameInUse: 10058,
   StreamNotFound: 10059,
 } as const;
@@ -100,6 +102,10 @@ export function translate(err: unknown, config: Pick<BusConfig, 'RETRY_AFTER_SEC
   }
   if (chain.some((e) => e instanceof ClosedConnectionError || e instanceof DrainingConnectionError)) {
     return unavailable(config, 'The event bus connection is closed', err);
+  }
+  // The stream's own max_msg_size (an operator's setting) refused the message: the client's to fix.
+  if (chain.some((e) => isApiError(e, JetStreamApiCodes.MessageTooLarge))) {
+    return new GatewayError('GW_PAYLOAD_TOO_LARGE', 'The event is larger than the event stream accepts (its max_msg_size)', { cause: err });
   }
   const refused = chain.find((e) => e instanceof JetStreamApiError);
   if (refused) return unavailable(config, `JetStream refused the operation: ${(refused as Error).message}`, err);

@@ -120,12 +120,13 @@ export async function pullNoWait(ctx: BusContext, durable: string, batch: number
 export async function settleHandle(
   ctx: BusContext,
   handle: string,
-  who: { consumer: string; durable: string },
+  who: { consumer: string; durables: readonly string[] },
   action: { kind: 'ack' } | { kind: 'nak'; delayMs?: number | undefined },
 ): Promise<void> {
   const parsed = parseAckSubject(handle);
   // Handles come inside signed tokens, so this only fails if the signing key leaked; refuse all the same.
-  if (!parsed || parsed.consumer !== who.durable || parsed.stream !== ctx.config.STREAM_NAME) {
+  // `durables`: the consumer's JetStream name, and the old one it may still have (durable-consumers.ts).
+  if (!parsed || !who.durables.includes(parsed.consumer) || parsed.stream !== ctx.config.STREAM_NAME) {
     throw new GatewayError('GW_INVALID_ACK_TOKEN', `The ack token was issued for another consumer than "${who.consumer}"`);
   }
   const payload = action.kind === 'ack' ? '+ACK' : nakPayload(action.delayMs);

@@ -45,13 +45,14 @@ import {
   type EnsureOutcome,
   ensureDurableConsumer,
   getDurableConsumer,
+  legacyDurableName,
 } from './durable-consumers.ts';
 import { translate, unavailable } from './errors.ts';
 import { firstSeqSince, type HistoryFilters, type HistoryLimits, type HistoryPage, readHistory } from './history.ts';
 import { HttpPullSource, settleHandle } from './http-pull.ts';
 import { LiveFeed } from './live-feed.ts';
 import { Publisher, type PublishResult } from './publisher.ts';
-import { ensureDeadLetterStream, ensureEventStream, type StreamBounds, streamBounds, streamReady } from './streams.ts';
+import { ensureStreams, type StreamBounds, streamBounds, streamReady } from './streams.ts';
 import { TicketNonces } from './ticket-store.ts';
 
 export type { OrderedSource, Selection } from './consumers.ts';
@@ -74,26 +75,25 @@ export class Bus {
   readonly live: LiveFeed;
   readonly #conn: BusConnection;
   readonly #publisher: Publisher;
-  #tickets: TicketNonces | undefined;
+  readonly #tickets: TicketNonces;
 
   private constructor(conn: BusConnection) {
     this.#conn = conn;
     this.#publisher = new Publisher(conn);
+    this.#tickets = new TicketNonces(conn);
     this.live = new LiveFeed(conn.nc, conn.config.STREAM_SUBJECT_PREFIX, conn.log);
     contexts.set(this, conn);
   }
 
-  /** Connects (waiting for the first connection), creates or updates the streams, and watches the connection. */
+  /** Connects (waiting for the first connection), creates or checks the streams (streams.ts), and watches the connection. */
   static async connect(config: BusConfig, log: Logger): Promise<Bus> {
     const conn = await BusConnection.open(config, log);
     const bus = new Bus(conn);
-    await ensureEventStream(conn);
-    await ensureDeadLetterStream(conn);
+    // The event, dead-letter and WebSocket ticket streams.
+    await ensureStreams(conn);
     // A server that lost its storage (or a new cluster) gets the streams back.
     conn.onReconnect(() => {
-      Promise.all([ensureEventStream(conn), ensureDeadLetterStream(conn)]).catch((err: unknown) =>
-        log.error({ err }, 'could not ensure the stream after reconnect'),
-      );
+      ensureStreams(conn).catch((err: unknown) => log.error({ err }, 'could not ensure the streams after reconnect'));
     });
     return bus;
   }
@@ -234,14 +234,14 @@ export class Bus {
     who: { tenant: string; consumer: string },
     action: { kind: 'ack' } | { kind: 'nak'; delayMs?: number | undefined },
   ): Promise<void> {
-    return settleHandle(this.#conn, handle, { consumer: who.consumer, durable: durableName(who.tenant, who.consumer) }, action);
+    const durables = [durableName(who.tenant, who.consumer), legacyDurableName(who.tenant, who.consumer)];
+    return settleHandle(this.#conn, handle, { consumer: who.consumer, durables }, action);
   }
 
   // ---- WebSocket tickets
 
-  /** True the first time a ticket nonce is redeemed, cluster-wide; `ttlMs` is the tickets' lifetime. */
-  redeemTicketNonce(tenant: string, nonce: string, ttlMs: number): Promise<boolean> {
-    this.#tickets ??= new TicketNonces(this.#conn, ttlMs);
+  /** True the first time a ticket nonce is redeemed, cluster-wide (remembered for twice WS_TICKET_TTL). */
+  redeemTicketNonce(tenant: string, nonce: string): Promise<boolean> {
     return this.#tickets.redeem(tenant, nonce);
   }
 }

@@ -7,6 +7,7 @@ import { ClosedConnectionError, createInbox, headers, type Msg, NoRespondersErro
 import type { Static } from '@sinclair/typebox';
 import type { PublishResult as PublishResultSchema } from '../../schemas/api.ts';
 import type { EventEnvelope } from '../../schemas/envelope.ts';
+import { GatewayError } from '../errors.ts';
 import type { BusContext } from './context.ts';
 import { BusProtocolError, PullStatus, translate, unavailable } from './errors.ts';
 import { eventSubject } from './subjects.ts';
@@ -24,6 +25,19 @@ interface AwaitedAck {
   deadline: number;
   resolve: (ack: PublishResult) => void;
   reject: (err: unknown) => void;
+}
+
+/**
+ * Room kept below the server's max_payload for what is added to a stored event later: the headers
+ * of the stream's republish (live feed) and of a dead letter (reason, counts, original subject up to
+ * ~450 bytes, consumer, tenant, its message id), at most about 1.2 KiB. An event that fits only
+ * without them could be stored but never dead-lettered, so it is refused instead.
+ */
+export const LATER_HEADERS_BYTES = 2048;
+
+/** The bytes nats.js sends as the headers of a publish: `NATS/1.0\r\nNats-Msg-Id: <id>\r\n\r\n`. */
+function msgIdHeaderBytes(msgID: string): number {
+  return 'NATS/1.0\r\nNats-Msg-Id: \r\n\r\n'.length + Buffer.byteLength(msgID);
 }
 
 /** Where JetStream stored an event: the API's PublishResult without the event id. */
@@ -60,9 +74,23 @@ export class Publisher {
     const ctx = this.#ctx;
     if (!ctx.connected) throw unavailable(ctx.config, 'The event bus is not connected');
     const subject = eventSubject(ctx.config.STREAM_SUBJECT_PREFIX, event.tenant_id, event.type, event.metadata.correlation_id);
+    const payload = JSON.stringify(event);
+    const msgID = `${event.tenant_id}:${event.id}`;
+    // The server refuses (and nats.js throws on) a message beyond its max_payload: a client's
+    // mistake, answered 413 before anything is sent. The connected server's INFO says the limit.
+    const maxPayload = ctx.nc.info?.max_payload;
+    if (maxPayload !== undefined) {
+      const size = Buffer.byteLength(payload) + msgIdHeaderBytes(msgID);
+      if (size + LATER_HEADERS_BYTES > maxPayload) {
+        throw new GatewayError(
+          'GW_PAYLOAD_TOO_LARGE',
+          `The event is ${size} bytes as stored (with the fields and headers the gateway adds); the event bus takes at most ${maxPayload - LATER_HEADERS_BYTES} (its max_payload ${maxPayload} less ${LATER_HEADERS_BYTES} for headers added later)`,
+        );
+      }
+    }
     try {
       return await new Promise<PublishResult>((resolve, reject) => {
-        this.#pending.push({ subject, payload: JSON.stringify(event), msgID: `${event.tenant_id}:${event.id}`, resolve, reject });
+        this.#pending.push({ subject, payload, msgID, resolve, reject });
         if (!this.#sendScheduled) {
           this.#sendScheduled = true;
           setImmediate(this.#sendPending);

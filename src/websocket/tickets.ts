@@ -3,8 +3,9 @@
 // `GET /v1/ws?ticket=` accepts once. A ticket is stateless across instances: an HMAC-SHA256 over
 // (tenant, scopes, expiry, nonce) with WS_TICKET_SECRET, which every instance must share. Single
 // use is enforced cluster-wide by JetStream's duplicate detection: redeeming publishes the nonce
-// (as the message id) to a small memory stream whose duplicate window outlives every ticket, and a
-// second redemption is answered `duplicate` (src/bus/ticket-store.ts).
+// (as the message id) to a small file-stored, replicated stream whose duplicate window outlives
+// every ticket (WS_TICKET_TTL, which every instance should share), and a second redemption is
+// answered `duplicate` (src/bus/ticket-store.ts).
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Principal, Scope } from '../auth/api-keys.ts';
 import type { Bus } from '../bus/index.ts';
@@ -56,7 +57,7 @@ export class WsTickets {
   /** The principal a ticket stands for; throws GW_INVALID_TICKET when forged, expired or used. */
   async redeem(ticket: string, now = Date.now()): Promise<Principal> {
     const claims = this.#verify(ticket, now);
-    if (!(await this.#bus.redeemTicketNonce(claims.t, claims.n, this.#ttlMs)))
+    if (!(await this.#bus.redeemTicketNonce(claims.t, claims.n)))
       throw new GatewayError('GW_INVALID_TICKET', 'This ticket was already used');
     return { tenantId: claims.t, scopes: new Set(claims.s) };
   }
