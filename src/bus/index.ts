@@ -66,6 +66,9 @@ export type { LiveEvent, LiveFeed, LiveListener } from './live-feed.ts';
 export type { PublishResult } from './publisher.ts';
 export type { StreamBounds } from './streams.ts';
 
+/** How long `streamReady` waits for the event stream to answer (`/readyz` answers within a second). */
+const READINESS_TIMEOUT_MS = 750;
+
 /** Test-only access to the connection (see testing.ts); undefined for anything not made by Bus.connect. */
 const contexts = new WeakMap<Bus, BusContext>();
 
@@ -109,9 +112,20 @@ export class Bus {
     return this.#conn.connected;
   }
 
-  /** True when NATS is connected and the event stream answers. */
-  streamReady(): Promise<boolean> {
-    return streamReady(this.#conn);
+  /**
+   * True when NATS is connected and the event stream answers within READINESS_TIMEOUT_MS (a
+   * frozen server must not hold a readiness probe for the whole request timeout).
+   */
+  async streamReady(): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), READINESS_TIMEOUT_MS);
+    });
+    try {
+      return await Promise.race([streamReady(this.#conn), late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** What the event stream holds now (for resolving a start position). */
