@@ -145,6 +145,11 @@ export const SETTINGS = {
   ),
   DEAD_LETTER_STREAM: setting('EVENTS_DLQ', token, 'JetStream stream that keeps events a durable consumer failed to process `max_deliver` times.'),
   DEAD_LETTER_MAX_AGE: setting('30d', duration(0, 3650 * 86_400_000), 'How long dead letters are kept (`0`: forever).'),
+  NATS_DRAIN_TIMEOUT_MS: setting(
+    '2000',
+    int(0, 120_000),
+    'At shutdown, how long draining the NATS connection (flushing what is in flight) may take before it is closed; with NATS disconnected it is closed at once.',
+  ),
   PUBLISH_TIMEOUT_MS: setting('5000', int(100, 120_000), 'How long a publish waits for the JetStream acknowledgement before `503`.'),
   RETRY_AFTER_SECONDS: setting('2', int(1, 3600), '`Retry-After` sent with `503` answers.'),
   SHUTDOWN_TIMEOUT_MS: setting('10000', int(0, 600_000), 'How long `SIGTERM` waits for in-flight requests before closing.'),

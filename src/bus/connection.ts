@@ -86,13 +86,33 @@ export class BusConnection implements BusContext {
     return this.nc.info?.version ?? '';
   }
 
-  /** Stops taking work and flushes what is in flight. */
+  /**
+   * Stops taking work and flushes what is in flight, for at most NATS_DRAIN_TIMEOUT_MS: a drain
+   * needs the server's answer, so with NATS gone (disconnected) the connection is closed at once,
+   * and with a server that stopped answering (frozen, unreachable without a disconnect yet) it is
+   * closed when the drain takes too long. Nothing acknowledged is lost either way: an event is
+   * acknowledged only once JetStream stored it.
+   */
   async close(): Promise<void> {
     if (this.nc.isClosed()) return;
+    if (!this.#connected) {
+      await this.nc.close();
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), this.config.NATS_DRAIN_TIMEOUT_MS);
+    });
     try {
-      await this.nc.drain();
+      const timedOut = await Promise.race([this.nc.drain().then(() => false), gaveUp]);
+      if (timedOut) {
+        this.log.warn({ ms: this.config.NATS_DRAIN_TIMEOUT_MS }, 'NATS drain did not finish in time; closing the connection');
+        await this.nc.close();
+      }
     } catch {
       await this.nc.close();
+    } finally {
+      clearTimeout(timer);
     }
   }
 }
