@@ -152,7 +152,16 @@ export const SETTINGS = {
   ),
   PUBLISH_TIMEOUT_MS: setting('5000', int(100, 120_000), 'How long a publish waits for the JetStream acknowledgement before `503`.'),
   RETRY_AFTER_SECONDS: setting('2', int(1, 3600), '`Retry-After` sent with `503` answers.'),
-  SHUTDOWN_TIMEOUT_MS: setting('10000', int(0, 600_000), 'How long `SIGTERM` waits for in-flight requests before closing.'),
+  SHUTDOWN_DRAIN_MS: setting(
+    '5000',
+    int(0, 600_000),
+    'After `SIGTERM`, how long the gateway keeps serving with `/readyz` answering `503` (so load balancers stop sending) before it stops accepting connections; every answer in this period closes its connection.',
+  ),
+  SHUTDOWN_TIMEOUT_MS: setting(
+    '10000',
+    int(0, 600_000),
+    'After the drain period, how long `SIGTERM` waits for in-flight requests before cutting their connections.',
+  ),
   HISTORY_TIME_BUDGET_MS: setting(
     '2000',
     int(50, 60_000),

@@ -36,7 +36,8 @@ function killAll(started: Started): void {
 async function startMain(env: Record<string, string>): Promise<Started> {
   const child = spawn(process.execPath, ['src/main.ts'], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', NATS_URL: '', API_KEYS_FILE: '', ...env },
+    // A short drain period after SIGTERM (test/shutdown.test.ts tests the drain itself).
+    env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', NATS_URL: '', API_KEYS_FILE: '', SHUTDOWN_DRAIN_MS: '100', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
