@@ -77,7 +77,11 @@ export const SETTINGS = {
     optionalStr,
     'Path of the `nats-server` binary for the embedded server (else PATH, else fetched into `.cache/`).',
   ),
-  NATS_DATA_DIR: setting('./data', str, "The embedded server's JetStream storage directory."),
+  NATS_DATA_DIR: setting(
+    './data',
+    str,
+    "The embedded server's JetStream storage directory, one gateway's at a time: a start on a directory whose server another running gateway started exits `2` and leaves it alone; a server left behind by a killed gateway is stopped.",
+  ),
   NATS_TOKEN: setting(undefined, optionalStr, 'Token for authenticating to NATS, when the cluster requires one.'),
   NATS_USER: setting(undefined, optionalStr, 'User for authenticating to NATS (with `NATS_PASSWORD`).'),
   NATS_PASSWORD: setting(undefined, optionalStr, 'Password for `NATS_USER`.'),

@@ -40,7 +40,16 @@ async function main(): Promise<void> {
       if (err?.code !== 'ERR_MODULE_NOT_FOUND') throw err;
       throw new Error('NATS_URL is not set, and this installation has no dev/ to run an embedded nats-server: set NATS_URL');
     });
-    embedded = await startDevNatsServer(config, log);
+    try {
+      embedded = await startDevNatsServer(config, log);
+    } catch (err) {
+      // Another gateway's embedded server holds NATS_DATA_DIR: its message says what to do.
+      if ((err as { exitCode?: unknown }).exitCode === 2) {
+        log.error((err as Error).message);
+        process.exit(2);
+      }
+      throw err;
+    }
     config = { ...config, NATS_URL: [embedded.url] };
   }
 
