@@ -62,13 +62,6 @@ export class BusConnection implements BusContext {
     return new BusConnection(config, log);
   }
 
-  /** Connects, waiting for the first connection, and watches the connection from then on. */
-  static async open(config: BusConfig, log: Logger): Promise<BusConnection> {
-    const connection = BusConnection.start(config, log);
-    await connection.opened;
-    return connection;
-  }
-
   get nc(): NatsConnection {
     if (!this.#nc) throw notReady(this.config, 'Not connected to NATS yet');
     return this.#nc;

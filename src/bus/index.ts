@@ -99,6 +99,7 @@ export class Bus {
       firstSetup = resolve;
     });
     this.ready = this.#setUp(firstSetup);
+    this.ready.catch((err: unknown) => conn.log.error({ err }, 'the event bus could not be set up'));
     this.started = conn.firstAttempt.then((connected) => (connected ? setUp : undefined));
   }
 
@@ -138,7 +139,7 @@ export class Bus {
         const delayMs = Math.min(5000, 100 * 2 ** Math.min(tries, 6));
         conn.log.error({ err, attempt: tries, retry_in_ms: delayMs }, 'could not ensure the streams; retrying');
         firstSetup();
-        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        await new Promise((resolve) => setTimeout(resolve, delayMs).unref());
       }
     }
     if (this.#closed) return new Promise<void>(() => undefined);
