@@ -8,13 +8,16 @@ import { eventually, waitOut } from './helpers/eventually.ts';
 import { sampleEvent } from './helpers/gateway.ts';
 import { startNats } from './helpers/nats.ts';
 import { storedEvents } from './helpers/stream.ts';
+import { WsClient } from './helpers/ws-client.ts';
 
 const KEY = 'gw_dev_shutdown_key';
 
 t.test('SIGTERM under load: readyz 503 first, served through the drain, no reset, every 202 stored, exit 0', async (t) => {
   const nats = await startNats(t);
-  const gw = spawnGateway(t, { NATS_URL: nats.url, DEV_API_KEY: KEY, SHUTDOWN_DRAIN_MS: '1500', SHUTDOWN_TIMEOUT_MS: '5000' });
+  const gw = spawnGateway(t, { NATS_URL: nats.url, DEV_API_KEY: KEY, SHUTDOWN_DRAIN_MS: '2000', SHUTDOWN_TIMEOUT_MS: '5000' });
   const url = await gw.listening();
+  const ws = await WsClient.connect(t, url, { key: KEY });
+  const wsClosed = ws.closed.then((c) => ({ ...c, at: Date.now() }));
 
   // A load balancer in miniature: four clients publish over keep-alive connections while a prober
   // polls /readyz; once it answers 503 the clients go on for 500 ms (the balancer noticing), then
@@ -76,6 +79,9 @@ t.test('SIGTERM under load: readyz 503 first, served through the drain, no reset
     'publishes were still served after /readyz turned 503',
   );
   t.equal(code, 0, 'exit 0');
+  const closed = await wsClosed;
+  t.equal(closed.code, 1001, 'the WebSocket was closed with 1001 (going away)');
+  t.ok(closed.at - sigtermAt >= 1500, `after the drain period (${closed.at - sigtermAt} ms after the SIGTERM)`);
   const stored = new Set((await storedEvents(nats.url, 'events.ten_demo.>')).map((s) => (s.event as { id: string }).id));
   const lost = published.filter((p) => p.status === 202 && !stored.has(p.id)).map((p) => p.id);
   t.same(lost, [], `every acknowledged publish is stored (${published.length} acknowledged)`);
