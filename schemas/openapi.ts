@@ -176,7 +176,8 @@ export const CORE_OPERATIONS = [
     path: '/readyz',
     operationId: 'getReadiness',
     summary: 'Readiness',
-    description: 'Answers 200 when NATS is connected and the event stream answers, `503` otherwise.',
+    description:
+      'Answers 200 when NATS is connected and the event stream answers (within a second), `503` otherwise: also before the first connection to NATS, and from `SIGTERM` on, while the gateway still serves for `SHUTDOWN_DRAIN_MS` so load balancers move away.',
     tag: 'operations',
     responses: { 200: { description: 'Ready.', schema: Readiness, example: { status: 'ready', nats: true, stream: true } } },
     errors: ['GW_NOT_READY'],

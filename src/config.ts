@@ -83,7 +83,11 @@ export const SETTINGS = {
     optionalStr,
     'Path of the `nats-server` binary for the embedded server (else PATH, else fetched into `.cache/`).',
   ),
-  NATS_DATA_DIR: setting('./data', str, "The embedded server's JetStream storage directory."),
+  NATS_DATA_DIR: setting(
+    './data',
+    str,
+    "The embedded server's JetStream storage directory, one gateway's at a time: a start on a directory whose server another running gateway started exits `2` and leaves it alone; a server left behind by a killed gateway is stopped.",
+  ),
   NATS_TOKEN: setting(undefined, optionalStr, 'Token for authenticating to NATS, when the cluster requires one.'),
   NATS_USER: setting(undefined, optionalStr, 'User for authenticating to NATS (with `NATS_PASSWORD`).'),
   NATS_PASSWORD: setting(undefined, optionalStr, 'Password for `NATS_USER`.'),
@@ -164,9 +168,23 @@ export const SETTINGS = {
     'JetStream stream that keeps events a durable consumer failed to process `max_deliver` times.',
   ),
   DEAD_LETTER_MAX_AGE: setting('30d', duration(0, 3650 * 86_400_000), 'How long dead letters are kept (`0`: forever).'),
+  NATS_DRAIN_TIMEOUT_MS: setting(
+    '2000',
+    int(0, 120_000),
+    'At shutdown, how long draining the NATS connection (flushing what is in flight) may take before it is closed; with NATS disconnected it is closed at once.',
+  ),
   PUBLISH_TIMEOUT_MS: setting('5000', int(100, 120_000), 'How long a publish waits for the JetStream acknowledgement before `503`.'),
   RETRY_AFTER_SECONDS: setting('2', int(1, 3600), '`Retry-After` sent with `503` answers.'),
-  SHUTDOWN_TIMEOUT_MS: setting('10000', int(0, 600_000), 'How long `SIGTERM` waits for in-flight requests before closing.'),
+  SHUTDOWN_DRAIN_MS: setting(
+    '5000',
+    int(0, 600_000),
+    'After `SIGTERM`, how long the gateway keeps serving with `/readyz` answering `503` (so load balancers stop sending) before it stops accepting connections; every answer in this period closes its connection.',
+  ),
+  SHUTDOWN_TIMEOUT_MS: setting(
+    '10000',
+    int(0, 600_000),
+    'After the drain period, how long `SIGTERM` waits for in-flight requests before cutting their connections.',
+  ),
   HISTORY_TIME_BUDGET_MS: setting(
     '2000',
     int(50, 60_000),

@@ -40,7 +40,16 @@ async function main(): Promise<void> {
       if (err?.code !== 'ERR_MODULE_NOT_FOUND') throw err;
       throw new Error('NATS_URL is not set, and this installation has no dev/ to run an embedded nats-server: set NATS_URL');
     });
-    embedded = await startDevNatsServer(config, log);
+    try {
+      embedded = await startDevNatsServer(config, log);
+    } catch (err) {
+      // Another gateway's embedded server holds NATS_DATA_DIR: its message says what to do.
+      if ((err as { exitCode?: unknown }).exitCode === 2) {
+        log.error((err as Error).message);
+        process.exit(2);
+      }
+      throw err;
+    }
     config = { ...config, NATS_URL: [embedded.url] };
   }
 
@@ -54,20 +63,38 @@ async function main(): Promise<void> {
     throw err;
   }
 
+  // SIGTERM (a rolling restart): /readyz answers 503 at once while requests are still served for
+  // SHUTDOWN_DRAIN_MS, so load balancers move away before anything is refused; every answer then
+  // closes its connection. Then the listener closes (idle keep-alive connections with it),
+  // WebSockets close with 1001, in-flight requests finish (cut after
+  // SHUTDOWN_TIMEOUT_MS), NATS drains (at most NATS_DRAIN_TIMEOUT_MS), exit 0. SIGINT (Ctrl-C)
+  // skips the drain period.
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'shutting down: finishing in-flight requests');
-    const force = setTimeout(() => {
-      log.error('shutdown timed out; exiting');
-      process.exit(1);
-    }, config.SHUTDOWN_TIMEOUT_MS + 5000);
+    const drainMs = signal === 'SIGTERM' ? config.SHUTDOWN_DRAIN_MS : 0;
+    const force = setTimeout(
+      () => {
+        log.error('shutdown timed out; exiting');
+        process.exit(1);
+      },
+      drainMs + config.SHUTDOWN_TIMEOUT_MS + config.NATS_DRAIN_TIMEOUT_MS + 5000,
+    );
     force.unref();
-    // Connections still open after the grace period (slow clients, idle keep-alives) are cut.
+    app.beginDrain();
+    if (drainMs > 0) {
+      log.info({ signal, drain_ms: drainMs }, 'shutting down: /readyz answers 503, still serving for SHUTDOWN_DRAIN_MS');
+      await new Promise((resolve) => setTimeout(resolve, drainMs));
+    }
+    log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
+    // Connections still open after the grace period (slow clients) are cut.
     setTimeout(() => app.server.closeAllConnections(), config.SHUTDOWN_TIMEOUT_MS).unref();
     try {
-      await app.close(); // stops accepting, waits for in-flight requests, drains NATS (onClose)
+      // Stops accepting (Node's server.close() also closes the keep-alive connections idle then;
+      // those busy close after their answer, which says `Connection: close`), waits for in-flight
+      // requests, drains NATS (onClose).
+      await app.close();
       await embedded?.stop();
       log.info('stopped');
       process.exit(0);

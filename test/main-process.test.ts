@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import t from 'tap';
 import { PROJECT_ROOT } from '../dev/paths.ts';
+import { spawnGateway } from './helpers/child-gateway.ts';
 import { sampleEvent } from './helpers/gateway.ts';
 import { eventually } from './helpers/eventually.ts';
 
@@ -36,7 +37,8 @@ function killAll(started: Started): void {
 async function startMain(env: Record<string, string>): Promise<Started> {
   const child = spawn(process.execPath, ['src/main.ts'], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', NATS_URL: '', API_KEYS_FILE: '', ...env },
+    // A short drain period after SIGTERM (test/shutdown.test.ts tests the drain itself).
+    env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', NATS_URL: '', API_KEYS_FILE: '', SHUTDOWN_DRAIN_MS: '100', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
@@ -278,4 +280,36 @@ t.test('SIGHUP does not stop the gateway: it is logged and ignored', async (t) =
   const stopped = new Promise<number | null>((resolve) => gw.child.once('exit', (code) => resolve(code)));
   gw.child.kill('SIGTERM');
   t.equal(await stopped, 0);
+});
+
+t.test('a second npm start on the same data dir leaves the first alone: exit 2 with a clear message', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'gw-main-'));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const first = await startMain({ NATS_DATA_DIR: dataDir, DEV_API_KEY: 'k' });
+  t.teardown(() => killAll(first));
+
+  const second = spawnGateway(t, { NATS_URL: '', NATS_DATA_DIR: dataDir, DEV_API_KEY: 'k', SHUTDOWN_DRAIN_MS: '100' });
+  // Today's failure would be a second gateway that starts (its own nats-server on the store):
+  // then everything it started goes at teardown.
+  t.teardown(() => {
+    for (const pid of natsServersUsing(dataDir)) if (pid !== first.natsPid) process.kill(pid, 'SIGKILL');
+  });
+  const outcome = await Promise.race([second.exited, second.listening(30_000).then(() => 'listening')]);
+  t.equal(outcome, 2, 'the second instance exits 2');
+  const output = second.lines.join('\n');
+  t.match(output, /NATS_DATA_DIR/, 'names the setting');
+  t.match(output, new RegExp(`pid ${first.child.pid}`), "names the first gateway's pid");
+  t.notMatch(output, /orphaned/, 'does not take the running server for an orphan');
+  t.ok(alive(first.natsPid), "the first instance's nats-server still runs");
+  const res = await fetch(`${first.url}/v1/events`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer k', 'content-type': 'application/json' },
+    body: JSON.stringify(sampleEvent()),
+  });
+  t.equal(res.status, 202, 'the first instance still publishes');
+
+  const stopped = new Promise<number | null>((resolve) => first.child.once('exit', (code) => resolve(code)));
+  first.child.kill('SIGTERM');
+  t.equal(await stopped, 0);
+  t.notOk(alive(first.natsPid), 'a clean stop leaves no nats-server behind');
 });

@@ -1,4 +1,6 @@
-// The event bus as the rest of the gateway sees it: one `Bus`, made by `Bus.connect(config, log)`,
+// The event bus as the rest of the gateway sees it: one `Bus`, made by `Bus.start(config, log)`
+// (connecting in the background: every call answers GW_NOT_READY until NATS is connected and the
+// streams are ensured) or `Bus.connect(config, log)` (waiting for that),
 // that speaks the domain (publish an envelope, read history, manage durable consumers, list and
 // redrive dead letters, redeem a ticket nonce, open the sources deliveries read from) and never
 // hands out the NATS connection, a subject or a JetStream code. Every NATS or JetStream failure
@@ -18,7 +20,7 @@
 import type { Logger } from 'pino';
 import type { EventEnvelope } from '../../schemas/envelope.ts';
 import type { GatewayError } from '../errors.ts';
-import { BusConnection } from './connection.ts';
+import { BusConnection, notReady } from './connection.ts';
 import { type OrderedSource, openDurable, openEphemeral, openOrdered, type Selection } from './consumers.ts';
 import type { BusConfig, BusContext } from './context.ts';
 import { type CorrelationTrace, traceCorrelation } from './correlations.ts';
@@ -67,35 +69,88 @@ export type { LiveEvent, LiveFeed, LiveListener } from './live-feed.ts';
 export type { PublishResult } from './publisher.ts';
 export type { StreamBounds } from './streams.ts';
 
+/** How long `streamReady` waits for the event stream to answer (`/readyz` answers within a second). */
+const READINESS_TIMEOUT_MS = 750;
+
 /** Test-only access to the connection (see testing.ts); undefined for anything not made by Bus.connect. */
 const contexts = new WeakMap<Bus, BusContext>();
 
 export class Bus {
   /** The live feed of this instance (one NATS subscription per tenant with live listeners). */
   readonly live: LiveFeed;
-  readonly #conn: BusConnection;
-  readonly #publisher: Publisher;
-  readonly #tickets: TicketNonces;
+  readonly #connection: BusConnection;
+  /** The publisher, made once the bus is ready (undefined before). */
+  #readyPublisher: Publisher | undefined;
+  #closed = false;
+  #tickets: TicketNonces | undefined;
+  /** Resolves once NATS is connected and the streams are ensured (pending for good if closed before). */
+  readonly ready: Promise<void>;
+  /**
+   * Resolves once the first attempt is over: ready, or the first connection (or setting up the
+   * streams) failed, after which the bus goes on trying in the background.
+   */
+  readonly started: Promise<void>;
 
   private constructor(conn: BusConnection) {
-    this.#conn = conn;
-    this.#publisher = new Publisher(conn);
-    this.#tickets = new TicketNonces(conn);
-    this.live = new LiveFeed(conn.nc, conn.config.STREAM_SUBJECT_PREFIX, conn.log);
+    this.#connection = conn;
+    this.live = new LiveFeed(conn, conn.config.STREAM_SUBJECT_PREFIX, conn.log);
     contexts.set(this, conn);
+    let firstSetup!: () => void;
+    const setUp = new Promise<void>((resolve) => {
+      firstSetup = resolve;
+    });
+    this.ready = this.#setUp(firstSetup);
+    this.ready.catch((err: unknown) => conn.log.error({ err }, 'the event bus could not be set up'));
+    this.started = conn.firstAttempt.then((connected) => (connected ? setUp : undefined));
+  }
+
+  /** The connection, once the bus is ready; GW_NOT_READY before. */
+  get #conn(): BusConnection {
+    if (!this.#readyPublisher) throw notReady(this.#connection.config, 'The event bus is not ready yet (connecting to NATS)');
+    return this.#connection;
+  }
+
+  get #publisher(): Publisher {
+    if (!this.#readyPublisher) throw notReady(this.#connection.config, 'The event bus is not ready yet (connecting to NATS)');
+    return this.#readyPublisher;
+  }
+
+  /** Starts connecting in the background and returns at once; see `started` and `ready`. */
+  static start(config: BusConfig, log: Logger): Bus {
+    return new Bus(BusConnection.start(config, log));
   }
 
   /** Connects (waiting for the first connection), creates or checks the streams (streams.ts), and watches the connection. */
   static async connect(config: BusConfig, log: Logger): Promise<Bus> {
-    const conn = await BusConnection.open(config, log);
-    const bus = new Bus(conn);
-    // The event, dead-letter and WebSocket ticket streams.
-    await ensureStreams(conn);
+    const bus = Bus.start(config, log);
+    await bus.ready;
+    return bus;
+  }
+
+  /** Once connected: ensures the streams (retried with backoff until it works), then ready. */
+  async #setUp(firstSetup: () => void): Promise<void> {
+    const conn = this.#connection;
+    await conn.opened;
+    for (let tries = 1; !this.#closed; tries++) {
+      try {
+        // The event, dead-letter and WebSocket ticket streams.
+        await ensureStreams(conn);
+        break;
+      } catch (err) {
+        const delayMs = Math.min(5000, 100 * 2 ** Math.min(tries, 6));
+        conn.log.error({ err, attempt: tries, retry_in_ms: delayMs }, 'could not ensure the streams; retrying');
+        firstSetup();
+        await new Promise((resolve) => setTimeout(resolve, delayMs).unref());
+      }
+    }
+    if (this.#closed) return new Promise<void>(() => undefined);
     // A server that lost its storage (or a new cluster) gets the streams back.
     conn.onReconnect(() => {
-      ensureStreams(conn).catch((err: unknown) => log.error({ err }, 'could not ensure the streams after reconnect'));
+      ensureStreams(conn).catch((err: unknown) => conn.log.error({ err }, 'could not ensure the streams after reconnect'));
     });
-    return bus;
+    this.#readyPublisher = new Publisher(conn);
+    conn.log.info({ stream: conn.config.STREAM_NAME }, 'event bus ready');
+    firstSetup();
   }
 
   /** @internal for src/bus/testing.ts only. */
@@ -106,12 +161,24 @@ export class Bus {
   // ---- status
 
   get connected(): boolean {
-    return this.#conn.connected;
+    return this.#connection.connected;
   }
 
-  /** True when NATS is connected and the event stream answers. */
-  streamReady(): Promise<boolean> {
-    return streamReady(this.#conn);
+  /**
+   * True when NATS is connected and the event stream answers within READINESS_TIMEOUT_MS (a
+   * frozen server must not hold a readiness probe for the whole request timeout).
+   */
+  async streamReady(): Promise<boolean> {
+    if (!this.#readyPublisher) return false;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), READINESS_TIMEOUT_MS);
+    });
+    try {
+      return await Promise.race([streamReady(this.#conn), late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** What the event stream holds now (for resolving a start position). */
@@ -125,20 +192,21 @@ export class Bus {
 
   /** Stops the live feed, stops taking work and flushes what is in flight. */
   async close(): Promise<void> {
+    this.#closed = true;
     this.live.stop();
-    await this.#conn.close();
+    await this.#connection.close();
   }
 
   // ---- errors
 
   /** GW_NATS_UNAVAILABLE with the configured Retry-After. */
   unavailable(detail: string, cause?: unknown): GatewayError {
-    return unavailable(this.#conn.config, detail, cause);
+    return unavailable(this.#connection.config, detail, cause);
   }
 
   /** Any failure as a GW_* error: bus failures retryable, anything unrecognised GW_INTERNAL. */
   translate(err: unknown): GatewayError {
-    return translate(err, this.#conn.config);
+    return translate(err, this.#connection.config);
   }
 
   // ---- publishing and reading
@@ -242,6 +310,7 @@ export class Bus {
 
   /** True the first time a ticket nonce is redeemed, cluster-wide (remembered for twice WS_TICKET_TTL). */
   redeemTicketNonce(tenant: string, nonce: string): Promise<boolean> {
+    this.#tickets ??= new TicketNonces(this.#conn);
     return this.#tickets.redeem(tenant, nonce);
   }
 }

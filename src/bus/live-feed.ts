@@ -47,15 +47,20 @@ interface TenantFeed {
 
 export class LiveFeed {
   readonly #feeds = new Map<string, TenantFeed>();
-  readonly #nc: NatsConnection;
+  readonly #connection: { readonly nc: NatsConnection };
   readonly #prefix: string;
   readonly #log: Logger;
   #stopped = false;
 
-  constructor(nc: NatsConnection, prefix: string, log: Logger) {
-    this.#nc = nc;
+  /** `connection.nc` is read when a feed opens (it throws GW_NOT_READY before NATS is connected). */
+  constructor(connection: { readonly nc: NatsConnection }, prefix: string, log: Logger) {
+    this.#connection = connection;
     this.#prefix = prefix;
     this.#log = log;
+  }
+
+  get #nc(): NatsConnection {
+    return this.#connection.nc;
   }
 
   /**

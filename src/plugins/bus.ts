@@ -1,8 +1,14 @@
-// The NATS JetStream connection, as `app.bus`: connected (and the streams ensured) when the
-// plugin loads, drained in onClose, after the WebSocket plugin closed its sockets in preClose.
+// The NATS JetStream connection, as `app.bus`. Loading waits for the first connection attempt
+// only: with NATS up, the app is ready once connected and the streams are ensured, as before; with
+// NATS unreachable it loads at once (the gateway listens, `/readyz` and every bus call answer 503
+// GW_NOT_READY) while the bus goes on connecting in the background, each attempt logged. Drained
+// in onClose, after the WebSocket plugin closed its sockets in preClose.
 import fp from 'fastify-plugin';
 import type { Logger } from 'pino';
 import { EventBus } from '../bus/event-bus.ts';
+
+/** The longest the app waits for the bus's first attempt before it loads without it. */
+const FIRST_ATTEMPT_WAIT_MS = 6000;
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -12,11 +18,15 @@ declare module 'fastify' {
 
 export const busPlugin = fp(
   async function bus(app) {
-    const bus = await EventBus.connect(app.config, app.log as Logger);
+    const bus = EventBus.start(app.config, app.log as Logger);
     app.decorate('bus', bus);
     app.addHook('onClose', async () => {
       await bus.close();
     });
+    // Bounded, so a slow first attempt cannot run into fastify's plugin timeout either.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([bus.started, new Promise((resolve) => (timer = setTimeout(resolve, FIRST_ATTEMPT_WAIT_MS)))]);
+    clearTimeout(timer);
   },
   { name: 'bus', fastify: '5.x', dependencies: ['config'] },
 );

@@ -8,6 +8,19 @@ import { jsonDepthExceeds } from '../json-depth.ts';
 import { notFoundHandler, problemHandler } from '../problem-handler.ts';
 import { validatorCompiler } from '../validation.ts';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * Starts the drain period of a shutdown (src/main.ts, SHUTDOWN_DRAIN_MS): `/readyz` answers
+     * 503 so load balancers move away, requests are still served, and every answer closes its
+     * connection so no idle keep-alive connection is left for the listener's close to cut.
+     */
+    beginDrain(): void;
+    /** True from `beginDrain` (or the start of closing) on. */
+    readonly draining: boolean;
+  }
+}
+
 export const httpPlugin = fp(
   async function http(app) {
     const { RETRY_AFTER_SECONDS } = app.config;
@@ -52,6 +65,7 @@ export const httpPlugin = fp(
     // every request, which shows in the single-POST benchmark.
     app.addHook('onSend', (req, reply, payload, done) => {
       reply.header('X-Request-Id', req.id);
+      if (draining) reply.header('connection', 'close');
       done(null, payload);
     });
     // One log line a request, with its outcome.
@@ -73,8 +87,16 @@ export const httpPlugin = fp(
     // Requests that arrive while closing get our own problem+json 503 (buildApp turns fastify's
     // return503OnClosing off).
     let closing = false;
+    let draining = false;
+    app.decorate('beginDrain', () => {
+      draining = true;
+    });
+    app.decorate('draining', {
+      getter: () => draining || closing,
+    });
     app.addHook('preClose', async () => {
       closing = true;
+      draining = true;
     });
     app.addHook('onRequest', (_req, reply, done) => {
       if (!closing) {

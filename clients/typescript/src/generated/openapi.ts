@@ -95,7 +95,7 @@ export interface paths {
         };
         /**
          * Readiness
-         * @description Answers 200 when NATS is connected and the event stream answers, `503` otherwise.
+         * @description Answers 200 when NATS is connected and the event stream answers (within a second), `503` otherwise: also before the first connection to NATS, and from `SIGTERM` on, while the gateway still serves for `SHUTDOWN_DRAIN_MS` so load balancers move away.
          */
         get: operations["getReadiness"];
         put?: never;
