@@ -6,6 +6,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
+import { isSubscriptionId } from '../../schemas/identifiers.ts';
 import { CLIENT_FRAMES, CLOSE_CODES, type ClientFrame, type ErrorFrame, type SubscribeFrame } from '../../schemas/websocket.ts';
 import type { Principal } from '../auth/api-keys.ts';
 import type { Bus } from '../bus/index.ts';
@@ -13,6 +14,7 @@ import type { Config } from '../config.ts';
 import type { Delivery } from '../delivery/engine.ts';
 import type { WebSocketTarget } from '../delivery/sinks/websocket.ts';
 import { GatewayError } from '../errors.ts';
+import { jsonDepthExceeds } from '../json-depth.ts';
 import { bodyAjv, fieldErrors, type ValidateFunction } from '../validation.ts';
 import { type OpenedSubscription, openSubscription } from './subscribe.ts';
 
@@ -23,7 +25,12 @@ const validators = Object.fromEntries(Object.entries(CLIENT_FRAMES).map(([op, sc
 
 export type WsConfig = Pick<
   Config,
-  'WS_MAX_SUBSCRIPTIONS' | 'WS_MAX_FRAME_BYTES' | 'WS_MAX_FRAMES_PER_SECOND' | 'WS_SEND_BUFFER_BYTES' | 'WS_MAX_IN_FLIGHT'
+  | 'BODY_MAX_DEPTH'
+  | 'WS_MAX_SUBSCRIPTIONS'
+  | 'WS_MAX_FRAME_BYTES'
+  | 'WS_MAX_FRAMES_PER_SECOND'
+  | 'WS_SEND_BUFFER_BYTES'
+  | 'WS_MAX_IN_FLIGHT'
 >;
 
 export interface ConnectionContext {
@@ -102,7 +109,8 @@ export class WsConnection implements WebSocketTarget {
     try {
       frame = this.#parse(bytes, isBinary);
     } catch (err) {
-      this.#sendError(err as GatewayError, undefined);
+      const refused = err as GatewayError & { sub?: string };
+      this.#sendError(refused, refused.sub);
       return;
     }
     this.#dispatch(frame).catch((err: unknown) => this.#sendError(asGatewayError(err), frame.sub));
@@ -110,9 +118,15 @@ export class WsConnection implements WebSocketTarget {
 
   #parse(bytes: Buffer, isBinary: boolean): ClientFrame {
     if (isBinary) throw new GatewayError('GW_INVALID_FRAME', 'Send JSON text frames, not binary ones');
+    const text = bytes.toString('utf8');
+    // Refused before parsing: what follows the parse (validation, content filters) recurses.
+    const maxDepth = this.#ctx.config.BODY_MAX_DEPTH;
+    if (jsonDepthExceeds(text, maxDepth)) {
+      throw new GatewayError('GW_INVALID_FRAME', `The frame nests objects and arrays more than ${maxDepth} levels deep`);
+    }
     let value: unknown;
     try {
-      value = JSON.parse(bytes.toString('utf8'));
+      value = JSON.parse(text);
     } catch {
       throw new GatewayError('GW_INVALID_FRAME', 'The frame is not valid JSON');
     }
@@ -124,13 +138,14 @@ export class WsConnection implements WebSocketTarget {
       typeof op !== 'string' ||
       !Object.hasOwn(CLIENT_FRAMES, op)
     ) {
-      throw new GatewayError('GW_INVALID_FRAME', `The frame needs "op": one of ${Object.keys(CLIENT_FRAMES).join(', ')}`, {
+      const err = new GatewayError('GW_INVALID_FRAME', `The frame needs "op": one of ${Object.keys(CLIENT_FRAMES).join(', ')}`, {
         errors: [{ pointer: '/op', message: `must be one of ${Object.keys(CLIENT_FRAMES).join(', ')}` }],
       });
+      throw naming(err, value);
     }
     const validate = validators[op as keyof typeof CLIENT_FRAMES];
     if (!validate(value)) {
-      throw new GatewayError('GW_INVALID_FRAME', `The ${op} frame is invalid`, { errors: fieldErrors(validate.errors) });
+      throw naming(new GatewayError('GW_INVALID_FRAME', `The ${op} frame is invalid`, { errors: fieldErrors(validate.errors) }), value);
     }
     return value as ClientFrame;
   }
@@ -278,6 +293,12 @@ export class WsConnection implements WebSocketTarget {
     this.#subs.clear();
     await Promise.all(subs.map((s) => s?.stop()));
   }
+}
+
+/** A refused frame's error names the subscription whenever the frame carries a valid id, even an invalid frame. */
+function naming(err: GatewayError, value: unknown): GatewayError & { sub?: string } {
+  const sub = typeof value === 'object' && value !== null ? (value as { sub?: unknown }).sub : undefined;
+  return isSubscriptionId(sub) ? Object.assign(err, { sub }) : err;
 }
 
 function asGatewayError(err: unknown): GatewayError {
