@@ -143,7 +143,11 @@ export const SETTINGS = {
     optionalStr,
     'Secret that signs the ack tokens of HTTP pull consumers. Every instance serving one deployment must share it. Unset: random per process (tokens then ack only on the instance that fetched them).',
   ),
-  DEAD_LETTER_STREAM: setting('EVENTS_DLQ', token, 'JetStream stream that keeps events a durable consumer failed to process `max_deliver` times.'),
+  DEAD_LETTER_STREAM: setting(
+    'EVENTS_DLQ',
+    token,
+    'JetStream stream that keeps events a durable consumer failed to process `max_deliver` times.',
+  ),
   DEAD_LETTER_MAX_AGE: setting('30d', duration(0, 3650 * 86_400_000), 'How long dead letters are kept (`0`: forever).'),
   PUBLISH_TIMEOUT_MS: setting('5000', int(100, 120_000), 'How long a publish waits for the JetStream acknowledgement before `503`.'),
   RETRY_AFTER_SECONDS: setting('2', int(1, 3600), '`Retry-After` sent with `503` answers.'),
@@ -153,8 +157,16 @@ export const SETTINGS = {
     int(50, 60_000),
     'How long one `GET /v1/events` page may scan before answering with what it found and a `next` cursor.',
   ),
-  HISTORY_MAX_SCAN: setting('20000', int(1, 10_000_000), 'Most stored events one `GET /v1/events` page looks at (filters such as `source` drop some).'),
-  CORRELATION_MAX_EVENTS: setting('10000', int(1, 1_000_000), 'Most events `GET /v1/correlations/{id}` returns; beyond it the answer says `truncated`.'),
+  HISTORY_MAX_SCAN: setting(
+    '20000',
+    int(1, 10_000_000),
+    'Most stored events one `GET /v1/events` page looks at (filters such as `source` drop some).',
+  ),
+  CORRELATION_MAX_EVENTS: setting(
+    '10000',
+    int(1, 1_000_000),
+    'Most events `GET /v1/correlations/{id}` returns; beyond it the answer says `truncated`.',
+  ),
   WS_TICKET_SECRET: setting(
     undefined,
     optionalStr,
@@ -163,14 +175,27 @@ export const SETTINGS = {
   WS_TICKET_TTL: setting('30s', duration(1000, 600_000), 'How long a WebSocket ticket stays valid (it is single-use).'),
   WS_MAX_SUBSCRIPTIONS: setting('100', int(1, 10_000), 'Most subscriptions one WebSocket connection may hold.'),
   WS_MAX_FRAME_BYTES: setting('65536', int(256, 16 * 1048576), 'Largest frame a WebSocket client may send (close `4009` above).'),
-  WS_MAX_FRAMES_PER_SECOND: setting('200', int(1, 100_000), 'Frames a WebSocket client may send per second (close `4008` above).'),
+  WS_MAX_FRAMES_PER_SECOND: setting(
+    '200',
+    int(1, 100_000),
+    'Frames a WebSocket client may send per second (close `4008` above); `ack` and `nak` frames have their own budget, `WS_MAX_ACKS_PER_SECOND`.',
+  ),
+  WS_MAX_ACKS_PER_SECOND: setting(
+    '10000',
+    int(1, 1_000_000),
+    '`ack` and `nak` frames a WebSocket client may send per second (close `4008` above); they do not count against `WS_MAX_FRAMES_PER_SECOND`, except those refused with an error frame.',
+  ),
   WS_SEND_BUFFER_BYTES: setting(
     '1048576',
     int(1024, 256 * 1048576),
     'Bytes the gateway buffers for one slow WebSocket reader; a live auto-ack subscriber beyond it is closed (`4010`), replays and client-ack subscriptions pause.',
   ),
   WS_MAX_IN_FLIGHT: setting('100', int(1, 10_000), 'Unacknowledged events one `ack: "client"` subscription may hold.'),
-  WS_PING_INTERVAL: setting('30s', duration(100, 600_000), 'WebSocket ping interval; a connection that misses a pong for a whole interval is dropped.'),
+  WS_PING_INTERVAL: setting(
+    '30s',
+    duration(100, 600_000),
+    'WebSocket ping interval; a connection that misses a pong for a whole interval is dropped.',
+  ),
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof SETTINGS;

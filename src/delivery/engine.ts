@@ -80,6 +80,13 @@ export interface Delivery {
   run(): void;
   ack(seq: number): void;
   nak(seq: number, delayMs?: number): void;
+  /**
+   * Acks or naks a batch: what is in flight is settled; returns the indices (into `seqs`) of the
+   * sequences that were not in flight.
+   */
+  settleMany(kind: 'ack' | 'nak', seqs: readonly number[], delayMs?: number): number[];
+  /** Acks or naks every event in flight at or below `upTo` (cumulative); returns how many. */
+  settleUpTo(kind: 'ack' | 'nak', upTo: number, delayMs?: number): number;
   /** Stops delivering and releases the source; unacknowledged events go back at once. */
   stop(): Promise<void>;
 }
@@ -164,6 +171,14 @@ export class LiveDelivery implements Delivery, LiveListener {
     throw autoAckOnly();
   }
 
+  settleMany(): number[] {
+    throw autoAckOnly();
+  }
+
+  settleUpTo(): number {
+    throw autoAckOnly();
+  }
+
   async stop(): Promise<void> {
     if (this.#state === 'watching') this.#feed.release(this.tenant);
     else if (this.#state === 'running') this.#feed.remove(this);
@@ -218,6 +233,14 @@ export class OrderedDelivery implements Delivery {
   }
 
   nak(): void {
+    throw autoAckOnly();
+  }
+
+  settleMany(): number[] {
+    throw autoAckOnly();
+  }
+
+  settleUpTo(): number {
     throw autoAckOnly();
   }
 
@@ -426,6 +449,39 @@ export class AckedDelivery implements Delivery {
 
   nak(seq: number, delayMs?: number): void {
     this.#take(seq).nak(delayMs);
+  }
+
+  settleMany(kind: 'ack' | 'nak', seqs: readonly number[], delayMs?: number): number[] {
+    if (this.#policy.ack !== 'client') throw autoAckOnly();
+    this.#forgetExpired();
+    const missing: number[] = [];
+    seqs.forEach((seq, i) => {
+      const f = this.#inFlight.get(seq);
+      if (!f) {
+        missing.push(i);
+        return;
+      }
+      this.#inFlight.delete(seq);
+      if (kind === 'ack') f.msg.ack();
+      else f.msg.nak(delayMs);
+    });
+    if (missing.length < seqs.length) this.#wakeUp();
+    return missing;
+  }
+
+  settleUpTo(kind: 'ack' | 'nak', upTo: number, delayMs?: number): number {
+    if (this.#policy.ack !== 'client') throw autoAckOnly();
+    this.#forgetExpired();
+    let settled = 0;
+    for (const [seq, f] of this.#inFlight) {
+      if (seq > upTo) continue;
+      this.#inFlight.delete(seq);
+      if (kind === 'ack') f.msg.ack();
+      else f.msg.nak(delayMs);
+      settled++;
+    }
+    if (settled > 0) this.#wakeUp();
+    return settled;
   }
 
   /** Never redeliver it (the receiver can never process it). */

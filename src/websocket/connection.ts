@@ -7,7 +7,16 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { isSubscriptionId } from '../../schemas/identifiers.ts';
-import { CLIENT_FRAMES, CLOSE_CODES, type ClientFrame, type ErrorFrame, type SubscribeFrame } from '../../schemas/websocket.ts';
+import {
+  type AckFrame,
+  CLIENT_FRAMES,
+  CLOSE_CODES,
+  type ClientFrame,
+  type ErrorFrame,
+  type NakFrame,
+  SETTLE_FIELDS,
+  type SubscribeFrame,
+} from '../../schemas/websocket.ts';
 import type { Principal } from '../auth/api-keys.ts';
 import type { Bus } from '../bus/index.ts';
 import type { Config } from '../config.ts';
@@ -29,6 +38,7 @@ export type WsConfig = Pick<
   | 'WS_MAX_SUBSCRIPTIONS'
   | 'WS_MAX_FRAME_BYTES'
   | 'WS_MAX_FRAMES_PER_SECOND'
+  | 'WS_MAX_ACKS_PER_SECOND'
   | 'WS_SEND_BUFFER_BYTES'
   | 'WS_MAX_IN_FLIGHT'
 >;
@@ -55,7 +65,10 @@ export class WsConnection implements WebSocketTarget {
   /** Subscriptions by id; a pending subscribe holds its id with `undefined`. */
   readonly #subs = new Map<string, Delivery | undefined>();
   #windowStart = 0;
+  /** Frames in the current one-second window that count against WS_MAX_FRAMES_PER_SECOND. */
   #framesInWindow = 0;
+  /** Ack and nak frames in the window: their own, larger budget (WS_MAX_ACKS_PER_SECOND). */
+  #acksInWindow = 0;
   #closed = false;
   #corked = false;
   #corkGeneration = 0;
@@ -91,15 +104,6 @@ export class WsConnection implements WebSocketTarget {
 
   #onMessage(data: Buffer | Buffer[] | ArrayBuffer, isBinary: boolean): void {
     if (this.#closed) return;
-    const now = Date.now();
-    if (now - this.#windowStart >= 1000) {
-      this.#windowStart = now;
-      this.#framesInWindow = 0;
-    }
-    if (++this.#framesInWindow > this.#ctx.config.WS_MAX_FRAMES_PER_SECOND) {
-      this.close(CLOSE_CODES.FLOOD.code, 'too many frames');
-      return;
-    }
     const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
     if (bytes.length > this.#ctx.config.WS_MAX_FRAME_BYTES) {
       this.close(CLOSE_CODES.FRAME_TOO_LARGE.code, 'frame too large');
@@ -109,11 +113,34 @@ export class WsConnection implements WebSocketTarget {
     try {
       frame = this.#parse(bytes, isBinary);
     } catch (err) {
+      if (!this.#count(false)) return;
       const refused = err as GatewayError & { sub?: string };
       this.#sendError(refused, refused.sub);
       return;
     }
-    this.#dispatch(frame).catch((err: unknown) => this.#sendError(asGatewayError(err), frame.sub));
+    // Acks and naks have their own budget, so an at-least-once client can ack every event at
+    // thousands a second; one that is refused (an error frame) counts against the general budget too.
+    const settling = frame.op === 'ack' || frame.op === 'nak';
+    if (!this.#count(settling)) return;
+    this.#dispatch(frame).catch((err: unknown) => {
+      if (settling && !this.#count(false)) return;
+      this.#sendError(asGatewayError(err), frame.sub);
+    });
+  }
+
+  /** Counts one frame against its per-second budget; false (and the connection closed with 4008) beyond it. */
+  #count(settling: boolean): boolean {
+    if (this.#closed) return false;
+    const now = Date.now();
+    if (now - this.#windowStart >= 1000) {
+      this.#windowStart = now;
+      this.#framesInWindow = 0;
+      this.#acksInWindow = 0;
+    }
+    const { WS_MAX_FRAMES_PER_SECOND, WS_MAX_ACKS_PER_SECOND } = this.#ctx.config;
+    const over = settling ? ++this.#acksInWindow > WS_MAX_ACKS_PER_SECOND : ++this.#framesInWindow > WS_MAX_FRAMES_PER_SECOND;
+    if (over) this.close(CLOSE_CODES.FLOOD.code, settling ? 'too many ack frames' : 'too many frames');
+    return !over;
   }
 
   #parse(bytes: Buffer, isBinary: boolean): ClientFrame {
@@ -147,6 +174,18 @@ export class WsConnection implements WebSocketTarget {
     if (!validate(value)) {
       throw naming(new GatewayError('GW_INVALID_FRAME', `The ${op} frame is invalid`, { errors: fieldErrors(validate.errors) }), value);
     }
+    if (op === 'ack' || op === 'nak') {
+      const named = SETTLE_FIELDS.filter((f) => (value as Record<string, unknown>)[f] !== undefined);
+      if (named.length !== 1) {
+        const err = new GatewayError('GW_INVALID_FRAME', `The ${op} frame needs exactly one of ${SETTLE_FIELDS.join(', ')}`, {
+          errors: (named.length === 0 ? SETTLE_FIELDS : named).map((f) => ({
+            pointer: `/${f}`,
+            message: named.length === 0 ? 'one of seq, seqs, up_to is required' : 'only one of seq, seqs, up_to is allowed',
+          })),
+        });
+        throw naming(err, value);
+      }
+    }
     return value as ClientFrame;
   }
 
@@ -155,9 +194,8 @@ export class WsConnection implements WebSocketTarget {
       case 'subscribe':
         return this.#subscribe(frame);
       case 'ack':
-        return this.#existing(frame.sub).ack(frame.seq);
       case 'nak':
-        return this.#existing(frame.sub).nak(frame.seq, frame.delay_ms);
+        return this.#settle(frame);
       case 'unsubscribe': {
         const sub = this.#existing(frame.sub);
         this.#subs.delete(frame.sub);
@@ -165,6 +203,26 @@ export class WsConnection implements WebSocketTarget {
         this.sendFrame({ op: 'unsubscribed', sub: frame.sub });
         return;
       }
+    }
+  }
+
+  #settle(frame: AckFrame | NakFrame): void {
+    const sub = this.#existing(frame.sub);
+    const delayMs = frame.op === 'nak' ? frame.delay_ms : undefined;
+    if (frame.seq !== undefined) {
+      if (frame.op === 'ack') sub.ack(frame.seq);
+      else sub.nak(frame.seq, delayMs);
+    } else if (frame.seqs !== undefined) {
+      const missing = sub.settleMany(frame.op, frame.seqs, delayMs);
+      if (missing.length > 0) {
+        throw new GatewayError(
+          'GW_NOT_IN_FLIGHT',
+          `${missing.length} of the ${frame.seqs.length} events were not in flight (already acknowledged, or their ack wait passed); the others were settled`,
+          { errors: missing.map((i) => ({ pointer: `/seqs/${i}`, message: 'not in flight' })) },
+        );
+      }
+    } else if (frame.up_to !== undefined) {
+      sub.settleUpTo(frame.op, frame.up_to, delayMs);
     }
   }
 
