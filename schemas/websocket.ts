@@ -26,7 +26,8 @@ export const CLOSE_CODES = {
   FRAME_TOO_LARGE: { code: 4009, reason: 'The client sent a frame larger than WS_MAX_FRAME_BYTES.' },
   SLOW_CONSUMER: {
     code: 4010,
-    reason: 'A live auto-ack subscription could not be delivered: more than WS_SEND_BUFFER_BYTES were waiting for the client to read.',
+    reason:
+      'Slow consumer, with a reason: a live auto-ack subscription fell more than WS_SEND_BUFFER_BYTES behind, or the client left events unread so long that it could not answer a ping for a whole WS_PING_INTERVAL.',
   },
 } as const;
 

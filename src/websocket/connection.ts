@@ -50,6 +50,8 @@ export interface ConnectionContext {
 
 /** How long a closing client may take to answer the close handshake before it is cut off. */
 const CLOSE_GRACE_MS = 5000;
+/** A closing client still reading what was queued before the close frame gets this many graces at most. */
+const MAX_CLOSE_GRACE_ROUNDS = 12;
 /** Frames gathered in one cork are sent once they reach this many bytes. */
 const CORK_FLUSH_BYTES = 64 * 1024;
 /** How often a paused subscription looks whether the client caught up. */
@@ -86,7 +88,14 @@ export class WsConnection implements WebSocketTarget {
 
   /** Called every WS_PING_INTERVAL: a connection that did not answer the last ping is dropped. */
   heartbeat(): void {
+    if (this.#closed) return;
     if (!this.alive) {
+      // A ping still queued behind events the client has not read could not be answered: that is a
+      // slow consumer (told so with 4010), not a dead one.
+      if (this.#socket.bufferedAmount > 0) {
+        this.closeSlow('slow consumer: events unread for a whole WS_PING_INTERVAL');
+        return;
+      }
       this.log.info('websocket missed a pong; dropping it');
       this.#closed = true;
       this.#socket.terminate();
@@ -330,18 +339,35 @@ export class WsConnection implements WebSocketTarget {
     this.#sendError(err, sub);
   }
 
-  closeSlow(): void {
-    this.log.info({ buffered: this.#socket.bufferedAmount }, 'closing a slow consumer');
-    this.close(CLOSE_CODES.SLOW_CONSUMER.code, 'slow consumer');
+  /** Every path that drops a slow consumer comes here: close code 4010 with a reason. */
+  closeSlow(reason = 'slow consumer: more than WS_SEND_BUFFER_BYTES queued'): void {
+    if (this.#closed) return;
+    this.log.info({ buffered: this.#socket.bufferedAmount, reason }, 'closing a slow consumer');
+    this.close(CLOSE_CODES.SLOW_CONSUMER.code, reason);
   }
 
-  /** Closes with a close frame; the socket's close event then disposes of the subscriptions. */
+  /**
+   * Closes with a close frame; the socket's close event then disposes of the subscriptions. The
+   * close frame queues behind what the client has not read yet: a client that goes on reading gets
+   * it (and the code), one that reads nothing for CLOSE_GRACE_MS is cut off.
+   */
   close(code: number, reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#socket.close(code, reason);
-    // A client that does not answer the close handshake is cut off.
-    setTimeout(() => this.#socket.terminate(), CLOSE_GRACE_MS).unref();
+    let queued = this.#socket.bufferedAmount;
+    let rounds = 0;
+    const check = () => {
+      if (this.#socket.readyState === this.#socket.CLOSED) return;
+      const now = this.#socket.bufferedAmount;
+      if (now > 0 && now < queued && ++rounds < MAX_CLOSE_GRACE_ROUNDS) {
+        queued = now;
+        setTimeout(check, CLOSE_GRACE_MS).unref();
+        return;
+      }
+      this.#socket.terminate();
+    };
+    setTimeout(check, CLOSE_GRACE_MS).unref();
   }
 
   /** Stops every subscription and deletes its server-side state; safe to call twice. */
