@@ -179,6 +179,13 @@ export const ErrorFrame = Type.Object(
     code: ErrorCode,
     message: Type.String(),
     errors: Type.Optional(Type.Array(FieldError, { description: 'Each failing field of the frame.' })),
+    resume_from: Type.Optional(
+      Sequence({
+        description:
+          'A subscription that failed after it started (its consumer was lost): subscribe again with `from: {"seq": resume_from}` to miss nothing. Every event before it was delivered and acknowledged.',
+        examples: [1043],
+      }),
+    ),
   },
   {
     additionalProperties: false,

@@ -191,6 +191,11 @@ export const SETTINGS = {
     'Bytes the gateway buffers for one slow WebSocket reader; a live auto-ack subscriber beyond it is closed (`4010`), replays and client-ack subscriptions pause.',
   ),
   WS_MAX_IN_FLIGHT: setting('100', int(1, 10_000), 'Unacknowledged events one `ack: "client"` subscription may hold.'),
+  WS_CONSUMER_HEARTBEAT: setting(
+    '1s',
+    duration(500, 30_000),
+    'Idle heartbeat the gateway asks of the consumers behind WebSocket replays and `ack: "client"` subscriptions. A replay whose consumer stays silent for 3 heartbeats (its node died) is recreated from the next sequence, with no gap and no duplicate; a plain client-ack subscription whose consumer is lost ends with a `GW_NOT_FOUND` error frame carrying `resume_from`.',
+  ),
   WS_PING_INTERVAL: setting(
     '30s',
     duration(100, 600_000),

@@ -328,6 +328,7 @@ export class WsConnection implements WebSocketTarget {
     const frame: ErrorFrame = { op: 'error', code: err.code, message: err.message };
     if (sub !== undefined) frame.sub = sub;
     if (err.errors) frame.errors = err.errors;
+    if (err.resumeFrom !== undefined) frame.resume_from = err.resumeFrom;
     if (err.statusCode >= 500) this.log.warn({ code: err.code, err: err.cause ?? err }, 'subscription error');
     this.sendFrame(frame);
   }

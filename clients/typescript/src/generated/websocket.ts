@@ -59,6 +59,11 @@ export interface components {
             message: string;
             /** @description Each failing field of the frame. */
             errors?: components["schemas"]["FieldError"][];
+            /**
+             * @description A subscription that failed after it started (its consumer was lost): subscribe again with `from: {"seq": resume_from}` to miss nothing. Every event before it was delivered and acknowledged.
+             * @example 1043
+             */
+            resume_from?: number;
         };
         /** EventEnvelope */
         EventEnvelope: {
