@@ -18,11 +18,16 @@ export const CLOSE_CODES = {
     code: 1009,
     reason: 'The client sent a frame above the transport cap (2 x WS_MAX_FRAME_BYTES); it is not even read.',
   },
-  FLOOD: { code: 4008, reason: 'The client sent more than WS_MAX_FRAMES_PER_SECOND frames in one second.' },
+  FLOOD: {
+    code: 4008,
+    reason:
+      'The client sent more than WS_MAX_FRAMES_PER_SECOND frames (acks and naks: WS_MAX_ACKS_PER_SECOND, refused ones counting against both) in one second.',
+  },
   FRAME_TOO_LARGE: { code: 4009, reason: 'The client sent a frame larger than WS_MAX_FRAME_BYTES.' },
   SLOW_CONSUMER: {
     code: 4010,
-    reason: 'A live auto-ack subscription could not be delivered: more than WS_SEND_BUFFER_BYTES were waiting for the client to read.',
+    reason:
+      'Slow consumer, with a reason: a live auto-ack subscription fell more than WS_SEND_BUFFER_BYTES behind, or the client left events unread so long that it could not answer a ping for a whole WS_PING_INTERVAL.',
   },
 } as const;
 
@@ -52,12 +57,39 @@ export const SubscribeFrame = Type.Object(
 );
 export type SubscribeFrame = Static<typeof SubscribeFrame>;
 
+/** Most sequences one batched `ack` or `nak` may name. */
+export const MAX_ACK_BATCH = 1000;
+
+/** Which events an `ack` or `nak` settles: exactly one of `seq`, `seqs`, `up_to`. */
+const settles = {
+  seq: Type.Optional(Sequence({ description: 'One event: its stream sequence.', examples: [42] })),
+  seqs: Type.Optional(
+    Type.Array(Sequence(), {
+      minItems: 1,
+      maxItems: MAX_ACK_BATCH,
+      description: `A batch: the stream sequences of up to ${MAX_ACK_BATCH} events of the subscription. Those not in flight are named in one \`GW_NOT_IN_FLIGHT\` error frame (\`errors[].pointer\` \`/seqs/<index>\`); the others are settled.`,
+      examples: [[42, 43, 45]],
+    }),
+  ),
+  up_to: Type.Optional(
+    Sequence({
+      description:
+        'Cumulative: every event of the subscription in flight with a stream sequence at or below this one. Settling none is not an error.',
+      examples: [45],
+    }),
+  ),
+};
+
+/** The fields of which an `ack` or `nak` names exactly one. */
+export const SETTLE_FIELDS = ['seq', 'seqs', 'up_to'] as const;
+
 export const AckFrame = Type.Object(
-  { op: Type.Literal('ack'), sub: SubscriptionId, seq: Seq },
+  { op: Type.Literal('ack'), sub: SubscriptionId, ...settles },
   {
     additionalProperties: false,
     title: 'AckFrame',
-    description: 'Client → gateway: the event at `seq` is processed (client-ack subscriptions).',
+    description:
+      'Client → gateway: events are processed (client-ack subscriptions). Exactly one of `seq` (one event), `seqs` (a batch) or `up_to` (every event in flight up to that sequence).',
   },
 );
 export type AckFrame = Static<typeof AckFrame>;
@@ -66,7 +98,7 @@ export const NakFrame = Type.Object(
   {
     op: Type.Literal('nak'),
     sub: SubscriptionId,
-    seq: Seq,
+    ...settles,
     delay_ms: Type.Optional(
       Type.Integer({ minimum: 0, maximum: 86_400_000, description: 'Redeliver after this delay (default: at once).' }),
     ),
@@ -74,7 +106,8 @@ export const NakFrame = Type.Object(
   {
     additionalProperties: false,
     title: 'NakFrame',
-    description: 'Client → gateway: deliver the event at `seq` again (client-ack subscriptions).',
+    description:
+      'Client → gateway: deliver events again (client-ack subscriptions). Exactly one of `seq`, `seqs` or `up_to`, as for `ack`.',
   },
 );
 export type NakFrame = Static<typeof NakFrame>;
@@ -146,6 +179,13 @@ export const ErrorFrame = Type.Object(
     code: ErrorCode,
     message: Type.String(),
     errors: Type.Optional(Type.Array(FieldError, { description: 'Each failing field of the frame.' })),
+    resume_from: Type.Optional(
+      Sequence({
+        description:
+          'A subscription that failed after it started (its consumer was lost): subscribe again with `from: {"seq": resume_from}` to miss nothing. Every event before it was delivered and acknowledged.',
+        examples: [1043],
+      }),
+    ),
   },
   {
     additionalProperties: false,

@@ -212,13 +212,27 @@ export const SETTINGS = {
   ),
   WS_MAX_SUBSCRIPTIONS: setting('100', int(1, 10_000), 'Most subscriptions one WebSocket connection may hold.'),
   WS_MAX_FRAME_BYTES: setting('65536', int(256, 16 * 1048576), 'Largest frame a WebSocket client may send (close `4009` above).'),
-  WS_MAX_FRAMES_PER_SECOND: setting('200', int(1, 100_000), 'Frames a WebSocket client may send per second (close `4008` above).'),
+  WS_MAX_FRAMES_PER_SECOND: setting(
+    '200',
+    int(1, 100_000),
+    'Frames a WebSocket client may send per second (close `4008` above); `ack` and `nak` frames have their own budget, `WS_MAX_ACKS_PER_SECOND`.',
+  ),
+  WS_MAX_ACKS_PER_SECOND: setting(
+    '10000',
+    int(1, 1_000_000),
+    '`ack` and `nak` frames a WebSocket client may send per second (close `4008` above); they do not count against `WS_MAX_FRAMES_PER_SECOND`, except those refused with an error frame.',
+  ),
   WS_SEND_BUFFER_BYTES: setting(
     '1048576',
     int(1024, 256 * 1048576),
     'Bytes the gateway buffers for one slow WebSocket reader; a live auto-ack subscriber beyond it is closed (`4010`), replays and client-ack subscriptions pause.',
   ),
   WS_MAX_IN_FLIGHT: setting('100', int(1, 10_000), 'Unacknowledged events one `ack: "client"` subscription may hold.'),
+  WS_CONSUMER_HEARTBEAT: setting(
+    '1s',
+    duration(500, 30_000),
+    'Idle heartbeat the gateway asks of the consumers behind WebSocket replays and `ack: "client"` subscriptions. A replay whose consumer stays silent for 3 heartbeats (its node died) is recreated from the next sequence, with no gap and no duplicate; a plain client-ack subscription whose consumer is lost ends with a `GW_NOT_FOUND` error frame carrying `resume_from`.',
+  ),
   WS_PING_INTERVAL: setting(
     '30s',
     duration(100, 600_000),

@@ -10,6 +10,8 @@ export interface GatewayErrorOptions {
   /** Seconds a client should wait before retrying; sent as `Retry-After`. */
   retryAfter?: number;
   cause?: unknown;
+  /** Where a failed WebSocket subscription can be subscribed again without a gap (`from: {"seq": …}`). */
+  resumeFrom?: number;
 }
 
 export class GatewayError extends Error {
@@ -17,6 +19,7 @@ export class GatewayError extends Error {
   readonly statusCode: number;
   readonly errors: FieldError[] | undefined;
   readonly retryAfter: number | undefined;
+  readonly resumeFrom: number | undefined;
 
   constructor(code: ErrorCode, detail?: string, options: GatewayErrorOptions = {}) {
     super(detail ?? ERROR_CODES[code].title, { cause: options.cause });
@@ -25,6 +28,7 @@ export class GatewayError extends Error {
     this.statusCode = ERROR_CODES[code].status;
     this.errors = options.errors;
     this.retryAfter = options.retryAfter;
+    this.resumeFrom = options.resumeFrom;
   }
 
   /** Whether the same request may succeed later unchanged (the catalogue's `retryable`). */

@@ -56,7 +56,9 @@ t.test('a live auto-ack reader that stops reading is closed with 4010; the gatew
   t.ok(closing, 'the gateway started closing the slow reader');
   t.ok(maxBuffered <= BUFFER + 70 * 1024, `gateway-side buffer stayed bounded (max ${maxBuffered} bytes)`);
   rawSocket(slow).resume();
-  t.equal((await slow.closedWithin()).code, 4010);
+  const closed = await slow.closedWithin();
+  t.equal(closed.code, 4010);
+  t.match(closed.reason, /slow consumer/, 'with a reason');
   t.equal((await fast.events('live', stored.length, 20_000)).length, stored.length, 'a reader that keeps up gets everything');
 });
 
@@ -83,6 +85,27 @@ t.test('a replay to a reader that stops reading pauses, bounded, and resumes wit
     stored,
     'every event, in order, once',
   );
+});
+
+t.test('a reader whose pings are stuck behind unread events is closed with 4010 and a reason, not cut off', async (t) => {
+  const nats = await startNats(t);
+  const gw = await startGateway(t, nats.url, { WS_SEND_BUFFER_BYTES: BUFFER, WS_PING_INTERVAL: 300 }, { listen: true });
+  await publishBig(gw, EVENTS, () => false);
+  const ws = await WsClient.connect(t, gw.url, { key: KEYS.a });
+  rawSocket(ws).pause();
+  ws.send({ op: 'subscribe', sub: 'r', types: ['*'], from: 'all' });
+  // The replay pauses on the full buffer; the pings queue behind the events and go unanswered.
+  await eventually(
+    'the gateway to give up on the reader',
+    () => serverSockets(gw)[0]?.readyState ?? 3,
+    (state) => state !== 1,
+    { timeoutMs: 5000 },
+  );
+  rawSocket(ws).resume();
+  const closed = await ws.closedWithin();
+  t.equal(closed.code, 4010, 'a slow consumer, said so with 4010');
+  t.match(closed.reason, /slow consumer/, 'and a reason');
+  t.ok(ws.frames.length > 0, 'after the events it had queued');
 });
 
 t.test('ping/pong: a connection that stops answering is dropped and cleaned up; a live one stays', async (t) => {

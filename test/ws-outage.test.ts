@@ -32,19 +32,23 @@ t.test('subscriptions after a NATS restart', async (t) => {
   );
   t.ok(after, 'publishing works again');
   const got: Record<string, unknown> = {};
+  let resumeFrom: unknown;
   const end = Date.now() + 10_000;
   while (Date.now() < end && Object.keys(got).length < 4) {
     const f = await ws.next(() => true, Math.max(1, end - Date.now())).catch(() => undefined);
     if (!f) break;
     if (f.op === 'event' && f.seq === after?.seq) got[f.sub as string] = 'event';
-    else if (f.op === 'error') got[f.sub as string] = f.code;
-    else t.comment(JSON.stringify(f));
+    else if (f.op === 'error') {
+      got[f.sub as string] = f.code;
+      if (f.sub === 'acked') resumeFrom = f.resume_from;
+    } else t.comment(JSON.stringify(f));
   }
   t.same(
     got,
     { live: 'event', replay: 'event', group: 'event', acked: 'GW_NOT_FOUND' },
     'live and replay carry on; a group waits out the outage; a memory consumer lost with the server ends its subscription with an error frame',
   );
+  t.equal(resumeFrom, before.seq, 'the error frame says where to resume: the first event not acknowledged');
   await ws.subscribe({ sub: 'acked', types: ['*'], ack: 'client', from: { seq: after?.seq as number } });
   t.equal((await ws.next((f) => f.op === 'event' && f.sub === 'acked')).seq, after?.seq, 'resubscribing from the seq resumes it');
 });

@@ -5,12 +5,13 @@
 //   made for one client), pulled at most a window at a time.
 // Durable consumers themselves (definitions shared by WebSocket groups and HTTP consumers) are in
 // durable-consumers.ts.
-import { AckPolicy, type Consumer, type ConsumerMessages } from '@nats-io/jetstream';
+import { AckPolicy, type Consumer, type ConsumerMessages, DeliverPolicy, type OrderedConsumerOptions } from '@nats-io/jetstream';
+import { GatewayError } from '../errors.ts';
 import { nanos, nuid } from '@nats-io/transport-node';
 import type { BusContext } from './context.ts';
 import type { AckedSource, DeadLetterTarget, Delivered } from './delivered.ts';
 import { DEAD_LETTER_ATTEMPTS, type DurableConsumer, type StartFrom, startPosition } from './durable-consumers.ts';
-import { isApiError, JetStreamApiCodes, translate } from './errors.ts';
+import { isApiError, isUnanswered, JetStreamApiCodes, translate } from './errors.ts';
 import { typePatternSubjects } from './subjects.ts';
 
 /**
@@ -26,22 +27,145 @@ export interface Selection {
   from: StartFrom;
 }
 
-export class OrderedSource {
-  readonly #consumer: Consumer;
-  #messages: ConsumerMessages | undefined;
+/** A replay's consumer silent (no event, no heartbeat) for this many heartbeats is taken as lost. */
+const STALL_HEARTBEATS = 3;
+/** How long a replay keeps trying to recreate a lost consumer while connected before it fails. */
+const RECREATE_DEADLINE_MS = 30_000;
 
-  constructor(consumer: Consumer) {
+type OrderedOptions = Partial<OrderedConsumerOptions> & Pick<OrderedConsumerOptions, 'name_prefix' | 'filter_subjects'>;
+
+/**
+ * The events of an ordered consumer, in stream order, continuing live. nats.js recreates an ordered
+ * consumer after a gap or a reconnect, but one whose (R1, memory) consumer lived on a cluster node
+ * that died can stay silent for a minute or more: its consumer-info probe times out and backs off.
+ * This source watches for that itself (no event and no idle heartbeat for STALL_HEARTBEATS
+ * heartbeats, nothing waiting to be read) and recreates the consumer from the last sequence it
+ * handed out + 1: no gap, no duplicate. When recreating keeps failing while NATS is connected, the
+ * read fails with a resume position.
+ */
+export class OrderedSource {
+  readonly #ctx: BusContext;
+  readonly #opts: OrderedOptions;
+  #consumer: Consumer;
+  #messages: ConsumerMessages | undefined;
+  #readAhead = 1;
+  /** The last stream sequence handed out. */
+  #lastSeq = 0;
+  #closed = false;
+  #stalled = false;
+  /** When the consumer last said something (an event or an idle heartbeat). */
+  #lastHeard = 0;
+  #watchdog: NodeJS.Timeout | undefined;
+
+  constructor(ctx: BusContext, consumer: Consumer, opts: OrderedOptions) {
+    this.#ctx = ctx;
     this.#consumer = consumer;
+    this.#opts = opts;
   }
 
   /** The events in stream order, holding at most `readAhead` client-side while the reader is slow. */
   async consume(readAhead: number): Promise<AsyncIterable<Delivered>> {
-    this.#messages = await this.#consumer.consume({ max_messages: readAhead });
-    return this.#messages;
+    this.#readAhead = readAhead;
+    this.#messages = await this.#consumeNow();
+    return this.#iterate();
+  }
+
+  #consumeNow(): Promise<ConsumerMessages> {
+    const heartbeat = this.#ctx.config.WS_CONSUMER_HEARTBEAT;
+    return this.#consumer.consume({ max_messages: this.#readAhead, idle_heartbeat: heartbeat, expires: Math.max(5000, 4 * heartbeat) });
+  }
+
+  async *#iterate(): AsyncGenerator<Delivered> {
+    for (;;) {
+      const messages = this.#messages as ConsumerMessages;
+      this.#watch(messages);
+      let failure: unknown;
+      try {
+        for await (const m of messages) {
+          this.#lastHeard = Date.now();
+          if (m.seq <= this.#lastSeq) continue; // never twice, whatever a recreated consumer resends
+          this.#lastSeq = m.seq;
+          yield m;
+        }
+      } catch (err) {
+        failure = err;
+      } finally {
+        clearInterval(this.#watchdog);
+      }
+      if (this.#closed) return;
+      // Silent, failed or ended under us (nats.js gave up on it): a new consumer takes over.
+      this.#ctx.log.warn(
+        { err: failure, silent: this.#stalled, consumer: this.#opts.name_prefix, after_seq: this.#lastSeq },
+        'replay consumer lost; recreating it',
+      );
+      await this.#recreate();
+      if (this.#closed) return;
+    }
+  }
+
+  /** Ends the consumer's iteration (to recreate it) when it says nothing for STALL_HEARTBEATS heartbeats. */
+  #watch(messages: ConsumerMessages): void {
+    const heartbeat = this.#ctx.config.WS_CONSUMER_HEARTBEAT;
+    this.#lastHeard = Date.now();
+    void (async () => {
+      for await (const s of messages.status()) if (s.type === 'heartbeat') this.#lastHeard = Date.now();
+    })().catch(() => undefined);
+    this.#stalled = false;
+    this.#watchdog = setInterval(() => {
+      if (messages.getPending() > 0 || !this.#ctx.connected) {
+        // Waiting for a slow reader, or NATS is away (nats.js resumes after a reconnect).
+        this.#lastHeard = Date.now();
+        return;
+      }
+      if (Date.now() - this.#lastHeard < STALL_HEARTBEATS * heartbeat) return;
+      clearInterval(this.#watchdog);
+      this.#stalled = true;
+      messages.stop();
+    }, heartbeat);
+    this.#watchdog.unref();
+  }
+
+  /** A new ordered consumer from the last sequence handed out + 1, retried until it works. */
+  async #recreate(): Promise<void> {
+    const old = this.#consumer;
+    void old.delete().catch(() => undefined);
+    const resumeFrom = this.#lastSeq + 1;
+    // Nothing handed out yet: from the original start again.
+    const from: Partial<OrderedConsumerOptions> =
+      this.#lastSeq > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: resumeFrom } : {};
+    let failingSince: number | undefined;
+    for (let attempt = 0; !this.#closed; attempt++) {
+      try {
+        // A fresh name each time: an attempt that timed out may still have created its consumer.
+        const name_prefix = `${this.#opts.name_prefix}_${nuid.next().slice(-6)}`;
+        this.#consumer = await this.#ctx.js.consumers.get(this.#ctx.config.STREAM_NAME, { ...this.#opts, ...from, name_prefix });
+        this.#messages = await this.#consumeNow();
+        this.#ctx.log.info({ after_seq: this.#lastSeq, attempts: attempt + 1 }, 'replay consumer recreated');
+        return;
+      } catch (err) {
+        this.#ctx.log.info({ err, attempt }, 'recreating a replay consumer failed; retrying');
+        const now = Date.now();
+        if (!this.#ctx.connected) failingSince = undefined;
+        else failingSince ??= now;
+        if (failingSince !== undefined && now - failingSince > RECREATE_DEADLINE_MS) {
+          throw new GatewayError(
+            'GW_NATS_UNAVAILABLE',
+            'The replay lost its consumer and could not recreate it; subscribe again from resume_from',
+            {
+              cause: err,
+              resumeFrom,
+            },
+          );
+        }
+        await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** Math.min(attempt, 5))));
+      }
+    }
   }
 
   /** Stops reading and deletes the consumer. */
   async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#watchdog);
     this.#messages?.stop();
     await this.#consumer.delete().catch(() => undefined);
   }
@@ -49,12 +173,13 @@ export class OrderedSource {
 
 export async function openOrdered(ctx: BusContext, sel: Selection): Promise<OrderedSource> {
   try {
-    const consumer = await ctx.js.consumers.get(ctx.config.STREAM_NAME, {
+    const opts = {
       name_prefix: `gw_ws_${sel.tenant}_${nuid.next()}`,
       filter_subjects: typePatternSubjects(ctx.config.STREAM_SUBJECT_PREFIX, sel.tenant, sel.types),
       ...startPosition(sel.from),
-    });
-    return new OrderedSource(consumer);
+    } as OrderedOptions;
+    const consumer = await ctx.js.consumers.get(ctx.config.STREAM_NAME, opts);
+    return new OrderedSource(ctx, consumer, opts);
   } catch (err) {
     throw translate(err, ctx.config);
   }
@@ -64,12 +189,21 @@ export class PullSource implements AckedSource {
   /** Where the deliveries this source's consumer gave up on are dead-lettered. */
   readonly deadLetters: DeadLetterTarget;
   readonly ackWaitMs: number;
+  readonly firstSeq: number | undefined;
   readonly #ctx: BusContext;
   readonly #consumer: Consumer;
   readonly #ephemeral: boolean;
   #batch: ConsumerMessages | undefined;
 
-  constructor(ctx: BusContext, consumer: Consumer, deadLetters: DeadLetterTarget, ackWaitMs: number, ephemeral: boolean) {
+  constructor(
+    ctx: BusContext,
+    consumer: Consumer,
+    deadLetters: DeadLetterTarget,
+    ackWaitMs: number,
+    ephemeral: boolean,
+    firstSeq?: number,
+  ) {
+    this.firstSeq = firstSeq;
     this.#ctx = ctx;
     this.#consumer = consumer;
     this.deadLetters = deadLetters;
@@ -80,8 +214,24 @@ export class PullSource implements AckedSource {
   /** One pull: up to `max` deliveries, waiting at most `expiresMs` for them. */
   async pull(max: number, expiresMs: number): Promise<AsyncIterable<Delivered>> {
     try {
-      this.#batch = await this.#consumer.fetch({ max_messages: max, expires: expiresMs });
-      return this.#batch;
+      // Heartbeats find a consumer that went silent (its node died) within two of them.
+      const heartbeat = Math.min(this.#ctx.config.WS_CONSUMER_HEARTBEAT, Math.floor(expiresMs / 2));
+      const batch = await this.#consumer.fetch(
+        heartbeat >= 500 ? { max_messages: max, expires: expiresMs, idle_heartbeat: heartbeat } : { max_messages: max, expires: expiresMs },
+      );
+      this.#batch = batch;
+      // nats.js stops watching heartbeats while reconnecting and may then wait on a consumer that
+      // no longer answers: a pull never outlives its expiry by more than a few heartbeats.
+      const limit = setTimeout(
+        () => (batch as unknown as { stop(err?: Error): void }).stop(new Error('the pull outlived its expiry: the consumer is silent')),
+        expiresMs + 3 * Math.max(heartbeat, 500),
+      );
+      limit.unref();
+      void batch.closed().then(
+        () => clearTimeout(limit),
+        () => clearTimeout(limit),
+      );
+      return batch;
     } catch (err) {
       throw translate(err, this.#ctx.config);
     }
@@ -93,7 +243,9 @@ export class PullSource implements AckedSource {
       await this.#ctx.jsm.consumers.info(this.#ctx.config.STREAM_NAME, this.deadLetters.durable);
       return false;
     } catch (err) {
-      return isApiError(err, JetStreamApiCodes.ConsumerNotFound);
+      if (isApiError(err, JetStreamApiCodes.ConsumerNotFound)) return true;
+      // A consumer of one client has one replica: unanswered while NATS answers us, its node is gone.
+      return this.#ephemeral && this.#ctx.connected && isUnanswered(err);
     }
   }
 
@@ -131,7 +283,7 @@ export async function openEphemeral(ctx: BusContext, sel: Selection, limits: { m
   const ackWaitMs = config.CONSUMER_ACK_WAIT;
   const maxDeliver = config.CONSUMER_MAX_DELIVER;
   try {
-    await ctx.jsm.consumers.add(config.STREAM_NAME, {
+    const info = await ctx.jsm.consumers.add(config.STREAM_NAME, {
       name,
       ack_policy: AckPolicy.Explicit,
       ...startPosition(sel.from),
@@ -147,7 +299,8 @@ export async function openEphemeral(ctx: BusContext, sel: Selection, limits: { m
     });
     const consumer = await ctx.js.consumers.get(config.STREAM_NAME, name);
     // Its dead letters are kept under the name `ws_<id>` for inspection (nobody redrives to it).
-    return new PullSource(ctx, consumer, { tenant: sel.tenant, name: `ws_${id}`, durable: name, maxDeliver }, ackWaitMs, true);
+    const target = { tenant: sel.tenant, name: `ws_${id}`, durable: name, maxDeliver };
+    return new PullSource(ctx, consumer, target, ackWaitMs, true, info.delivered.stream_seq + 1);
   } catch (err) {
     throw translate(err, ctx.config);
   }

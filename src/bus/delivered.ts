@@ -48,8 +48,13 @@ export interface AckedSource {
   pull(max: number, waitMs: number): Promise<AsyncIterable<Delivered> | Iterable<Delivered>>;
   /** Ends the pull in progress, if the source can. */
   stopPull(): void;
-  /** True when the consumer no longer exists (deleted, or lost in a NATS restart). */
+  /**
+   * True when the consumer no longer exists (deleted, or lost in a NATS restart), or, for a consumer
+   * of one client (R1, memory), cannot be reached while NATS is connected (its node died).
+   */
   gone(): Promise<boolean>;
+  /** The first stream sequence the consumer was to deliver, where known (a consumer of one client). */
+  readonly firstSeq?: number | undefined;
   /** Releases the source: an ephemeral consumer is deleted, a durable one stays. */
   close(): Promise<void>;
 }

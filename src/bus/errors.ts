@@ -70,6 +70,11 @@ function causes(err: unknown): unknown[] {
   return chain;
 }
 
+/** True when a NATS request got no answer: it timed out, or nobody serves the subject now. */
+export function isUnanswered(err: unknown): boolean {
+  return causes(err).some((e) => e instanceof TimeoutError || e instanceof NoRespondersError);
+}
+
 /** nats.js errors that mean the bus, not our code, failed. */
 function isBusFailure(e: unknown): e is Error {
   return (

@@ -80,6 +80,13 @@ export interface Delivery {
   run(): void;
   ack(seq: number): void;
   nak(seq: number, delayMs?: number): void;
+  /**
+   * Acks or naks a batch: what is in flight is settled; returns the indices (into `seqs`) of the
+   * sequences that were not in flight.
+   */
+  settleMany(kind: 'ack' | 'nak', seqs: readonly number[], delayMs?: number): number[];
+  /** Acks or naks every event in flight at or below `upTo` (cumulative); returns how many. */
+  settleUpTo(kind: 'ack' | 'nak', upTo: number, delayMs?: number): number;
   /** Stops delivering and releases the source; unacknowledged events go back at once. */
   stop(): Promise<void>;
 }
@@ -164,6 +171,14 @@ export class LiveDelivery implements Delivery, LiveListener {
     throw autoAckOnly();
   }
 
+  settleMany(): number[] {
+    throw autoAckOnly();
+  }
+
+  settleUpTo(): number {
+    throw autoAckOnly();
+  }
+
   async stop(): Promise<void> {
     if (this.#state === 'watching') this.#feed.release(this.tenant);
     else if (this.#state === 'running') this.#feed.remove(this);
@@ -221,6 +236,14 @@ export class OrderedDelivery implements Delivery {
     throw autoAckOnly();
   }
 
+  settleMany(): number[] {
+    throw autoAckOnly();
+  }
+
+  settleUpTo(): number {
+    throw autoAckOnly();
+  }
+
   async stop(): Promise<void> {
     this.#stopped = true;
     await this.#source.close();
@@ -252,6 +275,10 @@ export class AckedDelivery implements Delivery {
   readonly #bus: Bus;
   readonly #log: DeliveryLog;
   readonly #inFlight = new Map<number, InFlight>();
+  /** Handed out and not acknowledged, whatever its ack wait: where a lost consumer must resume. */
+  readonly #unacked = new Set<number>();
+  /** The highest stream sequence this delivery has seen. */
+  #maxSeen = 0;
   #stopped = false;
   #wake: (() => void) | undefined;
 
@@ -284,10 +311,12 @@ export class AckedDelivery implements Delivery {
         // A consumer that is gone (deleted, or a memory consumer lost with a restarted server)
         // ends the delivery; anything else is retried.
         if (await this.#source.gone()) {
+          const resumeFrom = this.resumeFrom();
           throw new GatewayError(
             'GW_NOT_FOUND',
-            "The subscription's consumer no longer exists (deleted, or lost in a NATS restart); subscribe again",
-            { cause: err },
+            "The subscription's consumer no longer exists (deleted, lost in a NATS restart, or its node is down); subscribe again" +
+              (resumeFrom === undefined ? '' : ` from seq ${resumeFrom} (resume_from)`),
+            { cause: err, resumeFrom },
           );
         }
         failures++;
@@ -353,12 +382,27 @@ export class AckedDelivery implements Delivery {
     return true;
   }
 
+  /**
+   * The lowest stream sequence not yet acknowledged: every event before it was acknowledged (by the
+   * client, or by the gateway: filtered out, dead-lettered). Undefined when unknown.
+   */
+  resumeFrom(): number | undefined {
+    let lowest: number | undefined;
+    for (const seq of this.#unacked) if (lowest === undefined || seq < lowest) lowest = seq;
+    if (lowest !== undefined) return lowest;
+    return this.#maxSeen > 0 ? this.#maxSeen + 1 : this.#source.firstSeq;
+  }
+
   async #handle(m: Delivered): Promise<void> {
     const delivery = m.info.deliveryCount;
     const target = this.#source.deadLetters;
+    if (m.seq > this.#maxSeen) this.#maxSeen = m.seq;
     this.#inFlight.delete(m.seq);
     try {
-      if (await this.#bus.deadLetterIfExhausted(m, target)) return;
+      if (await this.#bus.deadLetterIfExhausted(m, target)) {
+        this.#unacked.delete(m.seq);
+        return;
+      }
     } catch (err) {
       // Not stored as a dead letter: it stays unacknowledged and is dead-lettered on a later delivery.
       this.#log.warn({ err, consumer: target.durable, seq: m.seq }, 'could not dead-letter; it will be retried');
@@ -378,6 +422,7 @@ export class AckedDelivery implements Delivery {
     // Another tenant's event cannot reach a consumer through the gateway (subjects are per tenant),
     // nor can something that is not an event: never hand either out.
     if (envelope?.tenant_id !== this.#filter.tenant) {
+      this.#unacked.delete(m.seq);
       await this.#bus.deadLetter(m, target, 'undecodable').catch((err: unknown) => {
         this.#log.warn({ err, consumer: target.durable, seq: m.seq }, 'could not dead-letter; it will be retried');
       });
@@ -385,10 +430,12 @@ export class AckedDelivery implements Delivery {
     }
     const content = this.#filter.content;
     if (content && !content.match(envelope)) {
+      this.#unacked.delete(m.seq);
       m.ack(); // filtered out: the client never sees it, so the gateway acknowledges it
       return;
     }
     this.#inFlight.set(m.seq, { msg: m, at: Date.now() });
+    this.#unacked.add(m.seq);
     if (this.#policy.ack === 'client') {
       this.#sink.write(event, delivery);
       return;
@@ -398,7 +445,10 @@ export class AckedDelivery implements Delivery {
       if (held?.msg !== m) return;
       this.#inFlight.delete(m.seq);
       if (err) m.nak(retryAfterMs);
-      else m.ack();
+      else {
+        this.#unacked.delete(m.seq);
+        m.ack();
+      }
       this.#wakeUp();
     });
   }
@@ -422,15 +472,54 @@ export class AckedDelivery implements Delivery {
 
   ack(seq: number): void {
     this.#take(seq).ack();
+    this.#unacked.delete(seq);
   }
 
   nak(seq: number, delayMs?: number): void {
     this.#take(seq).nak(delayMs);
   }
 
+  settleMany(kind: 'ack' | 'nak', seqs: readonly number[], delayMs?: number): number[] {
+    if (this.#policy.ack !== 'client') throw autoAckOnly();
+    this.#forgetExpired();
+    const missing: number[] = [];
+    seqs.forEach((seq, i) => {
+      const f = this.#inFlight.get(seq);
+      if (!f) {
+        missing.push(i);
+        return;
+      }
+      this.#inFlight.delete(seq);
+      if (kind === 'ack') {
+        f.msg.ack();
+        this.#unacked.delete(seq);
+      } else f.msg.nak(delayMs);
+    });
+    if (missing.length < seqs.length) this.#wakeUp();
+    return missing;
+  }
+
+  settleUpTo(kind: 'ack' | 'nak', upTo: number, delayMs?: number): number {
+    if (this.#policy.ack !== 'client') throw autoAckOnly();
+    this.#forgetExpired();
+    let settled = 0;
+    for (const [seq, f] of this.#inFlight) {
+      if (seq > upTo) continue;
+      this.#inFlight.delete(seq);
+      if (kind === 'ack') {
+        f.msg.ack();
+        this.#unacked.delete(seq);
+      } else f.msg.nak(delayMs);
+      settled++;
+    }
+    if (settled > 0) this.#wakeUp();
+    return settled;
+  }
+
   /** Never redeliver it (the receiver can never process it). */
   term(seq: number, reason?: string): void {
     this.#take(seq).term(reason);
+    this.#unacked.delete(seq);
   }
 
   /** The receiver is still working on it: its ack wait starts again. */
@@ -445,6 +534,7 @@ export class AckedDelivery implements Delivery {
   /** Forgets what is in flight without nak'ing it: its receiver settles it elsewhere (ack tokens). */
   release(): void {
     this.#inFlight.clear();
+    this.#unacked.clear();
   }
 
   #sleep(ms: number): Promise<void> {

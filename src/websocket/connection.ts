@@ -6,13 +6,24 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import { CLIENT_FRAMES, CLOSE_CODES, type ClientFrame, type ErrorFrame, type SubscribeFrame } from '../../schemas/websocket.ts';
+import { isSubscriptionId } from '../../schemas/identifiers.ts';
+import {
+  type AckFrame,
+  CLIENT_FRAMES,
+  CLOSE_CODES,
+  type ClientFrame,
+  type ErrorFrame,
+  type NakFrame,
+  SETTLE_FIELDS,
+  type SubscribeFrame,
+} from '../../schemas/websocket.ts';
 import type { Principal } from '../auth/api-keys.ts';
 import type { Bus } from '../bus/index.ts';
 import type { Config } from '../config.ts';
 import type { Delivery } from '../delivery/engine.ts';
 import type { WebSocketTarget } from '../delivery/sinks/websocket.ts';
 import { GatewayError } from '../errors.ts';
+import { jsonDepthExceeds } from '../json-depth.ts';
 import { bodyAjv, fieldErrors, type ValidateFunction } from '../validation.ts';
 import { type OpenedSubscription, openSubscription } from './subscribe.ts';
 
@@ -23,7 +34,13 @@ const validators = Object.fromEntries(Object.entries(CLIENT_FRAMES).map(([op, sc
 
 export type WsConfig = Pick<
   Config,
-  'WS_MAX_SUBSCRIPTIONS' | 'WS_MAX_FRAME_BYTES' | 'WS_MAX_FRAMES_PER_SECOND' | 'WS_SEND_BUFFER_BYTES' | 'WS_MAX_IN_FLIGHT'
+  | 'BODY_MAX_DEPTH'
+  | 'WS_MAX_SUBSCRIPTIONS'
+  | 'WS_MAX_FRAME_BYTES'
+  | 'WS_MAX_FRAMES_PER_SECOND'
+  | 'WS_MAX_ACKS_PER_SECOND'
+  | 'WS_SEND_BUFFER_BYTES'
+  | 'WS_MAX_IN_FLIGHT'
 >;
 
 export interface ConnectionContext {
@@ -33,6 +50,8 @@ export interface ConnectionContext {
 
 /** How long a closing client may take to answer the close handshake before it is cut off. */
 const CLOSE_GRACE_MS = 5000;
+/** A closing client still reading what was queued before the close frame gets this many graces at most. */
+const MAX_CLOSE_GRACE_ROUNDS = 12;
 /** Frames gathered in one cork are sent once they reach this many bytes. */
 const CORK_FLUSH_BYTES = 64 * 1024;
 /** How often a paused subscription looks whether the client caught up. */
@@ -48,7 +67,10 @@ export class WsConnection implements WebSocketTarget {
   /** Subscriptions by id; a pending subscribe holds its id with `undefined`. */
   readonly #subs = new Map<string, Delivery | undefined>();
   #windowStart = 0;
+  /** Frames in the current one-second window that count against WS_MAX_FRAMES_PER_SECOND. */
   #framesInWindow = 0;
+  /** Ack and nak frames in the window: their own, larger budget (WS_MAX_ACKS_PER_SECOND). */
+  #acksInWindow = 0;
   #closed = false;
   #corked = false;
   #corkGeneration = 0;
@@ -66,7 +88,14 @@ export class WsConnection implements WebSocketTarget {
 
   /** Called every WS_PING_INTERVAL: a connection that did not answer the last ping is dropped. */
   heartbeat(): void {
+    if (this.#closed) return;
     if (!this.alive) {
+      // A ping still queued behind events the client has not read could not be answered: that is a
+      // slow consumer (told so with 4010), not a dead one.
+      if (this.#socket.bufferedAmount > 0) {
+        this.closeSlow('slow consumer: events unread for a whole WS_PING_INTERVAL');
+        return;
+      }
       this.log.info('websocket missed a pong; dropping it');
       this.#closed = true;
       this.#socket.terminate();
@@ -84,15 +113,6 @@ export class WsConnection implements WebSocketTarget {
 
   #onMessage(data: Buffer | Buffer[] | ArrayBuffer, isBinary: boolean): void {
     if (this.#closed) return;
-    const now = Date.now();
-    if (now - this.#windowStart >= 1000) {
-      this.#windowStart = now;
-      this.#framesInWindow = 0;
-    }
-    if (++this.#framesInWindow > this.#ctx.config.WS_MAX_FRAMES_PER_SECOND) {
-      this.close(CLOSE_CODES.FLOOD.code, 'too many frames');
-      return;
-    }
     const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
     if (bytes.length > this.#ctx.config.WS_MAX_FRAME_BYTES) {
       this.close(CLOSE_CODES.FRAME_TOO_LARGE.code, 'frame too large');
@@ -102,17 +122,47 @@ export class WsConnection implements WebSocketTarget {
     try {
       frame = this.#parse(bytes, isBinary);
     } catch (err) {
-      this.#sendError(err as GatewayError, undefined);
+      if (!this.#count(false)) return;
+      const refused = err as GatewayError & { sub?: string };
+      this.#sendError(refused, refused.sub);
       return;
     }
-    this.#dispatch(frame).catch((err: unknown) => this.#sendError(asGatewayError(err), frame.sub));
+    // Acks and naks have their own budget, so an at-least-once client can ack every event at
+    // thousands a second; one that is refused (an error frame) counts against the general budget too.
+    const settling = frame.op === 'ack' || frame.op === 'nak';
+    if (!this.#count(settling)) return;
+    this.#dispatch(frame).catch((err: unknown) => {
+      if (settling && !this.#count(false)) return;
+      this.#sendError(asGatewayError(err), frame.sub);
+    });
+  }
+
+  /** Counts one frame against its per-second budget; false (and the connection closed with 4008) beyond it. */
+  #count(settling: boolean): boolean {
+    if (this.#closed) return false;
+    const now = Date.now();
+    if (now - this.#windowStart >= 1000) {
+      this.#windowStart = now;
+      this.#framesInWindow = 0;
+      this.#acksInWindow = 0;
+    }
+    const { WS_MAX_FRAMES_PER_SECOND, WS_MAX_ACKS_PER_SECOND } = this.#ctx.config;
+    const over = settling ? ++this.#acksInWindow > WS_MAX_ACKS_PER_SECOND : ++this.#framesInWindow > WS_MAX_FRAMES_PER_SECOND;
+    if (over) this.close(CLOSE_CODES.FLOOD.code, settling ? 'too many ack frames' : 'too many frames');
+    return !over;
   }
 
   #parse(bytes: Buffer, isBinary: boolean): ClientFrame {
     if (isBinary) throw new GatewayError('GW_INVALID_FRAME', 'Send JSON text frames, not binary ones');
+    const text = bytes.toString('utf8');
+    // Refused before parsing: what follows the parse (validation, content filters) recurses.
+    const maxDepth = this.#ctx.config.BODY_MAX_DEPTH;
+    if (jsonDepthExceeds(text, maxDepth)) {
+      throw new GatewayError('GW_INVALID_FRAME', `The frame nests objects and arrays more than ${maxDepth} levels deep`);
+    }
     let value: unknown;
     try {
-      value = JSON.parse(bytes.toString('utf8'));
+      value = JSON.parse(text);
     } catch {
       throw new GatewayError('GW_INVALID_FRAME', 'The frame is not valid JSON');
     }
@@ -124,13 +174,26 @@ export class WsConnection implements WebSocketTarget {
       typeof op !== 'string' ||
       !Object.hasOwn(CLIENT_FRAMES, op)
     ) {
-      throw new GatewayError('GW_INVALID_FRAME', `The frame needs "op": one of ${Object.keys(CLIENT_FRAMES).join(', ')}`, {
+      const err = new GatewayError('GW_INVALID_FRAME', `The frame needs "op": one of ${Object.keys(CLIENT_FRAMES).join(', ')}`, {
         errors: [{ pointer: '/op', message: `must be one of ${Object.keys(CLIENT_FRAMES).join(', ')}` }],
       });
+      throw naming(err, value);
     }
     const validate = validators[op as keyof typeof CLIENT_FRAMES];
     if (!validate(value)) {
-      throw new GatewayError('GW_INVALID_FRAME', `The ${op} frame is invalid`, { errors: fieldErrors(validate.errors) });
+      throw naming(new GatewayError('GW_INVALID_FRAME', `The ${op} frame is invalid`, { errors: fieldErrors(validate.errors) }), value);
+    }
+    if (op === 'ack' || op === 'nak') {
+      const named = SETTLE_FIELDS.filter((f) => (value as Record<string, unknown>)[f] !== undefined);
+      if (named.length !== 1) {
+        const err = new GatewayError('GW_INVALID_FRAME', `The ${op} frame needs exactly one of ${SETTLE_FIELDS.join(', ')}`, {
+          errors: (named.length === 0 ? SETTLE_FIELDS : named).map((f) => ({
+            pointer: `/${f}`,
+            message: named.length === 0 ? 'one of seq, seqs, up_to is required' : 'only one of seq, seqs, up_to is allowed',
+          })),
+        });
+        throw naming(err, value);
+      }
     }
     return value as ClientFrame;
   }
@@ -140,9 +203,8 @@ export class WsConnection implements WebSocketTarget {
       case 'subscribe':
         return this.#subscribe(frame);
       case 'ack':
-        return this.#existing(frame.sub).ack(frame.seq);
       case 'nak':
-        return this.#existing(frame.sub).nak(frame.seq, frame.delay_ms);
+        return this.#settle(frame);
       case 'unsubscribe': {
         const sub = this.#existing(frame.sub);
         this.#subs.delete(frame.sub);
@@ -150,6 +212,26 @@ export class WsConnection implements WebSocketTarget {
         this.sendFrame({ op: 'unsubscribed', sub: frame.sub });
         return;
       }
+    }
+  }
+
+  #settle(frame: AckFrame | NakFrame): void {
+    const sub = this.#existing(frame.sub);
+    const delayMs = frame.op === 'nak' ? frame.delay_ms : undefined;
+    if (frame.seq !== undefined) {
+      if (frame.op === 'ack') sub.ack(frame.seq);
+      else sub.nak(frame.seq, delayMs);
+    } else if (frame.seqs !== undefined) {
+      const missing = sub.settleMany(frame.op, frame.seqs, delayMs);
+      if (missing.length > 0) {
+        throw new GatewayError(
+          'GW_NOT_IN_FLIGHT',
+          `${missing.length} of the ${frame.seqs.length} events were not in flight (already acknowledged, or their ack wait passed); the others were settled`,
+          { errors: missing.map((i) => ({ pointer: `/seqs/${i}`, message: 'not in flight' })) },
+        );
+      }
+    } else if (frame.up_to !== undefined) {
+      sub.settleUpTo(frame.op, frame.up_to, delayMs);
     }
   }
 
@@ -246,6 +328,7 @@ export class WsConnection implements WebSocketTarget {
     const frame: ErrorFrame = { op: 'error', code: err.code, message: err.message };
     if (sub !== undefined) frame.sub = sub;
     if (err.errors) frame.errors = err.errors;
+    if (err.resumeFrom !== undefined) frame.resume_from = err.resumeFrom;
     if (err.statusCode >= 500) this.log.warn({ code: err.code, err: err.cause ?? err }, 'subscription error');
     this.sendFrame(frame);
   }
@@ -257,18 +340,35 @@ export class WsConnection implements WebSocketTarget {
     this.#sendError(err, sub);
   }
 
-  closeSlow(): void {
-    this.log.info({ buffered: this.#socket.bufferedAmount }, 'closing a slow consumer');
-    this.close(CLOSE_CODES.SLOW_CONSUMER.code, 'slow consumer');
+  /** Every path that drops a slow consumer comes here: close code 4010 with a reason. */
+  closeSlow(reason = 'slow consumer: more than WS_SEND_BUFFER_BYTES queued'): void {
+    if (this.#closed) return;
+    this.log.info({ buffered: this.#socket.bufferedAmount, reason }, 'closing a slow consumer');
+    this.close(CLOSE_CODES.SLOW_CONSUMER.code, reason);
   }
 
-  /** Closes with a close frame; the socket's close event then disposes of the subscriptions. */
+  /**
+   * Closes with a close frame; the socket's close event then disposes of the subscriptions. The
+   * close frame queues behind what the client has not read yet: a client that goes on reading gets
+   * it (and the code), one that reads nothing for CLOSE_GRACE_MS is cut off.
+   */
   close(code: number, reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#socket.close(code, reason);
-    // A client that does not answer the close handshake is cut off.
-    setTimeout(() => this.#socket.terminate(), CLOSE_GRACE_MS).unref();
+    let queued = this.#socket.bufferedAmount;
+    let rounds = 0;
+    const check = () => {
+      if (this.#socket.readyState === this.#socket.CLOSED) return;
+      const now = this.#socket.bufferedAmount;
+      if (now > 0 && now < queued && ++rounds < MAX_CLOSE_GRACE_ROUNDS) {
+        queued = now;
+        setTimeout(check, CLOSE_GRACE_MS).unref();
+        return;
+      }
+      this.#socket.terminate();
+    };
+    setTimeout(check, CLOSE_GRACE_MS).unref();
   }
 
   /** Stops every subscription and deletes its server-side state; safe to call twice. */
@@ -278,6 +378,12 @@ export class WsConnection implements WebSocketTarget {
     this.#subs.clear();
     await Promise.all(subs.map((s) => s?.stop()));
   }
+}
+
+/** A refused frame's error names the subscription whenever the frame carries a valid id, even an invalid frame. */
+function naming(err: GatewayError, value: unknown): GatewayError & { sub?: string } {
+  const sub = typeof value === 'object' && value !== null ? (value as { sub?: unknown }).sub : undefined;
+  return isSubscriptionId(sub) ? Object.assign(err, { sub }) : err;
 }
 
 function asGatewayError(err: unknown): GatewayError {

@@ -7,7 +7,7 @@ export interface components {
     schemas: {
         /**
          * AckFrame
-         * @description Client → gateway: the event at `seq` is processed (client-ack subscriptions).
+         * @description Client → gateway: events are processed (client-ack subscriptions). Exactly one of `seq` (one event), `seqs` (a batch) or `up_to` (every event in flight up to that sequence).
          */
         AckFrame: {
             /** @constant */
@@ -18,10 +18,24 @@ export interface components {
              */
             sub: string;
             /**
-             * @description Stream sequence of the event.
+             * @description One event: its stream sequence.
              * @example 42
              */
-            seq: number;
+            seq?: number;
+            /**
+             * @description A batch: the stream sequences of up to 1000 events of the subscription. Those not in flight are named in one `GW_NOT_IN_FLIGHT` error frame (`errors[].pointer` `/seqs/<index>`); the others are settled.
+             * @example [
+             *       42,
+             *       43,
+             *       45
+             *     ]
+             */
+            seqs?: number[];
+            /**
+             * @description Cumulative: every event of the subscription in flight with a stream sequence at or below this one. Settling none is not an error.
+             * @example 45
+             */
+            up_to?: number;
         };
         /**
          * ErrorCode
@@ -45,6 +59,11 @@ export interface components {
             message: string;
             /** @description Each failing field of the frame. */
             errors?: components["schemas"]["FieldError"][];
+            /**
+             * @description A subscription that failed after it started (its consumer was lost): subscribe again with `from: {"seq": resume_from}` to miss nothing. Every event before it was delivered and acknowledged.
+             * @example 1043
+             */
+            resume_from?: number;
         };
         /** EventEnvelope */
         EventEnvelope: {
@@ -136,7 +155,7 @@ export interface components {
         };
         /**
          * NakFrame
-         * @description Client → gateway: deliver the event at `seq` again (client-ack subscriptions).
+         * @description Client → gateway: deliver events again (client-ack subscriptions). Exactly one of `seq`, `seqs` or `up_to`, as for `ack`.
          */
         NakFrame: {
             /** @constant */
@@ -147,10 +166,24 @@ export interface components {
              */
             sub: string;
             /**
-             * @description Stream sequence of the event.
+             * @description One event: its stream sequence.
              * @example 42
              */
-            seq: number;
+            seq?: number;
+            /**
+             * @description A batch: the stream sequences of up to 1000 events of the subscription. Those not in flight are named in one `GW_NOT_IN_FLIGHT` error frame (`errors[].pointer` `/seqs/<index>`); the others are settled.
+             * @example [
+             *       42,
+             *       43,
+             *       45
+             *     ]
+             */
+            seqs?: number[];
+            /**
+             * @description Cumulative: every event of the subscription in flight with a stream sequence at or below this one. Settling none is not an error.
+             * @example 45
+             */
+            up_to?: number;
             /** @description Redeliver after this delay (default: at once). */
             delay_ms?: number;
         };
