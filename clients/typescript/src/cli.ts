@@ -321,7 +321,11 @@ try {
     else process.stderr.write(`${red(`${err.status} ${err.code ?? ''}`)} ${err.problem?.detail ?? err.message}\n`);
     process.exitCode = 1;
   } else {
-    process.stderr.write(`${red('error')} ${(err as Error).message}\n`);
+    // fetch's "fetch failed" names its reason (ECONNREFUSED, a DNS error, ...) only in `cause`.
+    const cause = (err as Error).cause as { message?: string; code?: string } | undefined;
+    const reason = cause ? ` (${cause.code ?? cause.message})` : '';
+    if (json) process.stderr.write(`${JSON.stringify({ error: { message: `${(err as Error).message}${reason}` } })}\n`);
+    else process.stderr.write(`${red('error')} ${(err as Error).message}${reason}\n`);
     process.exitCode = 1;
   }
 }
