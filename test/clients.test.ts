@@ -3,7 +3,14 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { createGatewayClient, type EventInput, GatewayProblemError } from '../clients/typescript/src/index.ts';
-import { CLIENT_TYPES_PATH, renderClientTypes } from '../scripts/generate-clients.ts';
+import { OPERATION_IDS } from '../clients/typescript/src/generated/operations.ts';
+import {
+  CLIENT_TYPES_PATH,
+  OPERATIONS_PATH,
+  readOpenApiDocument,
+  renderClientTypes,
+  renderOperations,
+} from '../scripts/generate-clients.ts';
 import { KEYS, sampleEvent, startGateway } from './helpers/gateway.ts';
 import { startNats } from './helpers/nats.ts';
 
@@ -23,6 +30,16 @@ async function problemOf(t: { fail(message: string): unknown }, promise: Promise
 
 t.test('the committed client types match openapi/openapi.json (else run npm run generate:clients)', async (t) => {
   t.equal(readFileSync(CLIENT_TYPES_PATH, 'utf8'), await renderClientTypes());
+});
+
+t.test('the committed operation methods match openapi/openapi.json, one per operation (else run npm run generate:clients)', async (t) => {
+  t.equal(readFileSync(OPERATIONS_PATH, 'utf8'), renderOperations());
+  const ids = Object.values(readOpenApiDocument().paths as Record<string, Record<string, { operationId: string }>>).flatMap((ops) =>
+    Object.values(ops).map((op) => op.operationId),
+  );
+  t.same([...OPERATION_IDS].sort(), ids.sort());
+  const client = createGatewayClient({ baseUrl: 'http://127.0.0.1:1' });
+  for (const id of ids) t.type((client as unknown as Record<string, unknown>)[id], 'function', id);
 });
 
 t.test('the generated client against a live gateway', async (t) => {

@@ -159,7 +159,11 @@ t.test('the examples are requests that work against a live gateway', async (t) =
     t.match(await page.text(), /swagger-ui/i);
     const served = await fetch(`${url}/docs/json`);
     t.equal(served.status, 200);
-    t.same(await served.json(), doc);
+    // The same document, with a server URL relative to /docs/json (test/contract-documents.test.ts).
+    const { servers, ...rest } = (await served.json()) as Record<string, unknown>;
+    const { servers: _generated, ...expected } = doc as Record<string, unknown>;
+    t.same(rest, expected);
+    t.match(servers, [{ url: '..' }]);
   });
 
   t.test('every request body example is accepted as it stands', async (t) => {

@@ -1,10 +1,12 @@
-// The REST contract: the OpenAPI document built from the TypeBox schemas (schemas/openapi.ts) in
-// this process, as `app.openapi`, served at /openapi.json and browsable at /docs. The committed
-// openapi/openapi.json is the same document written by `npm run generate:openapi`; nothing reads
-// it at runtime.
+// The contract: the OpenAPI document built from the TypeBox schemas (schemas/openapi.ts) in this
+// process, as `app.openapi`, served at /openapi.json and browsable at /docs; and the AsyncAPI
+// document of the WebSocket protocol (schemas/asyncapi.ts), served at /asyncapi.json. The committed
+// openapi/openapi.json and asyncapi/asyncapi.json are the same documents written by
+// `npm run generate`; nothing reads them at runtime.
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fp from 'fastify-plugin';
+import { buildAsyncApiDocument } from '../../schemas/asyncapi.ts';
 import { buildOpenApiDocument } from '../../schemas/openapi.ts';
 
 export type OpenApiDocument = Readonly<Record<string, unknown>> & {
@@ -32,13 +34,34 @@ export function openApiDocument(): OpenApiDocument {
   return built;
 }
 
+let builtAsyncApi: Readonly<Record<string, unknown>> | undefined;
+
+/** The AsyncAPI document, built once per process. */
+export function asyncApiDocument(): Readonly<Record<string, unknown>> {
+  builtAsyncApi ??= buildAsyncApiDocument();
+  return builtAsyncApi;
+}
+
+/**
+ * The server of the document Swagger UI loads from `<docs>/json`: `..` resolves against that URL to
+ * the gateway's root however it is reached (any host, port, or a proxy's path prefix), so "Try it
+ * out" calls the gateway serving the page.
+ */
+const RELATIVE_SERVERS = [{ url: '..', description: 'This gateway (relative to the page)' }];
+
 export const contractPlugin = fp(
   async function contract(app) {
     const document = openApiDocument();
     app.decorate('openapi', document);
     app.get('/openapi.json', { schema: { hide: true } }, async (_req, reply) => reply.type('application/json').send(document));
     await app.register(swagger, { mode: 'static', specification: { document: document as never } });
-    await app.register(swaggerUi, { routePrefix: '/docs' });
+    const asyncapi = asyncApiDocument();
+    app.get('/asyncapi.json', { schema: { hide: true } }, async (_req, reply) => reply.type('application/json').send(asyncapi));
+    await app.register(swaggerUi, {
+      routePrefix: '/docs',
+      transformSpecificationClone: false,
+      transformSpecification: (spec) => ({ ...spec, servers: RELATIVE_SERVERS }),
+    });
   },
   { name: 'contract', fastify: '5.x', dependencies: ['http'] },
 );

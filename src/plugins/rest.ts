@@ -2,6 +2,7 @@
 // onto its handler in routes/ (handler name = operationId), behind the scope the operation names
 // (`x-required-scope`). Decorates `app.ackTokens`, the signer of HTTP consumer ack tokens.
 
+import { errorCodes } from 'fastify';
 import openapiGlue from 'fastify-openapi-glue';
 import fp from 'fastify-plugin';
 import { handlers } from '../../routes/index.ts';
@@ -29,9 +30,16 @@ export const restPlugin = fp(
       for (const op of Object.values(ops)) if (op.operationId) scopes.set(op.operationId, op['x-required-scope']);
     }
     const byOperation: Record<string, unknown> = handlers;
+    // fastify-openapi-glue (4.11.4, lib/Parser.v3.js parseContent) collects the media types of
+    // responses together with those of request bodies, and at start warns "ContentTypeParser for
+    // '<type>' not found" for each one without a body parser: `application/problem+json`, which is
+    // only ever an answer. (It logs on this instance's logger, so a `logLevel` register option cannot
+    // quiet it: the plugin is not encapsulated.) This parser satisfies that check and refuses such
+    // bodies exactly as an unknown media type is refused (415 GW_UNSUPPORTED_MEDIA_TYPE).
+    app.addContentTypeParser('application/problem+json', (_req, _payload, done) => {
+      done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE('application/problem+json'), undefined);
+    });
     await app.register(openapiGlue, {
-      // openapi-glue warns about a body parser for every response media type (application/problem+json): noise.
-      logLevel: 'error',
       specification: openapi,
       operationResolver: (operationId: string) => {
         const handler = byOperation[operationId];

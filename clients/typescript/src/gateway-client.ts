@@ -1,5 +1,5 @@
-// The REST client: openapi-fetch over the generated types, plus one typed method per operation the
-// gateway's callers use most. Every non-2xx answer is thrown as a GatewayProblemError carrying the
+// The REST client: openapi-fetch over the generated types, one typed method per operation of the
+// document (generated/operations.ts), with publishing shaped for callers (an event, an array). Every non-2xx answer is thrown as a GatewayProblemError carrying the
 // RFC 9457 body's stable `code`, so callers branch on codes, never on message text.
 import createClient, { type Client } from 'openapi-fetch';
 import type {
@@ -14,6 +14,7 @@ import type {
   PublishResult,
   Readiness,
 } from './generated/openapi.ts';
+import { bindOperations, type Operations } from './generated/operations.ts';
 
 export interface GatewayClientOptions {
   /** e.g. `http://127.0.0.1:8080`. */
@@ -87,7 +88,13 @@ function publishHeaders(opts: PublishOptions): { 'X-Correlation-Id'?: string; tr
   return headers;
 }
 
-export interface GatewayClient {
+/**
+ * Every operation of the document by its operationId (`listEvents`, `getCorrelation`, `putConsumer`,
+ * `fetchConsumer`, `ackConsumer`, `listDeadLetters`, `redriveDeadLetters`, ...): path parameters, then
+ * the body, then `{query, headers, signal}`.
+ */
+export interface GatewayClient
+  extends Omit<Operations, 'publishEvent' | 'publishEventBatch' | 'listEventTypes' | 'getHealth' | 'getReadiness'> {
   /** The plain openapi-fetch client, typed for every operation in the document. */
   readonly api: Client<paths>;
   /** `POST /v1/events`: resolves once JetStream stored the event (or had it already: `duplicate: true`). */
@@ -110,6 +117,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
   });
 
   return {
+    ...bindOperations(api, unwrap),
     api,
     publishEvent: async (event, opts = {}) =>
       unwrap(await api.POST('/v1/events', { body: event, params: { header: publishHeaders(opts) }, signal: opts.signal })),

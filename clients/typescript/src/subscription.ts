@@ -2,7 +2,8 @@
 // connections: it subscribes, hands each event to a handler in order, acknowledges it when the
 // subscription is `ack: 'client'`, and after a drop reconnects with backoff and resumes from the
 // last sequence handled (`from: {seq: last + 1}`), so no event is skipped or handled twice.
-// Only the standard WebSocket and fetch: browsers and Node 22+, no NATS.
+// The standard WebSocket and fetch (browsers, Node 22+); on Node 20, which has no global WebSocket,
+// the `ws` package (a dependency of this package) is loaded instead. No NATS.
 import { createGatewayClient, GatewayProblemError } from './gateway-client.ts';
 import type {
   ErrorCode,
@@ -44,8 +45,17 @@ export interface SubscriptionOptions {
   /** Problems that do not end the subscription: a failing handler, a lost connection about to be retried. */
   onError?: (err: Error) => void;
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number; maxAttempts?: number };
-  /** Defaults to the global WebSocket and fetch. */
-  WebSocket?: typeof WebSocket;
+  /**
+   * Backpressure: when more than this many received events wait for `onEvent` (default 1000), the
+   * helper closes the connection, lets the handler catch up, and resumes from the last event handled,
+   * so a slow handler never buffers without bound. (With `ack: 'client'` the gateway already stops
+   * sending at its in-flight limit.)
+   */
+  maxQueued?: number;
+  /** A WebSocket constructor: defaults to the global one, else the `ws` package (Node 20). */
+  WebSocket?: new (
+    url: string,
+  ) => object;
   fetch?: typeof globalThis.fetch;
 }
 
@@ -85,6 +95,27 @@ const RETRYABLE: ReadonlySet<string> = new Set<ErrorCode>([
   'GW_UNKNOWN_SUBSCRIPTION',
 ]);
 
+/** What the helper uses of a WebSocket: the standard API, which the `ws` package implements too. */
+interface Socket {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: 'close', listener: () => void): void;
+  onopen: (() => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+}
+type SocketConstructor = new (url: string) => Socket;
+
+let wsPackage: Promise<SocketConstructor> | undefined;
+/** The global WebSocket, else the `ws` package's (loaded once, only where there is no global one). */
+function defaultWebSocket(): Promise<SocketConstructor> {
+  const global = (globalThis as { WebSocket?: unknown }).WebSocket;
+  if (global) return Promise.resolve(global as SocketConstructor);
+  wsPackage ??= import('ws').then((mod) => (mod.WebSocket ?? mod.default) as unknown as SocketConstructor);
+  return wsPackage;
+}
+
 type ServerFrame = SubscribedFrame | EventFrame | ErrorFrame | { op: 'unsubscribed'; sub: string };
 
 export function subscribe(options: SubscriptionOptions): Subscription {
@@ -99,8 +130,9 @@ class GatewaySubscription implements Subscription {
   #resolveClosed!: (err: Error | undefined) => void;
   readonly #opts: SubscriptionOptions;
   readonly #id: string;
-  readonly #WebSocket: typeof WebSocket;
-  #socket: WebSocket | undefined;
+  #socket: Socket | undefined;
+  /** Events received and not yet handled (backpressure). */
+  #queued = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
   #attempt = 0;
@@ -113,11 +145,8 @@ class GatewaySubscription implements Subscription {
 
   constructor(options: SubscriptionOptions) {
     if (!options.apiKey && !options.getTicket) throw new TypeError('subscribe() needs apiKey or getTicket');
-    const WebSocketImpl = options.WebSocket ?? globalThis.WebSocket;
-    if (!WebSocketImpl) throw new TypeError('No global WebSocket: pass options.WebSocket');
     this.#opts = options;
     this.#id = options.id ?? 'sub';
-    this.#WebSocket = WebSocketImpl;
     this.ready = new Promise((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;
@@ -182,6 +211,14 @@ class GatewaySubscription implements Subscription {
   async #connect(): Promise<void> {
     if (this.#stopped) return;
     let ticket: string;
+    let WebSocketImpl: SocketConstructor;
+    try {
+      WebSocketImpl = this.#opts.WebSocket ? (this.#opts.WebSocket as unknown as SocketConstructor) : await defaultWebSocket();
+    } catch (err) {
+      return this.#end(
+        new SubscriptionError('No WebSocket: install the `ws` package or pass options.WebSocket', { fatal: true, cause: err }),
+      );
+    }
     try {
       ticket = await this.#ticket();
     } catch (err) {
@@ -193,12 +230,12 @@ class GatewaySubscription implements Subscription {
     const url = new URL('/v1/ws', this.#opts.baseUrl);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     url.searchParams.set('ticket', ticket);
-    const socket = new this.#WebSocket(url);
+    const socket = new WebSocketImpl(url.href);
     this.#socket = socket;
     this.#connections++;
     let subscribed = false;
     socket.onopen = () => socket.send(JSON.stringify(this.#subscribeFrame()));
-    socket.onmessage = (message: MessageEvent) => {
+    socket.onmessage = (message) => {
       if (this.#socket !== socket) return;
       let frame: ServerFrame;
       try {
@@ -217,7 +254,7 @@ class GatewaySubscription implements Subscription {
         this.#onErrorFrame(socket, frame, subscribed);
       }
     };
-    socket.onclose = (event: CloseEvent) => {
+    socket.onclose = (event) => {
       if (this.#socket !== socket) return;
       this.#socket = undefined;
       this.#retry(new Error(`connection closed (${event.code}${event.reason ? ` ${event.reason}` : ''})`));
@@ -237,32 +274,47 @@ class GatewaySubscription implements Subscription {
     return frame;
   }
 
-  #handle(socket: WebSocket, frame: EventFrame): void {
+  #handle(socket: Socket, frame: EventFrame): void {
     const clientAck = this.#opts.ack === 'client';
     if (clientAck) this.#unacked.add(frame.seq);
+    this.#queued++;
+    if (this.#queued > (this.#opts.maxQueued ?? 1000) && this.#socket === socket) {
+      // Backpressure: stop reading, drain, then resume after the last event handled.
+      this.#socket = undefined;
+      socket.close(1000, 'client busy');
+      void this.#chain.then(() => this.#connect());
+    }
     this.#chain = this.#chain.then(async () => {
-      // Auto-ack delivery is in order: anything at or below the last handled seq is a replayed duplicate.
-      if (!clientAck && this.#lastSeq !== undefined && frame.seq <= this.#lastSeq) return;
       try {
-        await this.#opts.onEvent(frame.event, frame);
-      } catch (err) {
-        this.#opts.onError?.(err as Error);
-        if (clientAck) {
-          if (socket.readyState === 1) socket.send(JSON.stringify({ op: 'nak', sub: this.#id, seq: frame.seq }));
-          return;
-        }
+        await this.#handleOne(socket, frame, clientAck);
+      } finally {
+        this.#queued--;
       }
-      if (clientAck) {
-        // On a closed socket the event stays unacked: the gateway delivers it again after a resume.
-        if (socket.readyState !== 1) return;
-        socket.send(JSON.stringify({ op: 'ack', sub: this.#id, seq: frame.seq }));
-        this.#unacked.delete(frame.seq);
-      }
-      this.#lastSeq = Math.max(this.#lastSeq ?? 0, frame.seq);
     });
   }
 
-  #onErrorFrame(socket: WebSocket, frame: ErrorFrame, subscribed: boolean): void {
+  async #handleOne(socket: Socket, frame: EventFrame, clientAck: boolean): Promise<void> {
+    // Auto-ack delivery is in order: anything at or below the last handled seq is a replayed duplicate.
+    if (!clientAck && this.#lastSeq !== undefined && frame.seq <= this.#lastSeq) return;
+    try {
+      await this.#opts.onEvent(frame.event, frame);
+    } catch (err) {
+      this.#opts.onError?.(err as Error);
+      if (clientAck) {
+        if (socket.readyState === 1) socket.send(JSON.stringify({ op: 'nak', sub: this.#id, seq: frame.seq }));
+        return;
+      }
+    }
+    if (clientAck) {
+      // On a closed socket the event stays unacked: the gateway delivers it again after a resume.
+      if (socket.readyState !== 1) return;
+      socket.send(JSON.stringify({ op: 'ack', sub: this.#id, seq: frame.seq }));
+      this.#unacked.delete(frame.seq);
+    }
+    this.#lastSeq = Math.max(this.#lastSeq ?? 0, frame.seq);
+  }
+
+  #onErrorFrame(socket: Socket, frame: ErrorFrame, subscribed: boolean): void {
     // An ack that came too late (the event is being redelivered anyway) does not end anything.
     if (subscribed && frame.code === 'GW_NOT_IN_FLIGHT') {
       this.#opts.onError?.(new SubscriptionError(frame.message, { code: frame.code, fatal: false }));
