@@ -98,6 +98,25 @@ export function autoAckOnly(): GatewayError {
   return new GatewayError('GW_NOT_IN_FLIGHT', 'This subscription uses ack "auto": the gateway acknowledges its events');
 }
 
+/** A delivery the gateway acknowledges itself (live, replay): every client ack or nak is refused. */
+class AutoAckDelivery implements Pick<Delivery, 'ack' | 'nak' | 'settleMany' | 'settleUpTo'> {
+  ack(): void {
+    throw autoAckOnly();
+  }
+
+  nak(): void {
+    throw autoAckOnly();
+  }
+
+  settleMany(): number[] {
+    throw autoAckOnly();
+  }
+
+  settleUpTo(): number {
+    throw autoAckOnly();
+  }
+}
+
 /** An event of a consumer, its JSON decoded once and its envelope parsed only when asked for. */
 class PulledEvent implements EventRef {
   readonly seq: number;
@@ -123,7 +142,7 @@ class PulledEvent implements EventRef {
  * A listener on the instance's live feed: costs no JetStream consumer. The feed fans one LiveEvent
  * out to every listener; this adds no allocation per event beyond what the sink writes.
  */
-export class LiveDelivery implements Delivery, LiveListener {
+export class LiveDelivery extends AutoAckDelivery implements Delivery, LiveListener {
   readonly tenant: string;
   readonly #feed: LiveFeed;
   readonly #filter: DeliveryFilter;
@@ -131,6 +150,7 @@ export class LiveDelivery implements Delivery, LiveListener {
   #state: 'new' | 'watching' | 'running' | 'stopped' = 'new';
 
   constructor(feed: LiveFeed, filter: DeliveryFilter, sink: Sink) {
+    super();
     this.tenant = filter.tenant;
     this.#feed = feed;
     this.#filter = filter;
@@ -163,22 +183,6 @@ export class LiveDelivery implements Delivery, LiveListener {
     this.#feed.add(this);
   }
 
-  ack(): void {
-    throw autoAckOnly();
-  }
-
-  nak(): void {
-    throw autoAckOnly();
-  }
-
-  settleMany(): number[] {
-    throw autoAckOnly();
-  }
-
-  settleUpTo(): number {
-    throw autoAckOnly();
-  }
-
   async stop(): Promise<void> {
     if (this.#state === 'watching') this.#feed.release(this.tenant);
     else if (this.#state === 'running') this.#feed.remove(this);
@@ -191,7 +195,7 @@ export class LiveDelivery implements Delivery, LiveListener {
 /** Messages the ordered consumer may hold client-side while the sink is paused. */
 const READ_AHEAD = 64;
 
-export class OrderedDelivery implements Delivery {
+export class OrderedDelivery extends AutoAckDelivery implements Delivery {
   readonly #source: OrderedSource;
   readonly #filter: DeliveryFilter;
   readonly #sink: Sink;
@@ -200,6 +204,7 @@ export class OrderedDelivery implements Delivery {
   #stopped = false;
 
   constructor(source: OrderedSource, filter: DeliveryFilter, sink: Sink, bus: Bus, log: DeliveryLog) {
+    super();
     this.#source = source;
     this.#filter = filter;
     this.#sink = sink;
@@ -226,22 +231,6 @@ export class OrderedDelivery implements Delivery {
       if (this.#stopped) break;
       this.#sink.write(event, 1);
     }
-  }
-
-  ack(): void {
-    throw autoAckOnly();
-  }
-
-  nak(): void {
-    throw autoAckOnly();
-  }
-
-  settleMany(): number[] {
-    throw autoAckOnly();
-  }
-
-  settleUpTo(): number {
-    throw autoAckOnly();
   }
 
   async stop(): Promise<void> {
