@@ -48,48 +48,51 @@ t.test('killing the stream leader under load loses nothing acknowledged; subscri
     return nodes;
   };
 
-  /** Opens subscribers of one kind until one's consumer is on `node` (any node: one subscriber). */
-  const subscribers = async (kind: 'replay' | 'client-ack', node?: string): Promise<Subscriber[]> => {
-    const out: Subscriber[] = [];
-    for (let i = 0; i < MAX_SUBSCRIBERS && !out.some((s) => node === undefined || s.node === node); i++) {
-      const gw: TestGateway = i % 2 === 0 ? gw1 : gw2;
-      const client = await WsClient.connect(t, gw.url, { key: KEYS.a });
-      const before = await consumerNodes();
-      const frame = { sub: 's', types: ['*'], from: 'all', ...(kind === 'client-ack' ? { ack: 'client' } : {}) };
-      await client.subscribe(frame);
-      const created = [...(await consumerNodes())].find(([name]) => !before.has(name));
-      let retries = 0;
-      const sub: Subscriber = { name: `${kind} ${i}`, node: created?.[1] ?? '?', ids: [], seqs: [], resumed: [], client };
-      client.socket.on('message', (data) => {
-        const f = JSON.parse(String(data)) as Frame;
-        if (f.op === 'error' && kind === 'client-ack' && f.code === 'GW_NOT_FOUND' && typeof f.resume_from === 'number') {
-          // Its consumer died with its node: subscribe again where the gateway says.
-          sub.resumed.push(f.resume_from);
-          client.send({ ...frame, op: 'subscribe', from: { seq: f.resume_from } });
-          return;
-        }
-        const resumeFrom = sub.resumed.at(-1);
-        if (f.op === 'error' && resumeFrom !== undefined && f.sub === 's' && retryable.has(f.code as string) && retries++ < 100) {
-          // That subscribe met the election of a new leader: try again shortly (as a client would).
-          setTimeout(() => client.send({ ...frame, op: 'subscribe', from: { seq: resumeFrom } }), 200);
-          return;
-        }
-        if (f.op !== 'event') return;
-        sub.ids.push((f.event as { id: string }).id);
-        sub.seqs.push(f.seq as number);
-        if (kind === 'client-ack') client.send({ op: 'ack', sub: 's', seq: f.seq });
-      });
-      out.push(sub);
-    }
-    return out;
+  /** Opens one subscriber of a kind (the `i`th: alternately on each gateway) and notes its consumer's node. */
+  const subscriber = async (kind: 'replay' | 'client-ack', i: number): Promise<Subscriber> => {
+    const gw: TestGateway = i % 2 === 0 ? gw1 : gw2;
+    const client = await WsClient.connect(t, gw.url, { key: KEYS.a });
+    const before = await consumerNodes();
+    const frame = { sub: 's', types: ['*'], from: 'all', ...(kind === 'client-ack' ? { ack: 'client' } : {}) };
+    await client.subscribe(frame);
+    const created = [...(await consumerNodes())].find(([name]) => !before.has(name));
+    let retries = 0;
+    const sub: Subscriber = { name: `${kind} ${i}`, node: created?.[1] ?? '?', ids: [], seqs: [], resumed: [], client };
+    client.socket.on('message', (data) => {
+      const f = JSON.parse(String(data)) as Frame;
+      if (f.op === 'error' && kind === 'client-ack' && f.code === 'GW_NOT_FOUND' && typeof f.resume_from === 'number') {
+        // Its consumer died with its node: subscribe again where the gateway says.
+        sub.resumed.push(f.resume_from);
+        client.send({ ...frame, op: 'subscribe', from: { seq: f.resume_from } });
+        return;
+      }
+      const resumeFrom = sub.resumed.at(-1);
+      if (f.op === 'error' && resumeFrom !== undefined && f.sub === 's' && retryable.has(f.code as string) && retries++ < 100) {
+        // That subscribe met the election of a new leader: try again shortly (as a client would).
+        setTimeout(() => client.send({ ...frame, op: 'subscribe', from: { seq: resumeFrom } }), 200);
+        return;
+      }
+      if (f.op !== 'event') return;
+      sub.ids.push((f.event as { id: string }).id);
+      sub.seqs.push(f.seq as number);
+      if (kind === 'client-ack') client.send({ op: 'ack', sub: 's', seq: f.seq });
+    });
+    return sub;
   };
   // A replay and a client-ack subscriber whose (R1) consumers share a node, made the stream leader.
-  const replays = await subscribers('replay');
-  const target = replays[0]?.node as string;
-  const ackers = await subscribers('client-ack', target);
+  // JetStream places each consumer on a node of its choosing: open one of each kind at a time until
+  // some node holds both.
+  const replays: Subscriber[] = [];
+  const ackers: Subscriber[] = [];
+  const shared = () => replays.map((r) => r.node).find((n) => n !== '?' && ackers.some((a) => a.node === n));
+  for (let i = 0; i < MAX_SUBSCRIBERS && shared() === undefined; i++) {
+    replays.push(await subscriber('replay', i));
+    ackers.push(await subscriber('client-ack', i));
+  }
+  const target = shared() as string;
   t.ok(
-    ackers.some((s) => s.node === target),
-    `a client-ack subscriber has its consumer on ${target} too (${ackers.map((s) => s.node).join(', ')})`,
+    target !== undefined,
+    `a replay and a client-ack subscriber have their consumers on one node (replays: ${replays.map((s) => s.node).join(', ')}; client-ack: ${ackers.map((s) => s.node).join(', ')})`,
   );
   if ((await cluster.leaderOf(stream)).name !== target) {
     const nc = busInternals(gw1.app.bus).nc;
