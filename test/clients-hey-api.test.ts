@@ -3,25 +3,13 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { generateHeyApiClient, readOpenApiDocument } from '../scripts/generate-clients.ts';
-import { PROJECT_ROOT } from '../dev/paths.ts';
+import { TSC } from './helpers/tsc.ts';
 
 const run = promisify(execFile);
-// The project's TypeScript 7 compiler binary itself: tap instruments child node processes, and its
-// loaders break the compiler's node launcher.
-const TSC = join(
-  dirname(
-    createRequire(join(PROJECT_ROOT, 'node_modules', 'typescript', 'package.json')).resolve(
-      `@typescript/typescript-${process.platform}-${process.arch}/package.json`,
-    ),
-  ),
-  'lib',
-  'tsc',
-);
 
 // Uses the generated SDK the way a service would; the @ts-expect-error lines prove the types bite.
 const USAGE = `

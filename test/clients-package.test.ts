@@ -6,26 +6,15 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import t from 'tap';
 import { PROJECT_ROOT } from '../dev/paths.ts';
+import { TSC } from './helpers/tsc.ts';
 import { eventually } from './helpers/eventually.ts';
 import { KEYS, startGateway } from './helpers/gateway.ts';
 import { startNats } from './helpers/nats.ts';
 
 const CLIENT_DIR = join(PROJECT_ROOT, 'clients', 'typescript');
-// The project's TypeScript 7 compiler binary itself: tap instruments child node processes, and its
-// loaders break the compiler's node launcher.
-const TSC = join(
-  dirname(
-    createRequire(join(PROJECT_ROOT, 'node_modules', 'typescript', 'package.json')).resolve(
-      `@typescript/typescript-${process.platform}-${process.arch}/package.json`,
-    ),
-  ),
-  'lib',
-  'tsc',
-);
 
 interface Run {
   code: number;
