@@ -1,5 +1,5 @@
-// Import rules of the product code (src/, routes/, schemas/), checked by `npm run lint:deps` (part of
-// `npm test`) and by test/architecture.test.ts. Type-only imports count: a cycle of types is a cycle.
+// Import rules of the product code (src/, routes/, schemas/), checked by test/architecture.test.ts
+// (part of `npm test`), and on their own by `npm run lint:deps`. Type-only imports count: a cycle of types is a cycle.
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [

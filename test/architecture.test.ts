@@ -1,4 +1,4 @@
-// Import rules of the product code, from .dependency-cruiser.cjs (also run by `npm run lint:deps`):
+// Import rules of the product code, from .dependency-cruiser.cjs (`npm run lint:deps` checks the same on its own):
 // no import cycle among src/, routes/ and schemas/ (type-only imports count), and only src/bus/ imports
 // @nats-io/* (dev tooling exempt). The last two tests check that the rules catch what they should.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
