@@ -39,7 +39,7 @@ type OrderedOptions = Partial<OrderedConsumerOptions> & Pick<OrderedConsumerOpti
  * consumer after a gap or a reconnect, but one whose (R1, memory) consumer lived on a cluster node
  * that died can stay silent for a minute or more: its consumer-info probe times out and backs off.
  * This source watches for that itself (no event and no idle heartbeat for STALL_HEARTBEATS
- * heartbeats, nothing waiting to be read) and recreates the consumer from the last sequence it
+ * heartbeats while it waits for the next event) and recreates the consumer from the last sequence it
  * handed out + 1: no gap, no duplicate. When recreating keeps failing while NATS is connected, the
  * read fails with a resume position.
  */
@@ -55,6 +55,8 @@ export class OrderedSource {
   #stalled = false;
   /** When the consumer last said something (an event or an idle heartbeat). */
   #lastHeard = 0;
+  /** Since when this source has been waiting for the consumer's next event (undefined: not waiting). */
+  #waitingSince: number | undefined;
   #watchdog: NodeJS.Timeout | undefined;
 
   constructor(ctx: BusContext, consumer: Consumer, opts: OrderedOptions) {
@@ -81,7 +83,14 @@ export class OrderedSource {
       this.#watch(messages);
       let failure: unknown;
       try {
-        for await (const m of messages) {
+        const it = messages[Symbol.asyncIterator]();
+        for (;;) {
+          // Waiting on the consumer from here until it answers: the watchdog's window.
+          this.#waitingSince = Date.now();
+          const next = await it.next();
+          this.#waitingSince = undefined;
+          if (next.done) break;
+          const m = next.value;
           this.#lastHeard = Date.now();
           if (m.seq <= this.#lastSeq) continue; // never twice, whatever a recreated consumer resends
           this.#lastSeq = m.seq;
@@ -90,6 +99,7 @@ export class OrderedSource {
       } catch (err) {
         failure = err;
       } finally {
+        this.#waitingSince = undefined;
         clearInterval(this.#watchdog);
       }
       if (this.#closed) return;
@@ -103,7 +113,13 @@ export class OrderedSource {
     }
   }
 
-  /** Ends the consumer's iteration (to recreate it) when it says nothing for STALL_HEARTBEATS heartbeats. */
+  /**
+   * Ends the consumer's iteration (to recreate it) when this source has been waiting on it for
+   * STALL_HEARTBEATS heartbeats and it said nothing (no event, no idle heartbeat) all that time. A
+   * slow reader holding an event is not waiting on the consumer, so it is never taken for a stall.
+   * (nats.js's own count of what is pending cannot tell: it stays above zero after a pull request
+   * went out, which once hid every stall from this watchdog.)
+   */
   #watch(messages: ConsumerMessages): void {
     const heartbeat = this.#ctx.config.WS_CONSUMER_HEARTBEAT;
     this.#lastHeard = Date.now();
@@ -112,12 +128,13 @@ export class OrderedSource {
     })().catch(() => undefined);
     this.#stalled = false;
     this.#watchdog = setInterval(() => {
-      if (messages.getPending() > 0 || !this.#ctx.connected) {
-        // Waiting for a slow reader, or NATS is away (nats.js resumes after a reconnect).
+      const waitingSince = this.#waitingSince;
+      if (waitingSince === undefined || !this.#ctx.connected) {
+        // Handing an event to a (maybe slow) reader, or NATS is away (nats.js resumes after a reconnect).
         this.#lastHeard = Date.now();
         return;
       }
-      if (Date.now() - this.#lastHeard < STALL_HEARTBEATS * heartbeat) return;
+      if (Date.now() - Math.max(this.#lastHeard, waitingSince) < STALL_HEARTBEATS * heartbeat) return;
       clearInterval(this.#watchdog);
       this.#stalled = true;
       messages.stop();
