@@ -28,6 +28,11 @@ export interface BenchSettings {
   e2eWarmupEvents: number;
   fanoutSubscribers: number[];
   fanoutEvents: number;
+  /** Scenario 7: subscribers, burst events, paced events/s and how long, gateway and peer alike. */
+  peerSubscribers: number;
+  peerBurstEvents: number;
+  peerRate: number;
+  peerLatencyMs: number;
   slowMs: number;
   slowRate: number;
 }
@@ -37,14 +42,18 @@ export const FULL: BenchSettings = {
   repeats: 3,
   loadMs: 10_000,
   warmupMs: 3_000,
-  inFlight: 32,
+  inFlight: 64,
   batchSize: 100,
   batchConnections: 4,
   e2eRate: 1000,
   e2eMs: 30_000,
   e2eWarmupEvents: 20_000,
-  fanoutSubscribers: [1000, 5000],
+  fanoutSubscribers: [1000, 5000, 10_000],
   fanoutEvents: 20,
+  peerSubscribers: 1000,
+  peerBurstEvents: 200,
+  peerRate: 200,
+  peerLatencyMs: 20_000,
   slowMs: 30_000,
   slowRate: 1000,
 };
@@ -62,6 +71,10 @@ export const QUICK: BenchSettings = {
   e2eWarmupEvents: 200,
   fanoutSubscribers: [20, 50],
   fanoutEvents: 5,
+  peerSubscribers: 20,
+  peerBurstEvents: 10,
+  peerRate: 50,
+  peerLatencyMs: 1_000,
   slowMs: 2_000,
   slowRate: 200,
 };
@@ -69,6 +82,8 @@ export const QUICK: BenchSettings = {
 export interface Usage {
   /** CPU used over the load, in % of one core. */
   cpu_percent: { gateway: number; nats: number; load_generator: number };
+  /** CPU seconds used over the load (user + system). */
+  cpu_seconds?: { gateway: number; nats: number; load_generator: number };
   gateway_rss_peak_mib: number;
 }
 
@@ -78,6 +93,8 @@ const STREAM = 'EVENTS';
 export class BenchContext {
   readonly natsUrl: string;
   readonly natsPid: number;
+  /** nats-server's WebSocket listener: the peer of the fan-out scenario. */
+  natsWsUrl: string | undefined;
   readonly settings: BenchSettings;
   readonly nc: NatsConnection;
   readonly jsm: JetStreamManager;
@@ -161,9 +178,15 @@ export class BenchContext {
       const nats = sampleProcess(this.natsPid);
       const self = process.cpuUsage(before.self);
       const pct = (cpu: number) => round((cpu / seconds) * 100, 0);
+      const cpuSeconds = {
+        gateway: (gw?.cpuSeconds ?? Number.NaN) - (before.gw?.cpuSeconds ?? Number.NaN),
+        nats: (nats?.cpuSeconds ?? Number.NaN) - (before.nats?.cpuSeconds ?? Number.NaN),
+        load_generator: (self.user + self.system) / 1e6,
+      };
       return {
         result,
         usage: {
+          cpu_seconds: cpuSeconds,
           cpu_percent: {
             gateway: pct((gw?.cpuSeconds ?? Number.NaN) - (before.gw?.cpuSeconds ?? Number.NaN)),
             nats: pct((nats?.cpuSeconds ?? Number.NaN) - (before.nats?.cpuSeconds ?? Number.NaN)),

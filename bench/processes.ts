@@ -37,16 +37,35 @@ export function sampleProcess(pid: number): ProcessSample | undefined {
 export interface BenchNats {
   server: NatsServer;
   version: string;
+  /** nats-server's own WebSocket listener (the fan-out peer), ws://127.0.0.1:<port>. */
+  wsUrl: string;
 }
 
 export async function startBenchNats(): Promise<BenchNats & { stop(): Promise<void> }> {
   const bin = await findNatsServer();
   const version = (await natsServerVersion(bin))?.join('.') ?? 'unknown';
   const storeDir = mkdtempSync(join(tmpdir(), 'gw-bench-nats-'));
-  const server = await startNatsServer({ bin, storeDir });
+  // A WebSocket listener too, on a free loopback port: the peer of the gateway's fan-out.
+  const config = join(storeDir, 'bench.conf');
+  writeFileSync(config, 'websocket {\n  listen: "127.0.0.1:-1"\n  no_tls: true\n}\n');
+  let wsUrl = '';
+  const server = await startNatsServer({
+    bin,
+    storeDir,
+    extraArgs: ['-c', config],
+    log: (line) => {
+      const m = /Listening for websocket clients on (ws:\/\/[^\s]+)/.exec(line);
+      if (m) wsUrl = m[1] as string;
+    },
+  });
+  if (!wsUrl) {
+    await server.kill();
+    throw new Error('nats-server did not report its WebSocket listener');
+  }
   return {
     server,
     version,
+    wsUrl,
     stop: async () => {
       await server.kill();
       rmSync(storeDir, { recursive: true, force: true });

@@ -79,13 +79,20 @@ export function connectSubscriber(httpUrl: string, key: string, opts: SubscribeO
 }
 
 /** Connects `count` subscribers, `parallel` at a time. */
-export async function connectMany(httpUrl: string, key: string, count: number, parallel = 50): Promise<Subscriber[]> {
+export async function connectMany(
+  httpUrl: string,
+  key: string,
+  count: number,
+  parallel = 50,
+  /** Options of the `i`th subscriber. */
+  options?: (i: number) => SubscribeOptions,
+): Promise<Subscriber[]> {
   const subs: Subscriber[] = [];
   let next = 0;
   const worker = async () => {
     while (next < count) {
-      next++;
-      subs.push(await connectSubscriber(httpUrl, key));
+      const i = next++;
+      subs.push(await connectSubscriber(httpUrl, key, options?.(i)));
     }
   };
   try {

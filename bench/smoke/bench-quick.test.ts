@@ -15,7 +15,7 @@ t.test('the quick bench prints the machine and a table, and writes matching JSON
   t.teardown(() => rmSync(out, { recursive: true, force: true }));
   const { stdout } = await run(process.execPath, ['bench/run.ts', '--quick', `--out=${out}`], {
     cwd: join(import.meta.dirname, '..', '..'),
-    timeout: 150_000,
+    timeout: 170_000,
     maxBuffer: 16 * 1048576,
   });
 
@@ -74,6 +74,17 @@ t.test('the quick bench prints the machine and a table, and writes matching JSON
     for (const r of f.rounds) t.equal(r.deliveries, r.expected, `fan-out to ${f.subscribers}: every subscriber got every event`);
     t.ok(f.rss_peak_mib > 0, `fan-out to ${f.subscribers}: gateway RSS sampled`);
   }
+
+  const peer = report.scenarios.peer;
+  t.ok(peer, 'fan-out against the nats-server WebSocket peer was measured');
+  for (const r of peer.rounds) t.equal(r.deliveries, r.expected, `peer scenario, ${r.side}: every subscriber got every event`);
+  t.ok(peer.rounds.some((r: { side: string }) => r.side === 'peer') && peer.rounds.some((r: { side: string }) => r.side === 'gateway'), 'both sides ran');
+  t.ok(peer.latency.gateway_ms.count > 0 && peer.latency.peer_ms.count > 0, 'paced fan-out latency sampled on both sides');
+  t.equal(peer.ratio, Math.round((peer.gateway_deliveries_per_s / peer.peer_deliveries_per_s) * 1000) / 1000, 'peer ratio is gateway/peer');
+  t.match(stdout, /^\| 7 fan-out vs nats-server WebSocket.*\| burst of \d+ events: deliveries\/s/m, 'peer row printed');
+  t.match(stdout, /^\| 1 single POST.*gateway CPU µs\/event vs floor .*\| [\d.]+ x /m, 'single POST against its floor, as a ratio');
+  t.match(stdout, /^\| 2 batch of 100.*gateway CPU µs\/event vs floor .*\| [\d.]+ x /m, 'batch against the same floor');
+  t.match(stdout, /^\| 3 end to end.*added by the gateway/m, 'latency added by the gateway printed');
 
   const slow = report.scenarios.slow;
   t.equal(slow.healthy_delivered, slow.accepted, 'slow consumer: a reader that keeps reading gets every event');

@@ -13,14 +13,21 @@ import { liveTenantSubjects } from './subjects.ts';
 export class LiveEvent {
   readonly seq: number;
   readonly type: string;
-  /** The stored envelope as JSON, exactly as published. */
-  readonly json: string;
+  /** The stored envelope's bytes, exactly as published (sinks copy them into frames as they are). */
+  readonly bytes: Uint8Array;
+  #json: string | undefined;
   #envelope: EventEnvelope | undefined;
 
-  constructor(seq: number, type: string, json: string) {
+  constructor(seq: number, type: string, bytes: Uint8Array) {
     this.seq = seq;
     this.type = type;
-    this.json = json;
+    this.bytes = bytes;
+  }
+
+  /** The stored envelope as JSON, decoded once, when a sink or filter first asks. */
+  get json(): string {
+    this.#json ??= Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength).toString('utf8');
+    return this.#json;
   }
 
   /** Parsed once, however many subscriptions' filters look at it. */
@@ -130,7 +137,7 @@ export class LiveFeed {
     let event: LiveEvent | undefined;
     for (const l of feed.listeners) {
       if (!l.matches(type)) continue;
-      event ??= new LiveEvent(seq, type, msg.string());
+      event ??= new LiveEvent(seq, type, msg.data);
       l.onEvent(event);
     }
   }

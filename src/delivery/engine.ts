@@ -43,6 +43,8 @@ export interface EventRef {
   readonly seq: number;
   /** The stored envelope as JSON, exactly as published. */
   readonly json: string;
+  /** The same as bytes, where the source has them (the live feed): sinks can skip encoding `json`. */
+  readonly bytes?: Uint8Array;
   /** Parsed on first use. */
   readonly envelope: EventEnvelope;
   /** Opaque handle that settles this delivery from any instance (HTTP pull only). */

@@ -52,8 +52,27 @@ export interface ConnectionContext {
 const CLOSE_GRACE_MS = 5000;
 /** A closing client still reading what was queued before the close frame gets this many graces at most. */
 const MAX_CLOSE_GRACE_ROUNDS = 12;
+/** ws's options for a text frame whatever the data's type (a Buffer would otherwise go out binary). */
+const TEXT = { binary: false } as const;
+
 /** Frames gathered in one cork are sent once they reach this many bytes. */
 const CORK_FLUSH_BYTES = 64 * 1024;
+
+/**
+ * The connections holding corked frames, all uncorked by one setImmediate: after the event loop's
+ * I/O phase, so everything the live feed read from NATS in that phase (often several socket reads)
+ * leaves each connection in one writev, and one callback serves every connection instead of one
+ * per connection per event. Frames wait at most the rest of that loop turn.
+ */
+let corked = new Set<{ uncork(): void }>();
+let flushScheduled = false;
+
+function flushCorked(): void {
+  flushScheduled = false;
+  const due = corked;
+  corked = new Set();
+  for (const c of due) c.uncork();
+}
 /** How often a paused subscription looks whether the client caught up. */
 const CATCH_UP_POLL_MS = 20;
 
@@ -73,7 +92,8 @@ export class WsConnection implements WebSocketTarget {
   #acksInWindow = 0;
   #closed = false;
   #corked = false;
-  #corkGeneration = 0;
+  /** For the shared flush: uncorks this connection (a no-op once it was uncorked meanwhile). */
+  readonly #flushable = { uncork: () => this.#uncork() };
 
   constructor(socket: WebSocket, principal: Principal, ctx: ConnectionContext, log: Logger) {
     this.#socket = socket;
@@ -284,19 +304,21 @@ export class WsConnection implements WebSocketTarget {
     return !this.#closed;
   }
 
-  sendRaw(frame: string, onWritten?: (err?: Error) => void): void {
+  sendRaw(frame: string | Buffer, onWritten?: (err?: Error) => void): void {
     if (this.#closed || this.#socket.readyState !== this.#socket.OPEN) {
       onWritten?.(new Error('connection closed'));
       return;
     }
     this.#cork();
-    this.#socket.send(frame, onWritten);
+    // A text frame either way; a Buffer (shared by several connections) is written as it is.
+    this.#socket.send(frame, TEXT, onWritten);
   }
 
   /**
-   * Frames queued in one turn (one live event fanned out to many subscriptions of this connection,
+   * Frames queued in one loop turn (live events fanned out to many subscriptions of this connection,
    * a batch from a consumer) leave in one writev instead of one system call each, which otherwise
-   * dominates the cost of live fan-out. ws writes to the raw socket, whose cork nests with its own.
+   * dominates the cost of live fan-out (see flushCorked). ws writes to the raw socket, whose cork
+   * nests with its own.
    */
   #cork(): void {
     const raw = (this.#socket as unknown as { _socket?: Socket })._socket;
@@ -307,11 +329,12 @@ export class WsConnection implements WebSocketTarget {
       this.#uncork();
     }
     this.#corked = true;
-    const generation = ++this.#corkGeneration;
     raw.cork();
-    process.nextTick(() => {
-      if (generation === this.#corkGeneration) this.#uncork();
-    });
+    corked.add(this.#flushable);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flushCorked);
+    }
   }
 
   #uncork(): void {

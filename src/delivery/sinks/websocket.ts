@@ -1,5 +1,8 @@
 // The WebSocket sink: each event becomes one `event` frame on the subscriber's connection, built
-// around the stored JSON (never re-encoded: one string per event). The connection
+// around the stored JSON (never re-encoded). A live event fanned out to many subscriptions is framed
+// once: the frame's bytes are shared by every subscription with the same `sub` id that the live
+// feed hands the event to in a row (the common case: clients run the same code), so fan-out costs
+// no string building, encoding or copying per subscriber. The connection
 // (src/websocket/connection.ts) owns the socket, its bounded buffering and corking; the sink only
 // asks it whether the client keeps up.
 import type { GatewayError } from '../../errors.ts';
@@ -7,8 +10,8 @@ import type { EventRef, Sink } from '../engine.ts';
 
 /** What the sink needs of a WebSocket connection. */
 export interface WebSocketTarget {
-  /** Queues a text frame; `onWritten` runs once it was handed to the OS. */
-  sendRaw(frame: string, onWritten?: (err?: Error) => void): void;
+  /** Queues a text frame (UTF-8 bytes, which the connection must not change); `onWritten` runs once it was handed to the OS. */
+  sendRaw(frame: string | Buffer, onWritten?: (err?: Error) => void): void;
   /** True while the client reads fast enough (queued bytes under WS_SEND_BUFFER_BYTES). */
   readonly keepingUp: boolean;
   /** Resolves true once the client caught up, false if the connection closed meanwhile. */
@@ -22,6 +25,34 @@ export interface WebSocketTarget {
 /** An `event` frame around the stored envelope's JSON. */
 export function eventFrame(sub: string, seq: number, delivery: number, eventJson: string): string {
   return `{"op":"event","sub":${JSON.stringify(sub)},"seq":${seq},"delivery":${delivery},"event":${eventJson}}`;
+}
+
+const CLOSE = 0x7d; // }
+
+/** The same frame as bytes, around the stored envelope's bytes. */
+export function eventFrameBytes(sub: string, seq: number, delivery: number, event: Uint8Array): Buffer {
+  const head = `{"op":"event","sub":${JSON.stringify(sub)},"seq":${seq},"delivery":${delivery},"event":`;
+  const headBytes = Buffer.byteLength(head);
+  const frame = Buffer.allocUnsafe(headBytes + event.byteLength + 1);
+  frame.write(head, 0);
+  frame.set(event, headBytes);
+  frame[frame.length - 1] = CLOSE;
+  return frame;
+}
+
+/**
+ * The last frame built from an event with bytes, for the next subscription of the same fan-out:
+ * one entry, so nothing is kept past the event being fanned out.
+ */
+let shared: { event: EventRef; sub: string; delivery: number; frame: Buffer } | undefined;
+
+function frameOf(sub: string, event: EventRef, delivery: number): string | Buffer {
+  const bytes = event.bytes;
+  if (!bytes) return eventFrame(sub, event.seq, delivery, event.json);
+  if (shared && shared.event === event && shared.sub === sub && shared.delivery === delivery) return shared.frame;
+  const frame = eventFrameBytes(sub, event.seq, delivery, bytes);
+  shared = { event, sub, delivery, frame };
+  return frame;
 }
 
 export class WebSocketSink implements Sink {
@@ -42,7 +73,7 @@ export class WebSocketSink implements Sink {
   }
 
   write(event: EventRef, delivery: number, written?: (err?: Error) => void): void {
-    this.#target.sendRaw(eventFrame(this.#sub, event.seq, delivery, event.json), written);
+    this.#target.sendRaw(frameOf(this.#sub, event, delivery), written);
   }
 
   slow(): void {
