@@ -43,7 +43,7 @@ Every 4xx and 5xx answer is \`application/problem+json\` (RFC 9457):
 \`\`\`json
 {
   "type": "urn:platforma:gateway:problem:validation-failed",
-  "title": "The event does not match its schema",
+  "title": "${ERROR_CODES.GW_VALIDATION_FAILED.title}",
   "status": 422,
   "detail": "data does not match the schema of order.created",
   "code": "GW_VALIDATION_FAILED",
