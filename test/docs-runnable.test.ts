@@ -1,5 +1,5 @@
 // Documentation that runs as written: every fenced block marked `runnable` in README.md, docs/*.md and
-// examples/*.md is run against a real gateway and nats-server (a fresh pair per document, so the
+// examples/**.md is run against a real gateway and nats-server (a fresh pair per document, so the
 // sequence numbers a document shows are the ones it gets), and what it prints is checked against its
 // `# →` expectations (test/helpers/runnable-docs.ts has the convention). Shell blocks run in bash in
 // an empty project directory that has `ws` and the platforma-events CLI installed, as a user's would.
@@ -62,6 +62,15 @@ function userProject(): string {
   return dir;
 }
 
+/** This process's environment without what the test runner set for its own Node processes. */
+function userEnv(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(
+      (e): e is [string, string] => e[1] !== undefined && !/^(TAP|NODE_OPTIONS$|NODE_V8_COVERAGE$|_TAPJS)/.test(e[0]),
+    ),
+  );
+}
+
 function bash(script: string, cwd: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
@@ -70,8 +79,10 @@ function bash(script: string, cwd: string, env: Record<string, string>): Promise
       {
         cwd,
         env: {
+          ...userEnv(),
           PATH: `${join(PROJECT_ROOT, 'node_modules', '.bin')}:${process.env.PATH}`,
-          HOME: cwd,
+          // The Python client as `pip install ./clients/python` would make it importable.
+          PYTHONPATH: join(PROJECT_ROOT, 'clients', 'python'),
           NO_COLOR: '1',
           ...env,
         },

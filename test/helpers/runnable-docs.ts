@@ -1,4 +1,4 @@
-// Runnable documentation: the fenced blocks of README.md, docs/*.md and examples/*.md whose info
+// Runnable documentation: the fenced blocks of README.md, docs/*.md and examples/**.md whose info
 // string carries the word `runnable` (```sh runnable, ```html runnable) are run by
 // test/docs-runnable.test.ts against a real gateway. The convention is described in
 // docs/architecture.md ("Where things go"):
@@ -23,14 +23,16 @@ export interface DocBlock {
   body: string;
 }
 
-/** The documents whose blocks may be runnable. */
+/** The documents whose blocks may be runnable: README.md, docs/*.md, examples/**.md. */
 export function documentFiles(): string[] {
-  const md = (dir: string) =>
-    readdirSync(join(PROJECT_ROOT, dir))
-      .filter((f) => f.endsWith('.md'))
-      .sort()
-      .map((f) => (dir === '.' ? f : `${dir}/${f}`));
-  return ['README.md', ...md('docs'), ...md('examples')];
+  const md = (dir: string, depth: number): string[] =>
+    readdirSync(join(PROJECT_ROOT, dir), { withFileTypes: true })
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .flatMap((e) => {
+        if (e.isDirectory()) return depth > 0 ? md(`${dir}/${e.name}`, depth - 1) : [];
+        return e.name.endsWith('.md') ? [`${dir}/${e.name}`] : [];
+      });
+  return ['README.md', ...md('docs', 0), ...md('examples', 2)];
 }
 
 /** Every fenced block of a Markdown text (``` fences; nested fences inside a block are not supported). */
