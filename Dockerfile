@@ -18,6 +18,7 @@ COPY src ./src
 COPY routes ./routes
 COPY schemas ./schemas
 COPY asyncapi ./asyncapi
+COPY ui ./ui
 USER node
 EXPOSE 8080
 # NATS_URL must point at a NATS cluster with JetStream (see docker-compose.yml); without it the
