@@ -293,7 +293,7 @@ t.test('the event explorer in a browser', { skip: chromiumMissing() }, async (t)
     ['live', '[data-state="live"]'],
     ['history', 'form'],
     ['saga/saga_ui_1', 'svg.timeline'],
-    ['consumers', 'form'],
+    ['consumers', 'tr[data-consumer="fragile"]'],
     ['catalogue', 'details.type-entry'],
   ] as const) {
     await page.evaluate(`window.location.hash = '#/${view}'`);

@@ -11,8 +11,9 @@ export const session = {
   signIn(key) {
     sessionStorage.setItem(STORAGE_KEY, key);
   },
+  /** Forgets the key and everything else this tab kept. */
   signOut() {
-    sessionStorage.removeItem(STORAGE_KEY);
+    sessionStorage.clear();
   },
 };
 

@@ -5,6 +5,7 @@
 import { api } from '../api.js';
 import { announce, field, formatTime, h, jsonBlock, statusLine } from '../dom.js';
 
+const REMEMBERED = 'platforma.gateway.consumerNames';
 const CONSUMER_COLUMNS = ['Name', 'Types', 'Pending', 'Ack pending', 'Redeliveries', 'Last delivered', 'Ack floor'];
 
 export function renderConsumers(root) {
@@ -63,11 +64,15 @@ export function renderConsumers(root) {
     shown.set(c.name, row);
   }
 
+  // Names looked up in this tab are looked up again on the next visit (names only, no data).
+  const remembered = () => JSON.parse(sessionStorage.getItem(REMEMBERED) ?? '[]');
   async function lookUp(name) {
     try {
       showConsumer(await api('GET', `/v1/consumers/${encodeURIComponent(name)}`));
+      if (!remembered().includes(name)) sessionStorage.setItem(REMEMBERED, JSON.stringify([...remembered(), name].slice(-50)));
       return true;
     } catch (err) {
+      if (err.status === 404) sessionStorage.setItem(REMEMBERED, JSON.stringify(remembered().filter((n) => n !== name)));
       consumerStatus.set(err.status === 404 ? `No consumer named ${name}.` : err.message, 'error');
       return false;
     }
@@ -88,6 +93,7 @@ export function renderConsumers(root) {
       // No list endpoint on this gateway: look consumers up by name.
       lookup.hidden = false;
       consumerStatus.set('Look a consumer up by name; the consumers of the dead letters below are shown.', 'info');
+      for (const name of remembered()) await lookUp(name);
     }
   }
 
