@@ -133,11 +133,16 @@ t.test('the event explorer in a browser', { skip: chromiumMissing() }, async (t)
   t.match(curl, /Authorization: Bearer \$KEY/, 'the key stays a shell variable');
   t.notMatch(curl, /key-tenant-a/);
   t.equal(await page.evaluate('navigator.clipboard.readText()'), curl, 'copied to the clipboard');
+  // The rate counts the last 5 s, so each probe publishes one more event (at most 16) and reads it.
+  let ticks = 0;
   await eventually(
     'a rate above zero',
-    () => page.locator('output.rate').textContent(),
+    async () => {
+      await publish({ id: `evt_ui_tick_${ticks++}`, type: 'dns.configured', data: { resource_id: 'res_1', hostname: 'vm1.example.net' } });
+      return page.locator('output.rate').textContent();
+    },
     (r) => Number(r) > 0,
-    { timeoutMs: 15_000 },
+    { timeoutMs: 30_000, intervalMs: 1000, maxTries: 16 },
   );
 
   await page.getByRole('button', { name: 'Pause' }).click();
