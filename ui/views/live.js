@@ -70,7 +70,8 @@ export function renderLive(root, { navigate }) {
       socket = await openSocket();
     } catch (err) {
       status.set(`Cannot connect: ${err.message}`, 'error');
-      scheduleReconnect();
+      // A key without the subscribe scope (or no longer valid) will not get better by retrying.
+      if (err.status !== 401 && err.status !== 403) scheduleReconnect();
       return;
     }
     if (stopped) {
