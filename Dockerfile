@@ -26,6 +26,7 @@ COPY src ./src
 COPY routes ./routes
 COPY schemas ./schemas
 COPY asyncapi ./asyncapi
+COPY ui ./ui
 # The unprivileged user of the Node images (uid 1000); the sources stay root-owned and read-only to it.
 USER node
 EXPOSE 8080

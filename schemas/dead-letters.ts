@@ -41,6 +41,11 @@ export const DeadLetterPage = Type.Object(
 );
 export type DeadLetterPage = Static<typeof DeadLetterPage>;
 
+const DryRun = Type.Boolean({
+  description:
+    'Only count: answer what a redrive would do (`would_redrive` per dead letter that would go back, `not_found`, `failed`) and change nothing.',
+});
+
 export const RedriveRequest = Type.Union(
   [
     Type.Object(
@@ -50,6 +55,7 @@ export const RedriveRequest = Type.Union(
           maxItems: REDRIVE_MAX,
           description: 'Dead-letter sequences to redrive.',
         }),
+        dry_run: Type.Optional(DryRun),
       },
       { additionalProperties: false },
     ),
@@ -65,6 +71,7 @@ export const RedriveRequest = Type.Union(
         limit: Type.Optional(
           Type.Integer({ minimum: 1, maximum: REDRIVE_MAX, description: `Most to redrive in this call (default ${REDRIVE_MAX}).` }),
         ),
+        dry_run: Type.Optional(DryRun),
       },
       { additionalProperties: false },
     ),
@@ -88,6 +95,14 @@ export const RedriveItem = Type.Union(
     Type.Object(
       {
         seq: Type.Integer(),
+        status: Type.Literal('would_redrive', { description: 'Dry run only: a redrive would put it back to `consumer`.' }),
+        consumer: Type.String(),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      {
+        seq: Type.Integer(),
         status: Type.Literal('failed'),
         error: Type.Object({ code: ErrorCode, message: Type.String() }, { additionalProperties: false }),
       },
@@ -102,6 +117,10 @@ export const RedriveResult = Type.Object(
   {
     results: Type.Array(RedriveItem, { description: 'One per chosen dead letter (per requested `seq`, in request order).' }),
     redriven: Type.Integer({ minimum: 0 }),
+    dry_run: Type.Optional(Type.Boolean({ description: 'Present and true when this was a dry run: nothing was redriven.' })),
+    would_redrive: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'Dry run only: how many of the chosen dead letters a redrive would put back.' }),
+    ),
   },
   { title: 'RedriveResult', additionalProperties: false },
 );
@@ -161,7 +180,8 @@ export const DEAD_LETTER_OPERATIONS = [
     description:
       'Republishes the chosen dead letters (by `seqs`, or all matching a `filter`) to the consumer that failed them, and to no other; ' +
       'each is removed from the dead letters once the republish is acknowledged, and is then delivered again with a delivery count of 1. ' +
-      'Answers one result per dead letter: `redriven`, `not_found` (no such dead letter of this tenant) or `failed` (e.g. the consumer was deleted; it stays a dead letter).',
+      'Answers one result per dead letter: `redriven`, `not_found` (no such dead letter of this tenant) or `failed` (e.g. the consumer was deleted; it stays a dead letter). ' +
+      'With `dry_run: true` nothing changes: the answer counts what a redrive would do (`would_redrive`, and `would_redrive` per dead letter instead of `redriven`).',
     tag: 'consumers',
     scope: 'subscribe',
     requestBody: {
@@ -173,6 +193,7 @@ export const DEAD_LETTER_OPERATIONS = [
           summary: 'Every order dead letter of the billing consumer',
           value: { filter: { consumer: 'billing', types: ['order.*'] } },
         },
+        dryRun: { summary: 'How many dead letters a redrive of all would put back', value: { filter: {}, dry_run: true } },
       },
     },
     responses: {

@@ -20,6 +20,7 @@ import { configPlugin } from './plugins/config.ts';
 import { contractPlugin } from './plugins/contract.ts';
 import { httpPlugin } from './plugins/http.ts';
 import { restPlugin } from './plugins/rest.ts';
+import { uiPlugin } from './plugins/ui.ts';
 import { websocketPlugin } from './plugins/websocket.ts';
 import { clientErrorHandler, problemHandler } from './problem-handler.ts';
 
@@ -82,5 +83,6 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(contractPlugin);
   await app.register(websocketPlugin);
   await app.register(restPlugin);
+  await app.register(uiPlugin);
   return app;
 }

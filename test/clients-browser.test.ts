@@ -1,7 +1,8 @@
-// The TypeScript client's WebSocket helper in a real browser (headless Chromium, when installed:
-// `apt-get install chromium`; skipped otherwise): the page loads the client's own source (types
-// stripped, openapi-fetch by import map), subscribes with tickets, and resumes after a drop.
-import { type ChildProcess, execFile, execFileSync } from 'node:child_process';
+// The TypeScript client's WebSocket helper in a real browser (headless Chromium as found by
+// test/helpers/browser.ts; skipped with the reason when there is none): the page loads the client's
+// own source (types stripped, openapi-fetch by import map), subscribes with tickets, and resumes
+// after a drop.
+import { type ChildProcess, execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { stripTypeScriptTypes } from 'node:module';
@@ -10,19 +11,10 @@ import { join, normalize } from 'node:path';
 import t from 'tap';
 import { createGatewayClient, type EventInput } from '../clients/typescript/src/index.ts';
 import { PROJECT_ROOT } from '../dev/paths.ts';
+import { chromiumMissing, findChromium } from './helpers/browser.ts';
 import { KEYS, sampleEvent, startGateway } from './helpers/gateway.ts';
 import { startNats } from './helpers/nats.ts';
 import { eventually } from './helpers/eventually.ts';
-
-function findChromium(): string | undefined {
-  for (const bin of ['chromium', 'chromium-browser', 'google-chrome']) {
-    try {
-      execFileSync(bin, ['--version'], { stdio: 'ignore', timeout: 10_000 });
-      return bin;
-    } catch {}
-  }
-  return undefined;
-}
 
 const chromium = findChromium();
 
@@ -30,7 +22,7 @@ const order = (id: string) => sampleEvent({ id, type: 'order.created', data: { o
 
 t.test(
   'in a browser, the helper subscribes with tickets and resumes after a dropped connection',
-  { skip: !chromium && 'no chromium' },
+  { skip: chromiumMissing() },
   async (t) => {
     const nats = await startNats(t);
     const gw = await startGateway(t, nats.url, {}, { listen: true });

@@ -221,6 +221,9 @@ void sub; void stored; void page; void GatewayProblemError;
     const dlq = await cliRun(['dlq', 'list']);
     t.equal(dlq.code, 0, dlq.stderr);
     t.same(lines(dlq.stdout), []);
+    const dryRun = await cliRun(['dlq', 'redrive', '--all', '--dry-run']);
+    t.equal(dryRun.code, 0, dryRun.stderr);
+    t.same(lines(dryRun.stdout), [], 'a dry run over no dead letters lists none');
 
     const problem = await run(cli, ['saga', 'req_cli'], { cwd: project, env: { ...env, PLATFORMA_KEY: 'wrong' } });
     t.equal(problem.code, 1);

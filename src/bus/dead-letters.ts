@@ -170,12 +170,14 @@ export type RedriveResult = Static<typeof RedriveItem>;
  * Puts dead letters back to their consumer: by dead-letter sequence, or every one of the tenant's
  * that matches `filter` (up to `limit`). Each is republished to its consumer's redrive subject and
  * removed from the dead-letter stream once the republish is acknowledged. A sequence that is not
- * the tenant's answers `not_found`, exactly like one that does not exist.
+ * the tenant's answers `not_found`, exactly like one that does not exist. A dry run chooses and
+ * checks the same way and changes nothing (`would_redrive` where a redrive would republish).
  */
 export async function redriveDeadLetters(
   ctx: BusContext,
   tenant: string,
   what: { seqs: number[] } | { filter: { consumer?: string | undefined; types?: string[] | undefined }; limit: number },
+  opts: { dryRun?: boolean } = {},
 ): Promise<RedriveResult[]> {
   const prefix = ctx.config.STREAM_SUBJECT_PREFIX;
   const tenantPrefix = deadLetterSubject(prefix, tenant, '');
@@ -216,6 +218,10 @@ export async function redriveDeadLetters(
       if (!consumerExists.has(consumer)) consumerExists.set(consumer, (await getDurableConsumer(ctx, tenant, consumer)) !== undefined);
       if (!consumerExists.get(consumer)) {
         throw new GatewayError('GW_NOT_FOUND', `The consumer "${consumer}" no longer exists; create it again, then redrive`);
+      }
+      if (opts.dryRun) {
+        results.push({ seq: m.seq, status: 'would_redrive', consumer });
+        continue;
       }
       const h = headers();
       h.set('Gw-Redriven-From', String(m.seq));

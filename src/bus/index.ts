@@ -255,8 +255,9 @@ export class Bus {
   redriveDeadLetters(
     tenant: string,
     what: { seqs: number[] } | { filter: { consumer?: string | undefined; types?: string[] | undefined }; limit: number },
+    opts: { dryRun?: boolean } = {},
   ): Promise<RedriveResult[]> {
-    return redriveDeadLetters(this.#conn, tenant, what);
+    return redriveDeadLetters(this.#conn, tenant, what, opts);
   }
 
   /**

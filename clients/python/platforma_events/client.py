@@ -231,12 +231,17 @@ class GatewayClient:
         query = {"consumer": consumer, "after_seq": after_seq, "limit": limit}
         return cast(DeadLetterPage, self._request("GET", "/v1/dead-letters", query=query))
 
-    def redrive(self, seqs: Optional[Sequence[int]] = None, filter: Optional[Mapping[str, Any]] = None) -> RedriveResult:
+    def redrive(
+        self, seqs: Optional[Sequence[int]] = None, filter: Optional[Mapping[str, Any]] = None, dry_run: bool = False
+    ) -> RedriveResult:
         """``POST /v1/dead-letters/redrive``: the dead letters ``seqs``, or every one matching ``filter``
-        (``{"consumer": ..., "types": [...]}``; ``{}``: all), back to their consumer."""
+        (``{"consumer": ..., "types": [...]}``; ``{}``: all), back to their consumer. With ``dry_run``,
+        nothing changes: the answer counts what a redrive would do (``would_redrive``)."""
         if (seqs is None) == (filter is None):
             raise ValueError("redrive takes seqs or filter")
         body: Dict[str, Any] = {"seqs": list(seqs)} if seqs is not None else {"filter": dict(filter or {})}
+        if dry_run:
+            body["dry_run"] = True
         return cast(RedriveResult, self._request("POST", "/v1/dead-letters/redrive", body=body))
 
     # HTTP -------------------------------------------------------------------------------------

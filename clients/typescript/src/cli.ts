@@ -18,7 +18,7 @@ const USAGE = `Usage: platforma-events [--url URL] [--key KEY] [--json] <command
   consumers fetch <name> [--max N] [--wait-ms MS] [--ack]
   consumers ack <name> --token T... [--nak T...]
   dlq list [--consumer NAME] [--limit N]
-  dlq redrive (--seq N... | --all | --consumer NAME)
+  dlq redrive (--seq N... | --all | --consumer NAME) [--dry-run]
 
 Environment: PLATFORMA_URL (default http://127.0.0.1:8080), PLATFORMA_KEY.
 Output: readable lines on a terminal; JSON lines when piped (or with --json).`;
@@ -48,6 +48,7 @@ const OPTIONS = {
   consumer: { type: 'string' },
   seq: { type: 'string', multiple: true },
   all: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -262,13 +263,18 @@ async function dlq(client: GatewayClient, args: string[], v: Values): Promise<vo
   }
   if (action === 'redrive') {
     const seqs = (v.seq ?? []).flatMap((s) => s.split(',')).map((s) => int(s, 'seq') as number);
-    let body: { seqs: number[] } | { filter: { consumer?: string } };
+    let body: { seqs: number[]; dry_run?: boolean } | { filter: { consumer?: string }; dry_run?: boolean };
     if (seqs.length) body = { seqs };
     else if (v.all || v.consumer) body = { filter: v.consumer ? { consumer: v.consumer } : {} };
     else throw new UsageError('dlq redrive needs --seq, --consumer or --all');
+    if (v['dry-run']) body.dry_run = true;
     const result = await client.redriveDeadLetters(body);
     for (const r of result.results) out(r, () => JSON.stringify(r));
-    if (!json) process.stdout.write(`${green('redriven')} ${result.redriven}\n`);
+    if (!json) {
+      process.stdout.write(
+        result.dry_run ? `${green('would redrive')} ${result.would_redrive ?? 0}\n` : `${green('redriven')} ${result.redriven}\n`,
+      );
+    }
     return;
   }
   throw new UsageError(`unknown dlq action ${action ?? ''}`);

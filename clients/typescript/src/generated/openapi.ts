@@ -245,7 +245,7 @@ export interface paths {
         put?: never;
         /**
          * Put dead letters back to their consumer
-         * @description Republishes the chosen dead letters (by `seqs`, or all matching a `filter`) to the consumer that failed them, and to no other; each is removed from the dead letters once the republish is acknowledged, and is then delivered again with a delivery count of 1. Answers one result per dead letter: `redriven`, `not_found` (no such dead letter of this tenant) or `failed` (e.g. the consumer was deleted; it stays a dead letter).
+         * @description Republishes the chosen dead letters (by `seqs`, or all matching a `filter`) to the consumer that failed them, and to no other; each is removed from the dead letters once the republish is acknowledged, and is then delivered again with a delivery count of 1. Answers one result per dead letter: `redriven`, `not_found` (no such dead letter of this tenant) or `failed` (e.g. the consumer was deleted; it stays a dead letter). With `dry_run: true` nothing changes: the answer counts what a redrive would do (`would_redrive`, and `would_redrive` per dead letter instead of `redriven`).
          */
         post: operations["redriveDeadLetters"];
         delete?: never;
@@ -776,6 +776,14 @@ export interface components {
             status: "not_found";
         } | {
             seq: number;
+            /**
+             * @description Dry run only: a redrive would put it back to `consumer`.
+             * @constant
+             */
+            status: "would_redrive";
+            consumer: string;
+        } | {
+            seq: number;
             /** @constant */
             status: "failed";
             error: {
@@ -790,6 +798,8 @@ export interface components {
         RedriveRequest: {
             /** @description Dead-letter sequences to redrive. */
             seqs: number[];
+            /** @description Only count: answer what a redrive would do (`would_redrive` per dead letter that would go back, `not_found`, `failed`) and change nothing. */
+            dry_run?: boolean;
         } | {
             /** @description Every dead letter of the tenant matching all given fields (`{}`: all). */
             filter: {
@@ -799,12 +809,18 @@ export interface components {
             };
             /** @description Most to redrive in this call (default 1000). */
             limit?: number;
+            /** @description Only count: answer what a redrive would do (`would_redrive` per dead letter that would go back, `not_found`, `failed`) and change nothing. */
+            dry_run?: boolean;
         };
         /** RedriveResult */
         RedriveResult: {
             /** @description One per chosen dead letter (per requested `seq`, in request order). */
             results: components["schemas"]["RedriveItem"][];
             redriven: number;
+            /** @description Present and true when this was a dry run: nothing was redriven. */
+            dry_run?: boolean;
+            /** @description Dry run only: how many of the chosen dead letters a redrive would put back. */
+            would_redrive?: number;
         };
         /**
          * StartPosition
