@@ -160,7 +160,7 @@ export const SETTINGS = {
   ACK_TOKEN_SECRET: setting(
     undefined,
     optionalStr,
-    'Secret that signs the ack tokens of HTTP pull consumers. Every instance serving one deployment must share it. Unset: random per process (tokens then ack only on the instance that fetched them).',
+    'Secret that signs the ack tokens of HTTP pull consumers. Every instance serving one deployment must share it. Unset: random per process (tokens then ack only on the instance that fetched them). Rotation: several comma-separated `kid:secret` entries (or bare secrets); the first signs, every one verifies (docs/admin.md).',
   ),
   DEAD_LETTER_STREAM: setting(
     'EVENTS_DLQ',
@@ -203,7 +203,7 @@ export const SETTINGS = {
   WS_TICKET_SECRET: setting(
     undefined,
     optionalStr,
-    'Secret that signs WebSocket tickets (`POST /v1/ws-tickets`). Every instance behind one load balancer must share it. Unset: random per process (tickets then work only on the instance that issued them).',
+    'Secret that signs WebSocket tickets (`POST /v1/ws-tickets`). Every instance behind one load balancer must share it. Unset: random per process (tickets then work only on the instance that issued them). Rotation: several comma-separated `kid:secret` entries (or bare secrets); the first signs, every one verifies (docs/admin.md).',
   ),
   WS_TICKET_TTL: setting(
     '30s',
