@@ -64,6 +64,14 @@ const natsUrls: Parser<string[] | undefined> = (raw) => {
   return urls;
 };
 
+const adminKey: Parser<string | undefined> = (raw) => {
+  if (raw === '') return undefined;
+  if (raw.startsWith('sha256:') ? !/^sha256:[0-9a-fA-F]{64}$/.test(raw) : raw.length < 16) {
+    throw new Error('must be a key of at least 16 characters, or sha256:<64 hex digits>');
+  }
+  return raw;
+};
+
 interface Setting<T> {
   default: string | undefined;
   parse: Parser<T>;
@@ -237,6 +245,16 @@ export const SETTINGS = {
     '30s',
     duration(100, 600_000),
     'WebSocket ping interval; a connection that misses a pong for a whole interval is dropped.',
+  ),
+  ADMIN_API_KEY: setting(
+    undefined,
+    adminKey,
+    'A bootstrap key with the `admin` scope only (the admin API, docs/admin.md), as the key itself or as `sha256:<hex digest>` so the environment never holds the key. It acts for no tenant. Setting it (like API_KEYS_FILE) turns dev mode off.',
+  ),
+  ADMIN_BUCKET: setting(
+    'GATEWAY_ADMIN',
+    token,
+    'NATS KV bucket of the API keys made with the admin API (SHA-256 digests only) and the tenant settings; every instance watches it. Replicated like the streams (`STREAM_REPLICAS`).',
   ),
 } satisfies Record<string, Setting<unknown>>;
 

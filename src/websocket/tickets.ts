@@ -22,6 +22,8 @@ interface TicketClaims {
   e: number;
   /** nonce */
   n: string;
+  /** key_id of the admin-API key it was issued for (its revocation closes the connection) */
+  k?: string;
 }
 
 export interface IssuedTicket {
@@ -52,6 +54,7 @@ export class WsTickets {
       e: now + this.#ttlMs,
       n: randomBytes(16).toString('base64url'),
     };
+    if (principal.keyId !== undefined) claims.k = principal.keyId;
     const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
     return { ticket: `${body}.${this.#sign(body)}`, expiresAt: new Date(claims.e) };
   }
@@ -61,7 +64,7 @@ export class WsTickets {
     const claims = this.#verify(ticket, now);
     if (!(await this.#bus.redeemTicketNonce(claims.t, claims.n)))
       throw new GatewayError('GW_INVALID_TICKET', 'This ticket was already used');
-    return { tenantId: claims.t, scopes: new Set(claims.s) };
+    return { tenantId: claims.t, scopes: new Set(claims.s), keyId: claims.k };
   }
 
   #sign(body: string): string {
