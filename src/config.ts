@@ -126,7 +126,7 @@ export const SETTINGS = {
   API_KEYS_FILE: setting(
     undefined,
     optionalStr,
-    'JSON file of API keys (`{"keys": [{"tenant_id", "key_sha256", "scopes"}]}`). Unset: dev mode with a demo tenant.',
+    'JSON file of API keys (`{"keys": [{"tenant_id", "key_sha256", "scopes"}]}`), read again on `SIGHUP` and when it changes (a file that does not load keeps the keys in force; docs/admin.md). Unset, and no `ADMIN_API_KEY`: dev mode with a demo tenant.',
   ),
   DEV_API_KEY: setting(undefined, optionalStr, 'Dev mode only: use this key for the demo tenant instead of a random one.'),
   DEV_TENANT_ID: setting('ten_demo', token, 'Dev mode only: the demo tenant.'),

@@ -1,6 +1,6 @@
 // API_KEYS_FILE at run time: read again on SIGHUP and when the file changes (a watch of its
 // directory, debounced); a file that does not load keeps the keys in force and logs why.
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
@@ -124,4 +124,33 @@ t.test('a file key with the admin scope administers, and disabling its own tenan
   t.equal((await call('PUT', '/v1/admin/tenants/ten_ops', { enabled: false })).status, 200);
   t.equal((await call('GET', '/v1/admin/tenants/ten_ops')).status, 200, 'still administers');
   t.same(await call('GET', '/v1/event-types'), { status: 403, code: 'GW_TENANT_DISABLED' }, 'but acts for a disabled tenant elsewhere');
+});
+
+t.test('a Kubernetes-style update (a `..data` symlink swapped behind the file) is picked up', async (t) => {
+  const nats = await startNats(t);
+  const dir = tempDir(t);
+  // The layout of a ConfigMap volume: keys.json → ..data/keys.json, ..data → a versioned directory.
+  mkdirSync(join(dir, 'v1'));
+  writeFileSync(join(dir, 'v1', 'keys.json'), keyFile([{ key: OLD, tenant: 'ten_a', scopes: ['read'] }]));
+  symlinkSync('v1', join(dir, '..data'));
+  symlinkSync(join('..data', 'keys.json'), join(dir, 'keys.json'));
+  const app = await buildApp(configWith({ NATS_URL: [nats.url], API_KEYS_FILE: join(dir, 'keys.json') }), {
+    logger: captureLogs('silent').logger,
+  });
+  t.teardown(() => app.close());
+  await app.ready();
+  const code = async (key: string) =>
+    (await app.inject({ url: '/v1/event-types', headers: { authorization: `Bearer ${key}` } })).statusCode;
+  t.equal(await code(OLD), 200);
+
+  mkdirSync(join(dir, 'v2'));
+  writeFileSync(join(dir, 'v2', 'keys.json'), keyFile([{ key: NEW, tenant: 'ten_a', scopes: ['read'] }]));
+  symlinkSync('v2', join(dir, '..data_tmp'));
+  renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+  await eventually(
+    'the swapped-in keys work',
+    () => code(NEW),
+    (c) => c === 200,
+  );
+  t.equal(await code(OLD), 401);
 });

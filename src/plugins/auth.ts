@@ -6,7 +6,7 @@
 // that does not load keeps the keys in force and logs why. ADMIN_API_KEY adds a bootstrap admin
 // key. With none of these, dev mode: one demo tenant whose key is printed. Keys made with the
 // admin API arrive through the admin bucket (src/plugins/directory.ts).
-import { type FSWatcher, watch } from 'node:fs';
+import { type FSWatcher, readFileSync, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import fp from 'fastify-plugin';
 import { ApiKeyFileError, ApiKeys } from '../auth/api-keys.ts';
@@ -53,11 +53,16 @@ export const authPlugin = fp<{ apiKeys?: ApiKeys }>(
     app.decorate('tenants', ring);
     app.decorateRequest('principal', null);
 
+    // What the file held when last loaded: a directory event that changed nothing in it is no reload.
+    let loadedText = file ? readText(file) : undefined;
     const reload = (why: string): boolean => {
       if (!file) return false;
       try {
+        const text = readText(file);
+        if (why === 'file changed' && text === loadedText) return true;
         const keys = ApiKeys.fromFile(file);
         ring.replaceFileKeys(keys);
+        loadedText = text;
         app.log.info({ keys: keys.size, why }, 'API keys reloaded');
         return true;
       } catch (err) {
@@ -75,7 +80,8 @@ export const authPlugin = fp<{ apiKeys?: ApiKeys }>(
       let watcher: FSWatcher | undefined;
       try {
         watcher = watch(dirname(file), (_event, name) => {
-          if (name !== null && name !== basename(file)) return;
+          // The file, or a `..data`-style symlink swap (a Kubernetes ConfigMap volume) behind it.
+          if (name !== null && name !== basename(file) && !name.startsWith('..')) return;
           clearTimeout(timer);
           timer = setTimeout(() => reload('file changed'), RELOAD_DEBOUNCE_MS);
         });
@@ -91,3 +97,11 @@ export const authPlugin = fp<{ apiKeys?: ApiKeys }>(
   },
   { name: 'auth', fastify: '5.x', dependencies: ['config'] },
 );
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
