@@ -32,7 +32,7 @@ export const CLOSE_CODES = {
   KEY_REVOKED: {
     code: 4001,
     reason:
-      'The API key the connection was opened with (directly or through its ticket) was revoked (DELETE /v1/admin/keys/{key_id}); do not reconnect with it.',
+      'The API key the connection was opened with (directly or through its ticket) was revoked (DELETE /v1/admin/keys/{key_id}) or expired (the reason says which); do not reconnect with it.',
   },
   TENANT_DISABLED: {
     code: 4003,

@@ -133,6 +133,60 @@ t.test('an expired key is refused with GW_API_KEY_EXPIRED', async (t) => {
   t.ok(Date.now() >= Date.parse(expiresAt), 'not before its expiry');
 });
 
+t.test("an expired key's open WebSockets are closed (4001)", async (t) => {
+  const nats = await startNats(t);
+  const gw = await startGateway(t, nats.url, { ADMIN_API_KEY: ADMIN }, { listen: true });
+  const expiresAt = Date.now() + 2000;
+  const made = await createKey(gw.app, { tenant_id: 'ten_a', scopes: ['subscribe'], expires_at: new Date(expiresAt).toISOString() });
+  const ws = await WsClient.connect(t, gw.url, { key: made.key });
+  const other = await WsClient.connect(t, gw.url, { key: KEYS.a });
+  t.same(await ws.closedWithin(10_000), { code: 4001, reason: 'API key expired' });
+  t.ok(Date.now() >= expiresAt, 'not before its expiry');
+  await other.subscribe({ sub: 's', types: ['*'] });
+  t.pass('connections of other keys stay open');
+});
+
+t.test('keys survive a NATS restart, and changes made after it reach every instance', async (t) => {
+  const nats = await startNats(t);
+  const a = await startGateway(t, nats.url, { ADMIN_API_KEY: ADMIN, PUBLISH_TIMEOUT_MS: 1000 });
+  const b = await startGateway(t, nats.url, { ADMIN_API_KEY: ADMIN, PUBLISH_TIMEOUT_MS: 1000 });
+  const before = await createKey(a.app, { tenant_id: 'ten_new', scopes: ['read'] });
+  await eventually(
+    'the key reaches the other instance',
+    async () => (await call(b.app, before.key, 'GET', '/v1/event-types')).status,
+    (s) => s === 200,
+  );
+
+  await nats.kill();
+  t.equal((await call(b.app, before.key, 'GET', '/v1/event-types')).status, 200, 'keys keep working while NATS is away');
+  const down = await call(a.app, ADMIN, 'POST', '/v1/admin/keys', { tenant_id: 'ten_new', scopes: ['read'] });
+  t.equal(down.status, 503, 'an admin write while NATS is away is a 503');
+  t.ok(['GW_NATS_UNAVAILABLE', 'GW_NOT_READY', 'GW_PUBLISH_TIMEOUT'].includes(String(down.body.code)), String(down.body.code));
+
+  await nats.restart();
+  const after = await eventually(
+    'an admin write works again',
+    async () => call(a.app, ADMIN, 'POST', '/v1/admin/keys', { tenant_id: 'ten_new', scopes: ['read'] }),
+    (r) => r.status === 201,
+    { timeoutMs: 20_000, intervalMs: 200 },
+  );
+  const key = (after.body as { key: string }).key;
+  await eventually(
+    'a key made after the restart reaches the other instance',
+    async () => (await call(b.app, key, 'GET', '/v1/event-types')).status,
+    (s) => s === 200,
+    { timeoutMs: 20_000 },
+  );
+  t.same((await call(a.app, ADMIN, 'DELETE', `/v1/admin/keys/${before.key_id}`)).body, { key_id: before.key_id, deleted: true });
+  await eventually(
+    'a revocation after the restart reaches the other instance',
+    async () => (await call(b.app, before.key, 'GET', '/v1/event-types')).status,
+    (s) => s === 401,
+    { timeoutMs: REVOCATION_MS },
+  );
+  t.pass('revoked everywhere within 2 s after the restart');
+});
+
 t.test('a disabled tenant is refused everywhere with 403 GW_TENANT_DISABLED and its WebSockets are closed (4003)', async (t) => {
   const nats = await startNats(t);
   const a = await startGateway(t, nats.url, { ADMIN_API_KEY: ADMIN });
@@ -204,4 +258,42 @@ t.test("a revoked key's WebSockets are closed (4001), those opened with its tick
   t.match(await WsClient.refusal(b.url, { ticket: unused }), { status: 401 }, "the key's unused tickets are refused");
   await other.subscribe({ sub: 's', types: ['*'] });
   t.pass("the tenant's other connections stay open");
+});
+
+t.test('a nats-server that lost its storage: the bucket is made again, its lost keys stop working, new ones work everywhere', async (t) => {
+  const nats = await startNats(t);
+  const a = await startGateway(t, nats.url, { ADMIN_API_KEY: ADMIN, PUBLISH_TIMEOUT_MS: 1000 });
+  const b = await startGateway(t, nats.url, { ADMIN_API_KEY: ADMIN, PUBLISH_TIMEOUT_MS: 1000 });
+  const lost = await createKey(a.app, { tenant_id: 'ten_new', scopes: ['read'] });
+  await eventually(
+    'the key reaches the other instance',
+    async () => (await call(b.app, lost.key, 'GET', '/v1/event-types')).status,
+    (s) => s === 200,
+  );
+
+  await nats.kill();
+  // A fresh server on the same port, with empty storage.
+  await startNats(t, { port: nats.port });
+  await eventually(
+    'the other instance drops the key the bucket no longer holds',
+    async () => (await call(b.app, lost.key, 'GET', '/v1/event-types')).status,
+    (s) => s === 401,
+    { timeoutMs: 30_000, intervalMs: 200 },
+  );
+  const after = await eventually(
+    'an admin write works again',
+    async () => call(a.app, ADMIN, 'POST', '/v1/admin/keys', { tenant_id: 'ten_new', scopes: ['read'] }),
+    (r) => r.status === 201,
+    { timeoutMs: 30_000, intervalMs: 200 },
+  );
+  const key = (after.body as { key: string }).key;
+  await eventually(
+    'the new key reaches the other instance',
+    async () => (await call(b.app, key, 'GET', '/v1/event-types')).status,
+    (s) => s === 200,
+    {
+      timeoutMs: 10_000,
+    },
+  );
+  t.pass('a key made in the new bucket works on both instances');
 });

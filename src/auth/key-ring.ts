@@ -47,8 +47,9 @@ export class KeyRing implements TenantDirectory {
   readonly #byDigest = new Map<string, RuntimeKey>();
   readonly #byId = new Map<string, RuntimeKey>();
   readonly #tenants = new Map<string, { settings: TenantSettings; updatedAt: string | undefined }>();
-  /** The bucket revision last applied per tenant: the watch may bring an older one after a local apply. */
+  /** The bucket revision last applied per tenant, and who waits for one (tenantApplied). */
   readonly #tenantRevisions = new Map<string, number>();
+  readonly #revisionWaiters = new Set<{ tenantId: string; revision: number; done: () => void }>();
   /**
    * key_ids revoked: key ids are random and never reused, so a late delivery of a key's creation
    * (the watch, after this instance applied the revocation itself) must not bring it back.
@@ -136,7 +137,7 @@ export class KeyRing implements TenantDirectory {
     return out.sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.key_id < b.key_id ? -1 : 1));
   }
 
-  /** Applies one change of the admin bucket (from the watch, or at once on the instance that made it). */
+  /** Applies one change of the admin bucket (from the watch; a key also at once on the instance that made or revoked it). */
   apply(change: AdminEntry): void {
     if (change.kind === 'key') {
       if (change.record && this.#revoked.has(change.keyId)) return;
@@ -164,14 +165,42 @@ export class KeyRing implements TenantDirectory {
       }
       return;
     }
-    if (change.revision <= (this.#tenantRevisions.get(change.tenantId) ?? 0)) return;
+    // Tenant changes come from the watch only, in the bucket's order (a local apply could be
+    // overtaken by the watch bringing an older revision afterwards).
     this.#tenantRevisions.set(change.tenantId, change.revision);
+    for (const w of this.#revisionWaiters) {
+      if (w.tenantId === change.tenantId && change.revision >= w.revision) w.done();
+    }
     const before = this.#tenants.get(change.tenantId);
     if (change.settings) this.#tenants.set(change.tenantId, { settings: change.settings, updatedAt: change.updatedAt });
     else this.#tenants.delete(change.tenantId);
     if (JSON.stringify(before?.settings) !== JSON.stringify(change.settings)) {
       this.#emit({ kind: 'tenant', tenantId: change.tenantId, settings: change.settings });
     }
+  }
+
+  /**
+   * Resolves true once the watch applied the tenant's `revision` (or a later one), false after
+   * `timeoutMs`: a PUT answers with its settings in force on the instance that took it.
+   */
+  tenantApplied(tenantId: string, revision: number, timeoutMs: number): Promise<boolean> {
+    if ((this.#tenantRevisions.get(tenantId) ?? 0) >= revision) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = {
+        tenantId,
+        revision,
+        done: () => {
+          clearTimeout(timer);
+          this.#revisionWaiters.delete(waiter);
+          resolve(true);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.#revisionWaiters.delete(waiter);
+        resolve(false);
+      }, timeoutMs);
+      this.#revisionWaiters.add(waiter);
+    });
   }
 
   #emit(change: DirectoryChange): void {

@@ -3,8 +3,8 @@
 // `tenants.<tenant_id>`. Replicated like the streams (STREAM_REPLICAS), five revisions
 // per entry (who changed what, for an operator reading the bucket); file-stored unless STREAM_STORAGE
 // is `memory`. Every instance watches it
-// (an ordered push consumer: JetStream resets it itself after a gap or a reconnect; a watch that
-// ends anyway is restarted with backoff) and keeps what it holds in memory, so a request is
+// (an ordered push consumer, started again after every reconnect, since the server may have lost
+// the bucket, and with backoff whenever it ends) and keeps what it holds in memory, so a request is
 // authenticated with no NATS round trip and a revoked key or a disabled tenant is refused on every
 // instance as soon as the change arrives (milliseconds). Values that do not match their schema are
 // logged and treated as absent.
@@ -36,6 +36,12 @@ export interface AdminWatch {
   stop(): void;
 }
 
+/** The bus's own handle on a watch: it also restarts it after every reconnect. */
+export interface RestartableWatch extends AdminWatch {
+  /** Watches again from the bucket's contents (after a reconnect: the server may have lost them). */
+  restart(): void;
+}
+
 export class AdminBucket {
   readonly #ctx: BusContext;
   #kv: Promise<KV> | undefined;
@@ -63,6 +69,8 @@ export class AdminBucket {
     try {
       return await fn(await this.#bucket());
     } catch (err) {
+      // The next call opens (or makes) the bucket again: it may have gone with a server's storage.
+      this.#kv = undefined;
       throw translate(err, this.#ctx.config);
     }
   }
@@ -88,15 +96,27 @@ export class AdminBucket {
     return this.#call((kv) => kv.put(`${TENANT_PREFIX}${tenantId}`, JSON.stringify(settings)));
   }
 
-  /** Follows the bucket from its current contents on: `listener` gets every entry, then every change. */
-  watch(listener: (change: AdminChange) => void, isClosed: () => boolean): AdminWatch {
+  /**
+   * Follows the bucket from its current contents on: `listener` gets every entry, then every
+   * change. A watch that has to start again (it ended, or the bucket was lost with a nats-server's
+   * storage) delivers the contents again, and whatever it no longer holds is delivered as deleted.
+   */
+  watch(listener: (change: AdminChange) => void, isClosed: () => boolean): RestartableWatch {
     const { log } = this.#ctx;
     let stopped = false;
+    let restarting = false;
     let current: { stop(): void } | undefined;
     let loadedNow!: () => void;
     const loaded = new Promise<void>((resolve) => {
       loadedNow = resolve;
     });
+    /** The entries present (last operation a put), as the listener was told. */
+    const present = new Map<string, AdminChange>();
+    const deliver = (change: AdminChange, key: string) => {
+      if (change.kind === 'key' ? change.record : change.settings) present.set(key, change);
+      else present.delete(key);
+      listener(change);
+    };
     const run = async () => {
       for (let tries = 0; !stopped && !isClosed(); ) {
         try {
@@ -105,18 +125,33 @@ export class AdminBucket {
           const status = await kv.status();
           const iter = await kv.watch({ key: '>' });
           current = iter;
-          if (status.values === 0) loadedNow();
+          const seen = new Set<string>();
+          let reconciled = false;
+          const contentsDelivered = () => {
+            if (reconciled) return;
+            reconciled = true;
+            for (const [key, change] of [...present]) {
+              if (!seen.has(key)) deliver(deleted(change), key);
+            }
+            loadedNow();
+          };
+          if (status.values === 0) contentsDelivered();
           tries = 0;
           for await (const entry of iter) {
+            seen.add(entry.key);
             const change = toChange(entry, log);
-            if (change) listener(change);
-            if (entry.isUpdate || entry.delta === 0) loadedNow();
+            if (change) deliver(change, entry.key);
+            if (entry.isUpdate || entry.delta === 0) contentsDelivered();
           }
           if (stopped || isClosed()) return;
-          log.warn('the admin bucket watch ended; watching again');
+          if (restarting) log.info('watching the admin bucket again after a reconnect');
+          else log.warn('the admin bucket watch ended; watching again');
+          restarting = false;
         } catch (err) {
           if (stopped || isClosed()) return;
           tries++;
+          // The bucket may be gone (a nats-server that lost its storage): open or make it again.
+          this.#kv = undefined;
           log.warn({ err, attempt: tries }, 'could not watch the admin bucket; retrying');
         }
         const delayMs = Math.min(5000, 100 * 2 ** Math.min(tries, 6));
@@ -130,8 +165,22 @@ export class AdminBucket {
         stopped = true;
         current?.stop();
       },
+      restart: () => {
+        if (stopped) return;
+        // An ordered consumer goes on trying in silence when its stream is gone with a server's
+        // storage: start over, opening (or making) the bucket again.
+        restarting = true;
+        this.#kv = undefined;
+        current?.stop();
+      },
     };
   }
+}
+
+function deleted(change: AdminChange): AdminChange {
+  return change.kind === 'key'
+    ? { kind: 'key', keyId: change.keyId, record: undefined }
+    : { kind: 'tenant', tenantId: change.tenantId, settings: undefined, updatedAt: undefined, revision: 0 };
 }
 
 function toChange(entry: KvWatchEntry, log: BusContext['log']): AdminChange | undefined {

@@ -23,7 +23,7 @@ import type { EventEnvelope } from '../../schemas/envelope.ts';
 import type { GatewayError } from '../errors.ts';
 import type { ApiKeyRecord } from '../../schemas/admin.ts';
 import type { TenantSettings } from '../../schemas/tenants.ts';
-import { type AdminChange, AdminBucket, type AdminWatch } from './admin-bucket.ts';
+import { type AdminChange, AdminBucket, type AdminWatch, type RestartableWatch } from './admin-bucket.ts';
 import { BusConnection, notReady } from './connection.ts';
 import { type OrderedSource, openDurable, openEphemeral, openOrdered, type Selection } from './consumers.ts';
 import type { BusConfig, BusContext } from './context.ts';
@@ -327,12 +327,15 @@ export class Bus {
    * then every change, until `stop()` or close. `loaded` resolves once the first contents arrived.
    */
   watchAdmin(listener: (change: AdminChange) => void): AdminWatch {
-    let inner: AdminWatch | undefined;
+    let inner: RestartableWatch | undefined;
     let stopped = false;
     const loaded = this.ready.then(() => {
       if (stopped || this.#closed) return new Promise<void>(() => undefined);
-      inner = this.#adminBucket.watch(listener, () => this.#closed);
-      return inner.loaded;
+      const watch = this.#adminBucket.watch(listener, () => this.#closed);
+      inner = watch;
+      // A server that lost its storage lost the bucket too: watch it (made again) from the start.
+      this.#connection.onReconnect(() => watch.restart());
+      return watch.loaded;
     });
     const watch: AdminWatch = {
       loaded,

@@ -1,13 +1,16 @@
 // The admin bucket, live: the bus's watch of it feeds the key ring (`app.apiKeys`, which is also
 // `app.tenants`), so keys made with the admin API work, and revoked keys and disabled tenants are
 // refused, on every instance as soon as the change arrives. A disabled tenant's open WebSockets
-// are closed with 4003, those opened with a revoked key with 4001. Loading waits (bounded) for
+// are closed with 4003, those opened with a revoked or expired key with 4001. Loading waits (bounded) for
 // the bucket's contents when NATS is there, so an instance does not start by refusing valid keys.
 import fp from 'fastify-plugin';
 import { CLOSE_CODES } from '../../schemas/websocket.ts';
 
 /** The longest start waits for the admin bucket's contents. */
 const FIRST_LOAD_WAIT_MS = 5000;
+
+/** How often open WebSockets are checked for keys that expired since they opened. */
+const EXPIRY_CHECK_MS = 1000;
 
 export const directoryPlugin = fp(
   async function directory(app) {
@@ -27,7 +30,19 @@ export const directoryPlugin = fp(
         app.log.info({ key_id: change.keyId, tenant_id: change.tenantId }, 'API key added');
       }
     });
+    // A key's expiry is no event: open connections are checked once a second (a pass over this
+    // instance's connections, each a map lookup).
+    const expiry = setInterval(() => {
+      const n = app.wsSubscriptions.closeWhere(
+        (p) => p.keyId !== undefined && !ring.keyValid(p.keyId),
+        CLOSE_CODES.KEY_REVOKED.code,
+        'API key expired',
+      );
+      if (n > 0) app.log.info({ websockets_closed: n }, 'websockets of expired API keys closed');
+    }, EXPIRY_CHECK_MS);
+    expiry.unref();
     app.addHook('onClose', async () => {
+      clearInterval(expiry);
       off();
       watch.stop();
     });
