@@ -15,6 +15,12 @@ import { publishEvent } from './publishEvent.ts';
 import { publishEventBatch } from './publishEventBatch.ts';
 import { putConsumer } from './putConsumer.ts';
 import { redriveDeadLetters } from './redriveDeadLetters.ts';
+import { createApiKey } from './createApiKey.ts';
+import { deleteApiKey } from './deleteApiKey.ts';
+import { getTenant } from './getTenant.ts';
+import { listApiKeys } from './listApiKeys.ts';
+import { listConsumers } from './listConsumers.ts';
+import { putTenant } from './putTenant.ts';
 
 // Typed per operation: a missing handler, or one whose types differ from its operation's schemas,
 // fails the typecheck.
@@ -34,4 +40,10 @@ export const handlers: { [Id in OperationId]: Handler<Id> } = {
   ackConsumer,
   listDeadLetters,
   redriveDeadLetters,
+  listConsumers,
+  createApiKey,
+  listApiKeys,
+  deleteApiKey,
+  putTenant,
+  getTenant,
 };

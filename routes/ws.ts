@@ -45,6 +45,11 @@ export const wsRoute = fp(
       const ticket = (req.query as { ticket?: unknown }).ticket;
       if (req.headers.authorization === undefined && typeof ticket === 'string') {
         const principal = await subscriptions.tickets.redeem(ticket);
+        // The key it was traded for may have been revoked, or its tenant disabled, since.
+        if (principal.keyId !== undefined && !apiKeys.keyValid(principal.keyId)) {
+          throw new GatewayError('GW_UNAUTHORIZED', 'The API key this ticket was issued for is no longer valid');
+        }
+        apiKeys.assertEnabled(principal.tenantId);
         if (!principal.scopes.has('subscribe')) throw new GatewayError('GW_FORBIDDEN_SCOPE', 'This operation needs the "subscribe" scope');
         req.principal = principal;
         return;

@@ -2,8 +2,11 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { describe, guardOf, TenantId } from './identifiers.ts';
 
-/** What an API key may do; an operation names the one it needs (`x-required-scope`). */
-export const SCOPES = ['publish', 'subscribe', 'read'] as const;
+/**
+ * What an API key may do; an operation names the one it needs (`x-required-scope`). `admin`
+ * manages keys and tenants (`/v1/admin/...`, docs/admin.md) for every tenant.
+ */
+export const SCOPES = ['publish', 'subscribe', 'read', 'admin'] as const;
 
 export const Scope = Type.Union(
   SCOPES.map((s) => Type.Literal(s)),

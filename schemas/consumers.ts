@@ -74,6 +74,26 @@ export const Consumer = Type.Object(
 );
 export type Consumer = Static<typeof Consumer>;
 
+export const ConsumerListItem = Type.Object(
+  {
+    ...Consumer.properties,
+    last_active: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        description: 'When the consumer last delivered an event or had one acknowledged; absent when never.',
+      }),
+    ),
+  },
+  { title: 'ConsumerListItem', additionalProperties: false },
+);
+export type ConsumerListItem = Static<typeof ConsumerListItem>;
+
+export const ConsumerList = Type.Object(
+  { consumers: Type.Array(ConsumerListItem, { description: "The tenant's durable consumers, by name." }) },
+  { title: 'ConsumerList', additionalProperties: false },
+);
+export type ConsumerList = Static<typeof ConsumerList>;
+
 export const FetchRequest = Type.Object(
   {
     max: Type.Optional(
@@ -324,6 +344,25 @@ export const CONSUMER_OPERATIONS = [
     },
     errors: [...BUS_ERRORS],
   },
+  {
+    method: 'get',
+    path: '/v1/consumers',
+    operationId: 'listConsumers',
+    summary: "The tenant's pull consumers",
+    description:
+      "Every durable consumer of the caller's tenant (HTTP pull consumers and WebSocket groups): definition, pending and unacknowledged events, and when it was last active. " +
+      "Other tenants' consumers are never listed.",
+    tag: 'consumers',
+    scope: 'subscribe',
+    responses: {
+      200: {
+        description: 'The consumers.',
+        schema: ConsumerList,
+        example: { consumers: [{ ...consumerExample, last_active: '2026-03-15T10:06:01.456Z' }] },
+      },
+    },
+    errors: [...BUS_ERRORS],
+  },
 ] as const satisfies readonly OperationSpec[];
 
 export const CONSUMER_COMPONENTS = [
@@ -339,4 +378,6 @@ export const CONSUMER_COMPONENTS = [
   ConsumerDeleted,
   ContentFilter,
   ContentFilterCondition,
+  ConsumerListItem,
+  ConsumerList,
 ];

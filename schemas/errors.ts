@@ -62,6 +62,8 @@ const TABLE = {
   GW_TOO_MANY_SUBSCRIPTIONS: { status: 429, title: 'The connection holds the most subscriptions allowed', retryable: true },
   GW_NOT_IN_FLIGHT: { status: 409, title: 'No unacknowledged event with this seq on the subscription', retryable: false },
   GW_INTERNAL: { status: 500, title: 'Internal error', retryable: false },
+  GW_API_KEY_EXPIRED: { status: 401, title: 'The API key has expired', retryable: false },
+  GW_TENANT_DISABLED: { status: 403, title: "The API key's tenant is disabled", retryable: false },
 } as const satisfies Record<string, ErrorRow>;
 
 /** Every code the gateway answers with. */

@@ -107,6 +107,9 @@ export function impliedErrors(op: OperationSpec): ErrorCode[] {
   const codes: ErrorCode[] = [];
   if (op.scope) codes.push('GW_UNAUTHORIZED');
   if (op.scope && op.scope !== 'any') codes.push('GW_FORBIDDEN_SCOPE');
+  if (op.scope) codes.push('GW_API_KEY_EXPIRED');
+  // Admin operations act for the operator, not for the key's tenant (docs/admin.md).
+  if (op.scope && op.scope !== 'admin') codes.push('GW_TENANT_DISABLED');
   if (op.parameters?.length) codes.push('GW_INVALID_REQUEST');
   if (op.requestBody) {
     codes.push('GW_MALFORMED_JSON', 'GW_INVALID_REQUEST', 'GW_PAYLOAD_TOO_LARGE', 'GW_UNSUPPORTED_MEDIA_TYPE', 'GW_VALIDATION_FAILED');
@@ -297,7 +300,7 @@ export function buildDocument(info: DocumentInfo, operations: readonly Operation
           type: 'http',
           scheme: 'bearer',
           description:
-            'A tenant API key: `Authorization: Bearer <key>`. Keys carry scopes (`publish`, `subscribe`, `read`); an operation names the one it needs.',
+            'A tenant API key: `Authorization: Bearer <key>`. Keys carry scopes (`publish`, `subscribe`, `read`, `admin`); an operation names the one it needs.',
         },
       },
     },

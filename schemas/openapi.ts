@@ -18,6 +18,7 @@ import {
   Readiness,
 } from './api.ts';
 import { CONSUMER_COMPONENTS, CONSUMER_OPERATIONS } from './consumers.ts';
+import { ADMIN_COMPONENTS, ADMIN_OPERATIONS } from './admin.ts';
 import { DEAD_LETTER_COMPONENTS, DEAD_LETTER_OPERATIONS } from './dead-letters.ts';
 import { EventEnvelope, EventInput } from './envelope.ts';
 import { CorrelationId } from './identifiers.ts';
@@ -208,8 +209,16 @@ export const OPERATIONS = [
   ...WS_OPERATIONS,
   ...CONSUMER_OPERATIONS,
   ...DEAD_LETTER_OPERATIONS,
+  ...ADMIN_OPERATIONS,
 ] as const satisfies readonly OperationSpec[];
-export const COMPONENTS = [...CORE_COMPONENTS, ...HISTORY_COMPONENTS, WsTicket, ...CONSUMER_COMPONENTS, ...DEAD_LETTER_COMPONENTS];
+export const COMPONENTS = [
+  ...CORE_COMPONENTS,
+  ...HISTORY_COMPONENTS,
+  WsTicket,
+  ...CONSUMER_COMPONENTS,
+  ...DEAD_LETTER_COMPONENTS,
+  ...ADMIN_COMPONENTS,
+];
 
 export function buildOpenApiDocument(): Record<string, unknown> {
   return buildDocument(
@@ -229,6 +238,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           name: 'consumers',
           description: 'HTTP pull consumers (durable, stateless on the gateway) and their dead letters (docs/consumers.md).',
         },
+        { name: 'admin', description: 'API keys and tenant settings at run time, for keys with the `admin` scope (docs/admin.md).' },
       ],
     },
     OPERATIONS,

@@ -29,6 +29,16 @@ export const CLOSE_CODES = {
     reason:
       'Slow consumer, with a reason: a live auto-ack subscription fell more than WS_SEND_BUFFER_BYTES behind, or the client left events unread so long that it could not answer a ping for a whole WS_PING_INTERVAL.',
   },
+  KEY_REVOKED: {
+    code: 4001,
+    reason:
+      'The API key the connection was opened with (directly or through its ticket) was revoked (DELETE /v1/admin/keys/{key_id}) or expired (the reason says which); do not reconnect with it.',
+  },
+  TENANT_DISABLED: {
+    code: 4003,
+    reason:
+      'The tenant was disabled (PUT /v1/admin/tenants/{tenant_id}); upgrades are refused with 403 GW_TENANT_DISABLED until it is enabled again.',
+  },
 } as const;
 
 const Seq = Sequence({ description: 'Stream sequence of the event.', examples: [42] });

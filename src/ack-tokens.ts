@@ -4,9 +4,12 @@
 // valid (delivery + ack wait: after that JetStream redelivers the event and the token would ack
 // an event someone else may be holding). It is HMAC-SHA256 signed with ACK_TOKEN_SECRET, which
 // every instance of a deployment must share; unset, each process draws a random one (dev mode).
+// Several comma-separated `kid:secret` entries rotate it: the first signs, all verify
+// (src/signing-secrets.ts).
 //   token = base64url(JSON payload) "." base64url(HMAC(secret, "ack1." + base64url(JSON payload)))
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { GatewayError } from './errors.ts';
+import { SigningSecrets } from './signing-secrets.ts';
 
 export interface AckTokenClaims {
   tenant: string;
@@ -25,14 +28,14 @@ interface Payload {
 }
 
 export class AckTokens {
-  readonly #secret: Buffer;
+  readonly #secrets: SigningSecrets;
 
   constructor(secret: string | undefined) {
-    this.#secret = secret === undefined ? randomBytes(32) : Buffer.from(secret, 'utf8');
+    this.#secrets = new SigningSecrets(secret ?? randomBytes(32).toString('base64url'));
   }
 
   #mac(body: string): Buffer {
-    return createHmac('sha256', this.#secret).update(`ack1.${body}`).digest();
+    return this.#secrets.sign(`ack1.${body}`);
   }
 
   sign(claims: AckTokenClaims): string {
@@ -50,9 +53,7 @@ export class AckTokens {
     if (typeof token !== 'string' || token.length > 4096) throw invalid('is not an ack token');
     const [body, mac, extra] = token.split('.');
     if (!body || !mac || extra !== undefined) throw invalid('is not an ack token');
-    const expected = this.#mac(body);
-    const given = Buffer.from(mac, 'base64url');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    if (!this.#secrets.verify(`ack1.${body}`, Buffer.from(mac, 'base64url'))) {
       throw invalid('was not issued by this deployment (bad signature; do all instances share ACK_TOKEN_SECRET?)');
     }
     let p: Payload;

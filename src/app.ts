@@ -18,6 +18,7 @@ import { busPlugin } from './plugins/bus.ts';
 import { cataloguePlugin } from './plugins/catalogue.ts';
 import { configPlugin } from './plugins/config.ts';
 import { contractPlugin } from './plugins/contract.ts';
+import { directoryPlugin } from './plugins/directory.ts';
 import { httpPlugin } from './plugins/http.ts';
 import { restPlugin } from './plugins/rest.ts';
 import { uiPlugin } from './plugins/ui.ts';
@@ -82,6 +83,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(cataloguePlugin, { catalogue: opts.catalogue });
   await app.register(contractPlugin);
   await app.register(websocketPlugin);
+  await app.register(directoryPlugin);
   await app.register(restPlugin);
   await app.register(uiPlugin);
   return app;

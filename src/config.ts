@@ -64,6 +64,14 @@ const natsUrls: Parser<string[] | undefined> = (raw) => {
   return urls;
 };
 
+const adminKey: Parser<string | undefined> = (raw) => {
+  if (raw === '') return undefined;
+  if (raw.startsWith('sha256:') ? !/^sha256:[0-9a-fA-F]{64}$/.test(raw) : raw.length < 16) {
+    throw new Error('must be a key of at least 16 characters, or sha256:<64 hex digits>');
+  }
+  return raw;
+};
+
 interface Setting<T> {
   default: string | undefined;
   parse: Parser<T>;
@@ -118,7 +126,7 @@ export const SETTINGS = {
   API_KEYS_FILE: setting(
     undefined,
     optionalStr,
-    'JSON file of API keys (`{"keys": [{"tenant_id", "key_sha256", "scopes"}]}`). Unset: dev mode with a demo tenant.',
+    'JSON file of API keys (`{"keys": [{"tenant_id", "key_sha256", "scopes"}]}`), read again on `SIGHUP` and when it changes (a file that does not load keeps the keys in force; docs/admin.md). Unset, and no `ADMIN_API_KEY`: dev mode with a demo tenant.',
   ),
   DEV_API_KEY: setting(undefined, optionalStr, 'Dev mode only: use this key for the demo tenant instead of a random one.'),
   DEV_TENANT_ID: setting('ten_demo', token, 'Dev mode only: the demo tenant.'),
@@ -160,7 +168,7 @@ export const SETTINGS = {
   ACK_TOKEN_SECRET: setting(
     undefined,
     optionalStr,
-    'Secret that signs the ack tokens of HTTP pull consumers. Every instance serving one deployment must share it. Unset: random per process (tokens then ack only on the instance that fetched them).',
+    'Secret that signs the ack tokens of HTTP pull consumers. Every instance serving one deployment must share it. Unset: random per process (tokens then ack only on the instance that fetched them). Rotation: several comma-separated `kid:secret` entries (or bare secrets); the first signs, every one verifies (docs/admin.md).',
   ),
   DEAD_LETTER_STREAM: setting(
     'EVENTS_DLQ',
@@ -203,7 +211,7 @@ export const SETTINGS = {
   WS_TICKET_SECRET: setting(
     undefined,
     optionalStr,
-    'Secret that signs WebSocket tickets (`POST /v1/ws-tickets`). Every instance behind one load balancer must share it. Unset: random per process (tickets then work only on the instance that issued them).',
+    'Secret that signs WebSocket tickets (`POST /v1/ws-tickets`). Every instance behind one load balancer must share it. Unset: random per process (tickets then work only on the instance that issued them). Rotation: several comma-separated `kid:secret` entries (or bare secrets); the first signs, every one verifies (docs/admin.md).',
   ),
   WS_TICKET_TTL: setting(
     '30s',
@@ -237,6 +245,16 @@ export const SETTINGS = {
     '30s',
     duration(100, 600_000),
     'WebSocket ping interval; a connection that misses a pong for a whole interval is dropped.',
+  ),
+  ADMIN_API_KEY: setting(
+    undefined,
+    adminKey,
+    'A bootstrap key with the `admin` scope only (the admin API, docs/admin.md), as the key itself or as `sha256:<hex digest>` so the environment never holds the key. It acts for no tenant. Setting it (like API_KEYS_FILE) turns dev mode off.',
+  ),
+  ADMIN_BUCKET: setting(
+    'GATEWAY_ADMIN',
+    token,
+    'NATS KV bucket of the API keys made with the admin API (SHA-256 digests only) and the tenant settings; every instance watches it. Replicated like the streams (`STREAM_REPLICAS`).',
   ),
 } satisfies Record<string, Setting<unknown>>;
 

@@ -1,5 +1,5 @@
 // The gateway process: configuration, the embedded nats-server when NATS_URL is unset, the HTTP
-// server, and graceful shutdown on SIGTERM/SIGINT (SIGHUP is ignored).
+// server, graceful shutdown on SIGTERM/SIGINT, and SIGHUP: read API_KEYS_FILE again.
 import { pino } from 'pino';
 import type { NatsServer } from '../dev/nats-server/embedded.ts';
 import { ApiKeyFileError, ApiKeys } from './auth/api-keys.ts';
@@ -29,9 +29,10 @@ async function main(): Promise<void> {
     redact: { paths: ['req.headers.authorization', 'req.headers["sec-websocket-protocol"]'], censor: '[redacted]' },
   });
   if (apiKeys) log.info({ keys: apiKeys.size }, 'API keys loaded');
-  // Until keys can be reloaded (the operations issue), a SIGHUP (a terminal closing, a
-  // `kill -HUP` meant as "reload") must not stop the gateway, which Node's default would.
-  process.on('SIGHUP', () => log.info('SIGHUP ignored: reloading API keys on a signal is not available yet; restart to apply changes'));
+  // Until the app is built, a SIGHUP (a terminal closing, a `kill -HUP` meant as "reload") must
+  // not stop the gateway, which Node's default would; once built, it reloads the key file.
+  let onHup = () => log.info('SIGHUP before the gateway started: nothing to reload yet');
+  process.on('SIGHUP', () => onHup());
 
   let embedded: NatsServer | undefined;
   if (!config.NATS_URL) {
@@ -56,6 +57,12 @@ async function main(): Promise<void> {
   let app: Awaited<ReturnType<typeof buildApp>>;
   try {
     app = await buildApp(config, { logger: log, apiKeys, catalogue });
+    const built = app;
+    // A file that does not load keeps the keys in force (the plugin logs why).
+    onHup = () => {
+      if (!config.API_KEYS_FILE) log.info('SIGHUP: no API_KEYS_FILE to reload');
+      else built.reloadApiKeys();
+    };
     await app.listen({ host: config.HOST, port: config.PORT });
   } catch (err) {
     // Not listening (the port is taken, NATS refused): stop what was started, then fail.

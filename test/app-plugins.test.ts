@@ -19,7 +19,7 @@ t.test('every plugin is registered by name and decorates the instance', async (t
   for (const name of PLUGINS) t.ok(app.hasPlugin(name), `plugin ${name}`);
   t.equal(app.config, config);
   t.ok(app.bus.connected, 'bus connected');
-  t.equal(app.apiKeys.size, 5);
+  t.equal(app.apiKeys.staticSize, 5);
   t.ok(app.catalogue.get('order.created'), 'catalogue');
   t.ok(app.preparer, 'preparer');
   t.ok(app.ackTokens, 'ack tokens');

@@ -55,7 +55,7 @@ t.test('API key files: digests only, constant-time lookup, clear errors', async 
   t.throws(() => ApiKeys.fromDocument({}), /expected \{"keys"/);
   t.throws(() => ApiKeys.fromDocument({ keys: [{ tenant_id: 'a.b', key_sha256: 'x', scopes: [] }] }), /tenant_id/);
   t.throws(() => ApiKeys.fromDocument({ keys: [{ tenant_id: 'a', key_sha256: 'abc', scopes: [] }] }), /key_sha256/);
-  t.throws(() => ApiKeys.fromDocument({ keys: [{ tenant_id: 'a', key_sha256: 'a'.repeat(64), scopes: ['admin'] }] }), /scopes/);
+  t.throws(() => ApiKeys.fromDocument({ keys: [{ tenant_id: 'a', key_sha256: 'a'.repeat(64), scopes: ['root'] }] }), /scopes/);
   t.throws(() => ApiKeys.fromFile('/nonexistent.json'), /API_KEYS_FILE/);
   const dev = ApiKeys.devMode('ten_demo');
   t.match(dev.key, /^gw_dev_/);

@@ -10,6 +10,8 @@ export { SCOPES, type Scope };
 export interface Principal {
   tenantId: string;
   scopes: ReadonlySet<Scope>;
+  /** The key_id of a key made with the admin API (undefined for API_KEYS_FILE and bootstrap keys). */
+  keyId?: string | undefined;
 }
 
 export class ApiKeyFileError extends Error {
@@ -33,6 +35,16 @@ export class ApiKeys {
   authenticate(key: string): Principal | undefined {
     // One-shot hash: no Hash object per request (that was ~6 % of a POST's CPU).
     return this.#byDigest.get(hash('sha256', key, 'hex'));
+  }
+
+  /** The lowercase hex SHA-256 of a key, as the maps are keyed. */
+  static digestOf(key: string): string {
+    return hash('sha256', key, 'hex');
+  }
+
+  /** The principal of a key by its lowercase hex digest, or undefined. */
+  byDigest(digestHex: string): Principal | undefined {
+    return this.#byDigest.get(digestHex);
   }
 
   get size(): number {

@@ -2,7 +2,8 @@
 // body is read or validated. The scope an operation needs comes from the OpenAPI document.
 import type { FastifyRequest, onRequestHookHandler } from 'fastify';
 import { GatewayError } from '../errors.ts';
-import type { ApiKeys, Principal, Scope } from './api-keys.ts';
+import type { Principal, Scope } from './api-keys.ts';
+import type { KeyRing } from './key-ring.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -17,17 +18,15 @@ export function bearerKey(header: string | undefined): string | undefined {
   return m?.[1];
 }
 
-/** Resolves the principal or throws GW_UNAUTHORIZED / GW_FORBIDDEN_SCOPE. */
-export function authorize(keys: ApiKeys, key: string | undefined, scope: Scope | 'any'): Principal {
+/**
+ * Resolves the principal or throws GW_UNAUTHORIZED, GW_API_KEY_EXPIRED, GW_TENANT_DISABLED or
+ * GW_FORBIDDEN_SCOPE (src/auth/key-ring.ts).
+ */
+export function authorize(keys: KeyRing, key: string | undefined, scope: Scope | 'any'): Principal {
   if (key === undefined) {
     throw new GatewayError('GW_UNAUTHORIZED', 'Send the API key as "Authorization: Bearer <key>"');
   }
-  const principal = keys.authenticate(key);
-  if (!principal) throw new GatewayError('GW_UNAUTHORIZED', 'Unknown API key');
-  if (scope !== 'any' && !principal.scopes.has(scope)) {
-    throw new GatewayError('GW_FORBIDDEN_SCOPE', `This operation needs the "${scope}" scope`);
-  }
-  return principal;
+  return keys.authorize(key, scope);
 }
 
 /**
@@ -40,7 +39,7 @@ export function principalOf(req: FastifyRequest): Principal {
 }
 
 // A callback hook rather than an async one: no promise and microtask hops on every request.
-export function requireScope(keys: ApiKeys, scope: Scope | 'any'): onRequestHookHandler {
+export function requireScope(keys: KeyRing, scope: Scope | 'any'): onRequestHookHandler {
   return function authenticate(req, _reply, done) {
     try {
       req.principal = authorize(keys, bearerKey(req.headers.authorization), scope);

@@ -353,3 +353,56 @@ export async function describeConsumer(ctx: BusContext, tenant: string, name: st
   if (c.filter !== undefined) out.filter = c.filter;
   return out;
 }
+
+/**
+ * Every durable consumer of the tenant, by name: those under its `gwt<len>_<tenant>_` prefix and
+ * the old `gw_<tenant>_` names whose metadata names this tenant (fromConsumerInfo checks both the
+ * metadata and that the name is the one the gateway gives it, so a prefix shared with another
+ * tenant's legacy name, `gw_a_b_c`, is never listed for the wrong one). JetStream lists the
+ * stream's consumers a page at a time, every tenant's: the filter is here.
+ */
+export async function listDurableConsumers(ctx: BusContext, tenant: string): Promise<(ConsumerDescription & { last_active?: string })[]> {
+  const prefix = durableName(tenant, '');
+  const legacyPrefix = legacyDurableName(tenant, '');
+  const byName = new Map<string, { item: ConsumerDescription & { last_active?: string }; current: boolean }>();
+  try {
+    for await (const info of ctx.jsm.consumers.list(ctx.config.STREAM_NAME)) {
+      if (!info.name.startsWith(prefix) && !info.name.startsWith(legacyPrefix)) continue;
+      const c = fromConsumerInfo(info, tenant);
+      if (!c) continue;
+      const item: ConsumerDescription & { last_active?: string } = {
+        name: c.name,
+        types: c.types,
+        from: c.from,
+        ack_wait: c.ackWaitMs,
+        max_deliver: c.maxDeliver,
+        pending: info.num_pending,
+        unacked: info.num_ack_pending,
+        redelivered: info.num_redelivered,
+        last_delivered_seq: info.delivered.stream_seq,
+        ack_floor_seq: info.ack_floor.stream_seq,
+        created: c.created,
+      };
+      if (c.filter !== undefined) item.filter = c.filter;
+      const lastActive = latest(info.delivered.last_active, info.ack_floor.last_active);
+      if (lastActive !== undefined) item.last_active = lastActive;
+      // A consumer under both names (an old one kept, a new one made since) is listed once: the new one.
+      const current = info.name === durableName(tenant, c.name);
+      if (current || !byName.get(c.name)?.current) byName.set(c.name, { item, current });
+    }
+  } catch (err) {
+    throw translate(err, ctx.config);
+  }
+  return [...byName.values()].map((e) => e.item).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** The later of JetStream's `last_active` times (RFC 3339 strings on the wire, though typed as numbers), as ISO. */
+function latest(...times: unknown[]): string | undefined {
+  let best: number | undefined;
+  for (const t of times) {
+    const ms = typeof t === 'string' ? Date.parse(t) : Number.NaN;
+    // A zero time (`0001-01-01T00:00:00Z`) is "never".
+    if (Number.isFinite(ms) && ms > 0 && (best === undefined || ms > best)) best = ms;
+  }
+  return best === undefined ? undefined : new Date(best).toISOString();
+}

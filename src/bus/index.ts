@@ -16,10 +16,14 @@
 //   live-feed.ts    the per-instance live feed (stream republish → in-process listeners)
 //   dead-letters.ts dead-lettering, listing and redrive
 //   ticket-store.ts single use of WebSocket ticket nonces
+//   admin-bucket.ts the admin bucket (NATS KV): API keys and tenant settings, watched by every instance
 //   subjects.ts     the subject layout; errors.ts  translation and named codes
 import type { Logger } from 'pino';
 import type { EventEnvelope } from '../../schemas/envelope.ts';
 import type { GatewayError } from '../errors.ts';
+import type { ApiKeyRecord } from '../../schemas/admin.ts';
+import type { TenantSettings } from '../../schemas/tenants.ts';
+import { type AdminChange, AdminBucket, type AdminWatch, type RestartableWatch } from './admin-bucket.ts';
 import { BusConnection, notReady } from './connection.ts';
 import { type OrderedSource, openDurable, openEphemeral, openOrdered, type Selection } from './consumers.ts';
 import type { BusConfig, BusContext } from './context.ts';
@@ -48,6 +52,7 @@ import {
   ensureDurableConsumer,
   getDurableConsumer,
   legacyDurableName,
+  listDurableConsumers,
 } from './durable-consumers.ts';
 import { translate, unavailable } from './errors.ts';
 import { firstSeqSince, type HistoryFilters, type HistoryLimits, type HistoryPage, readHistory } from './history.ts';
@@ -57,6 +62,7 @@ import { Publisher, type PublishResult } from './publisher.ts';
 import { ensureStreams, type StreamBounds, streamBounds, streamReady } from './streams.ts';
 import { TicketNonces } from './ticket-store.ts';
 
+export type { AdminChange, AdminWatch } from './admin-bucket.ts';
 export type { OrderedSource, Selection } from './consumers.ts';
 export type { BusConfig } from './context.ts';
 export type { CorrelationTrace } from './correlations.ts';
@@ -83,6 +89,8 @@ export class Bus {
   #readyPublisher: Publisher | undefined;
   #closed = false;
   #tickets: TicketNonces | undefined;
+  #admin: AdminBucket | undefined;
+  readonly #adminWatches = new Set<AdminWatch>();
   /** Resolves once NATS is connected and the streams are ensured (pending for good if closed before). */
   readonly ready: Promise<void>;
   /**
@@ -193,6 +201,7 @@ export class Bus {
   /** Stops the live feed, stops taking work and flushes what is in flight. */
   async close(): Promise<void> {
     this.#closed = true;
+    for (const w of this.#adminWatches) w.stop();
     this.live.stop();
     await this.#connection.close();
   }
@@ -244,6 +253,11 @@ export class Bus {
 
   deleteConsumer(tenant: string, name: string): Promise<boolean> {
     return deleteDurableConsumer(this.#conn, tenant, name);
+  }
+
+  /** Every durable consumer of the tenant (and only the tenant's), by name. */
+  listConsumers(tenant: string): Promise<(ConsumerDescription & { last_active?: string })[]> {
+    return listDurableConsumers(this.#conn, tenant);
   }
 
   // ---- dead letters
@@ -305,6 +319,62 @@ export class Bus {
   ): Promise<void> {
     const durables = [durableName(who.tenant, who.consumer), legacyDurableName(who.tenant, who.consumer)];
     return settleHandle(this.#conn, handle, { consumer: who.consumer, durables }, action);
+  }
+
+  // ---- API keys and tenant settings (the admin bucket)
+
+  /**
+   * Follows the admin bucket (once the bus is ready): `listener` gets every key and tenant in it,
+   * then every change, until `stop()` or close. `loaded` resolves once the first contents arrived.
+   */
+  watchAdmin(listener: (change: AdminChange) => void): AdminWatch {
+    let inner: RestartableWatch | undefined;
+    let stopped = false;
+    const loaded = this.ready.then(() => {
+      if (stopped || this.#closed) return new Promise<void>(() => undefined);
+      const watch = this.#adminBucket.watch(listener, () => this.#closed);
+      inner = watch;
+      // A server that lost its storage lost the bucket too: watch it (made again) from the start.
+      this.#connection.onReconnect(() => watch.restart());
+      return watch.loaded;
+    });
+    const watch: AdminWatch = {
+      loaded,
+      stop: () => {
+        stopped = true;
+        inner?.stop();
+        this.#adminWatches.delete(watch);
+      },
+    };
+    this.#adminWatches.add(watch);
+    return watch;
+  }
+
+  /** Stores a new API key record (its digest, never the key). */
+  async putApiKey(record: ApiKeyRecord): Promise<void> {
+    this.#assertReady();
+    await this.#adminBucket.putKey(record);
+  }
+
+  /** Deletes an API key record; false when there was none. */
+  deleteApiKey(keyId: string): Promise<boolean> {
+    this.#assertReady();
+    return this.#adminBucket.deleteKey(keyId);
+  }
+
+  /** Replaces a tenant's settings; the revision they got (changes are applied in revision order). */
+  putTenantSettings(tenantId: string, settings: TenantSettings): Promise<number> {
+    this.#assertReady();
+    return this.#adminBucket.putTenant(tenantId, settings);
+  }
+
+  #assertReady(): void {
+    if (!this.#readyPublisher) throw notReady(this.#connection.config, 'The event bus is not ready yet (connecting to NATS)');
+  }
+
+  get #adminBucket(): AdminBucket {
+    this.#admin ??= new AdminBucket(this.#connection);
+    return this.#admin;
   }
 
   // ---- WebSocket tickets

@@ -16,6 +16,8 @@ export class WebSocketRegistry {
   readonly hub: LiveFeed;
   readonly tickets: WsTickets;
   readonly #connections = new Set<WsConnection>();
+  /** Who opened each connection: the admin API closes a disabled tenant's or a revoked key's. */
+  readonly #principals = new WeakMap<WsConnection, Principal>();
   readonly #bus: Bus;
   readonly #config: Config;
   readonly #log: Logger;
@@ -59,12 +61,27 @@ export class WebSocketRegistry {
       log.child({ conn: randomUUID(), tenant_id: principal.tenantId }),
     );
     this.#connections.add(conn);
+    this.#principals.set(conn, principal);
     conn.log.info('websocket connected');
     socket.on('close', (code: number) => {
       this.#connections.delete(conn);
       conn.log.info({ code, subscriptions: conn.subscriptionCount }, 'websocket closed');
       void conn.dispose().catch((err: unknown) => conn.log.warn({ err }, 'websocket cleanup failed'));
     });
+  }
+
+  /** Closes every connection whose principal `which` picks, with `code` and `reason`; how many. */
+  closeWhere(which: (principal: Principal) => boolean, code: number, reason: string): number {
+    let closed = 0;
+    for (const conn of this.#connections) {
+      const principal = this.#principals.get(conn);
+      if (principal && which(principal)) {
+        conn.log.info({ code, reason }, 'websocket closed by the gateway');
+        conn.close(code, reason);
+        closed++;
+      }
+    }
+    return closed;
   }
 
   #heartbeat(): void {

@@ -1,15 +1,17 @@
 // WebSocket tickets: browsers cannot set `Authorization` on a WebSocket, and an API key must never
 // travel in a URL, so a key holder trades it (POST /v1/ws-tickets) for a short-lived ticket that
 // `GET /v1/ws?ticket=` accepts once. A ticket is stateless across instances: an HMAC-SHA256 over
-// (tenant, scopes, expiry, nonce) with WS_TICKET_SECRET, which every instance must share. Single
+// (tenant, scopes, expiry, nonce) with WS_TICKET_SECRET, which every instance must share (several
+// comma-separated `kid:secret` entries rotate it: the first signs, all verify). Single
 // use is enforced cluster-wide by JetStream's duplicate detection: redeeming publishes the nonce
 // (as the message id) to a small file-stored, replicated stream whose duplicate window outlives
 // every ticket (WS_TICKET_TTL, which every instance should share), and a second redemption is
 // answered `duplicate` (src/bus/ticket-store.ts).
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Principal, Scope } from '../auth/api-keys.ts';
 import type { Bus } from '../bus/index.ts';
 import { GatewayError } from '../errors.ts';
+import { SigningSecrets } from '../signing-secrets.ts';
 
 interface TicketClaims {
   /** tenant */
@@ -20,6 +22,8 @@ interface TicketClaims {
   e: number;
   /** nonce */
   n: string;
+  /** key_id of the admin-API key it was issued for (its revocation closes the connection) */
+  k?: string;
 }
 
 export interface IssuedTicket {
@@ -28,13 +32,13 @@ export interface IssuedTicket {
 }
 
 export class WsTickets {
-  readonly #secret: Buffer;
+  readonly #secrets: SigningSecrets;
   readonly #ttlMs: number;
   readonly #bus: Bus;
 
   constructor(bus: Bus, secret: string, ttlMs: number) {
     this.#bus = bus;
-    this.#secret = Buffer.from(secret, 'utf8');
+    this.#secrets = new SigningSecrets(secret);
     this.#ttlMs = ttlMs;
   }
 
@@ -50,6 +54,7 @@ export class WsTickets {
       e: now + this.#ttlMs,
       n: randomBytes(16).toString('base64url'),
     };
+    if (principal.keyId !== undefined) claims.k = principal.keyId;
     const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
     return { ticket: `${body}.${this.#sign(body)}`, expiresAt: new Date(claims.e) };
   }
@@ -59,11 +64,11 @@ export class WsTickets {
     const claims = this.#verify(ticket, now);
     if (!(await this.#bus.redeemTicketNonce(claims.t, claims.n)))
       throw new GatewayError('GW_INVALID_TICKET', 'This ticket was already used');
-    return { tenantId: claims.t, scopes: new Set(claims.s) };
+    return { tenantId: claims.t, scopes: new Set(claims.s), keyId: claims.k };
   }
 
   #sign(body: string): string {
-    return createHmac('sha256', this.#secret).update(body).digest('base64url');
+    return this.#secrets.sign(body).toString('base64url');
   }
 
   #verify(ticket: string, now: number): TicketClaims {
@@ -71,9 +76,7 @@ export class WsTickets {
     const dot = ticket.indexOf('.');
     if (dot <= 0 || ticket.length > 1024) throw invalid();
     const body = ticket.slice(0, dot);
-    const given = Buffer.from(ticket.slice(dot + 1), 'base64url');
-    const wanted = Buffer.from(this.#sign(body), 'base64url');
-    if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) throw invalid();
+    if (!this.#secrets.verify(body, Buffer.from(ticket.slice(dot + 1), 'base64url'))) throw invalid();
     let claims: TicketClaims;
     try {
       claims = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as TicketClaims;

@@ -214,6 +214,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/consumers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's pull consumers
+         * @description Every durable consumer of the caller's tenant (HTTP pull consumers and WebSocket groups): definition, pending and unacknowledged events, and when it was last active. Other tenants' consumers are never listed.
+         */
+        get: operations["listConsumers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/dead-letters": {
         parameters: {
             query?: never;
@@ -254,6 +274,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List API keys
+         * @description Keys made with the admin API (not those of API_KEYS_FILE), a tenant's or every tenant's, without their secrets. Expired keys are listed until deleted.
+         */
+        get: operations["listApiKeys"];
+        put?: never;
+        /**
+         * Create an API key
+         * @description Makes a key for a tenant with the given scopes. The answer shows the key once: the gateway keeps only its SHA-256, in the admin bucket every instance watches, so the key works on every instance within moments.
+         */
+        post: operations["createApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key
+         * @description Deletes the key: every instance refuses it within 2 seconds. Idempotent: `deleted: false` when there was no such key.
+         */
+        delete: operations["deleteApiKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/tenants/{tenant_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A tenant's settings
+         * @description Whether the tenant is enabled, and its limits. A tenant never configured is enabled with the default limits (no `updated_at`).
+         */
+        get: operations["getTenant"];
+        /**
+         * Set a tenant's settings
+         * @description Enables or disables the tenant and sets its limits (replacing the previous settings). A disabled tenant is refused everywhere with 403 `GW_TENANT_DISABLED` and its open WebSockets are closed with code 4003, on every instance within 2 seconds.
+         */
+        put: operations["putTenant"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -287,6 +375,44 @@ export interface components {
             acks: components["schemas"]["AckOutcome"][];
             /** @description One outcome per `naks` entry, in request order. */
             naks: components["schemas"]["AckOutcome"][];
+        };
+        /** ApiKeyDeleted */
+        ApiKeyDeleted: {
+            /** @description The id of a key made with the admin API (not the key). */
+            key_id: string;
+            /** @description False when there was no such key (deleting is idempotent). */
+            deleted: boolean;
+        };
+        /**
+         * ApiKeyInfo
+         * @description A key made with the admin API, without its secret.
+         */
+        ApiKeyInfo: {
+            /** @description The id of a key made with the admin API (not the key). */
+            key_id: string;
+            /**
+             * @description Owning tenant.
+             * @example ten_xyz789
+             */
+            tenant_id: string;
+            scopes: ("publish" | "subscribe" | "read" | "admin")[];
+            /** @description What the key is for (the operator's note). */
+            description?: string;
+            /**
+             * Format: date-time
+             * @description When the key was made.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the key stops working.
+             */
+            expires_at?: string;
+        };
+        /** ApiKeyList */
+        ApiKeyList: {
+            /** @description Oldest first. */
+            keys: components["schemas"]["ApiKeyInfo"][];
         };
         /** BatchItemFailed */
         BatchItemFailed: {
@@ -374,6 +500,38 @@ export interface components {
             name: string;
             /** @description False when there was no such consumer (deleting is idempotent). */
             deleted: boolean;
+        };
+        /** ConsumerList */
+        ConsumerList: {
+            /** @description The tenant's durable consumers, by name. */
+            consumers: components["schemas"]["ConsumerListItem"][];
+        };
+        /** ConsumerListItem */
+        ConsumerListItem: {
+            name: string;
+            types: string[];
+            filter?: components["schemas"]["ContentFilter"];
+            from: components["schemas"]["StartPosition"];
+            /** @description Milliseconds. */
+            ack_wait: number;
+            max_deliver: number;
+            /** @description Events on the consumer’s subjects not delivered yet (before the content filter). */
+            pending: number;
+            /** @description Delivered and not acknowledged yet. */
+            unacked: number;
+            /** @description Unacknowledged events delivered more than once. */
+            redelivered: number;
+            /** @description Stream sequence of the last delivered event (0: none). */
+            last_delivered_seq: number;
+            /** @description Every event up to this stream sequence is acknowledged. */
+            ack_floor_seq: number;
+            /** Format: date-time */
+            created: string;
+            /**
+             * Format: date-time
+             * @description When the consumer last delivered an event or had one acknowledged; absent when never.
+             */
+            last_active?: string;
         };
         /**
          * ContentFilter
@@ -471,6 +629,47 @@ export interface components {
             truncated: boolean;
             summary: components["schemas"]["CorrelationSummary"];
         };
+        /** CreateApiKeyRequest */
+        CreateApiKeyRequest: {
+            /**
+             * @description The tenant every request made with the key acts for.
+             * @example ten_xyz789
+             */
+            tenant_id: string;
+            scopes: ("publish" | "subscribe" | "read" | "admin")[];
+            /** @description What the key is for (the operator's note). */
+            description?: string;
+            /**
+             * Format: date-time
+             * @description When the key stops working (in the future); never when absent.
+             */
+            expires_at?: string;
+        };
+        /** CreatedApiKey */
+        CreatedApiKey: {
+            /** @description The key itself: shown this once, never stored (the gateway keeps its SHA-256 only). */
+            key: string;
+            /** @description The id of a key made with the admin API (not the key). */
+            key_id: string;
+            /**
+             * @description Owning tenant.
+             * @example ten_xyz789
+             */
+            tenant_id: string;
+            scopes: ("publish" | "subscribe" | "read" | "admin")[];
+            /** @description What the key is for (the operator's note). */
+            description?: string;
+            /**
+             * Format: date-time
+             * @description When the key was made.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the key stops working.
+             */
+            expires_at?: string;
+        };
         /** DeadLetter */
         DeadLetter: {
             /** @description Sequence in the dead-letter stream: the handle for redrive and paging. */
@@ -502,7 +701,7 @@ export interface components {
          * @description Stable machine-readable code; branch on this.
          * @enum {string}
          */
-        ErrorCode: "GW_UNAUTHORIZED" | "GW_FORBIDDEN_SCOPE" | "GW_TENANT_MISMATCH" | "GW_MALFORMED_REQUEST" | "GW_MALFORMED_JSON" | "GW_INVALID_REQUEST" | "GW_VALIDATION_FAILED" | "GW_UNKNOWN_EVENT_TYPE" | "GW_UNSUPPORTED_VERSION" | "GW_BATCH_TOO_LARGE" | "GW_BODY_TOO_DEEP" | "GW_PAYLOAD_TOO_LARGE" | "GW_UNSUPPORTED_MEDIA_TYPE" | "GW_NOT_FOUND" | "GW_METHOD_NOT_ALLOWED" | "GW_URI_TOO_LONG" | "GW_HEADERS_TOO_LARGE" | "GW_CONFLICT" | "GW_INVALID_FILTER" | "GW_INVALID_ACK_TOKEN" | "GW_ACK_TOKEN_EXPIRED" | "GW_NATS_UNAVAILABLE" | "GW_PUBLISH_TIMEOUT" | "GW_REQUEST_TIMEOUT" | "GW_NOT_READY" | "GW_SHUTTING_DOWN" | "GW_INVALID_TICKET" | "GW_INVALID_FRAME" | "GW_DUPLICATE_SUBSCRIPTION" | "GW_UNKNOWN_SUBSCRIPTION" | "GW_TOO_MANY_SUBSCRIPTIONS" | "GW_NOT_IN_FLIGHT" | "GW_INTERNAL";
+        ErrorCode: "GW_UNAUTHORIZED" | "GW_FORBIDDEN_SCOPE" | "GW_TENANT_MISMATCH" | "GW_MALFORMED_REQUEST" | "GW_MALFORMED_JSON" | "GW_INVALID_REQUEST" | "GW_VALIDATION_FAILED" | "GW_UNKNOWN_EVENT_TYPE" | "GW_UNSUPPORTED_VERSION" | "GW_BATCH_TOO_LARGE" | "GW_BODY_TOO_DEEP" | "GW_PAYLOAD_TOO_LARGE" | "GW_UNSUPPORTED_MEDIA_TYPE" | "GW_NOT_FOUND" | "GW_METHOD_NOT_ALLOWED" | "GW_URI_TOO_LONG" | "GW_HEADERS_TOO_LARGE" | "GW_CONFLICT" | "GW_INVALID_FILTER" | "GW_INVALID_ACK_TOKEN" | "GW_ACK_TOKEN_EXPIRED" | "GW_NATS_UNAVAILABLE" | "GW_PUBLISH_TIMEOUT" | "GW_REQUEST_TIMEOUT" | "GW_NOT_READY" | "GW_SHUTTING_DOWN" | "GW_INVALID_TICKET" | "GW_INVALID_FRAME" | "GW_DUPLICATE_SUBSCRIPTION" | "GW_UNKNOWN_SUBSCRIPTION" | "GW_TOO_MANY_SUBSCRIPTIONS" | "GW_NOT_IN_FLIGHT" | "GW_INTERNAL" | "GW_API_KEY_EXPIRED" | "GW_TENANT_DISABLED";
         /** EventEnvelope */
         EventEnvelope: {
             /**
@@ -855,6 +1054,46 @@ export interface components {
             stored_at: string;
             event: components["schemas"]["EventEnvelope"];
         };
+        /** Tenant */
+        Tenant: {
+            /**
+             * @description Owning tenant.
+             * @example ten_xyz789
+             */
+            tenant_id: string;
+            /** @description False: every request with any of its keys is refused with 403 `GW_TENANT_DISABLED` and its open WebSockets are closed (code 4003). */
+            enabled: boolean;
+            limits?: components["schemas"]["TenantLimits"];
+            /**
+             * Format: date-time
+             * @description When the settings were last put; absent for a tenant never configured (enabled, default limits).
+             */
+            updated_at?: string;
+        };
+        /**
+         * TenantLimits
+         * @description Overrides of the configured defaults for one tenant; an absent limit is the default's.
+         */
+        TenantLimits: {
+            /** @description Events the tenant may publish per second (a batch counts its entries). */
+            publish_per_second?: number;
+            /** @description Events the tenant may publish at once above its per-second rate. */
+            publish_burst?: number;
+            /** @description Concurrent WebSocket connections. */
+            ws_connections?: number;
+            /** @description Concurrent WebSocket subscriptions. */
+            subscriptions?: number;
+            /** @description Durable consumers (HTTP pull consumers and WebSocket groups). */
+            durable_consumers?: number;
+            /** @description History and correlation reads per second. */
+            reads_per_second?: number;
+        };
+        /** TenantSettings */
+        TenantSettings: {
+            /** @description False: every request with any of its keys is refused with 403 `GW_TENANT_DISABLED` and its open WebSockets are closed (code 4003). */
+            enabled: boolean;
+            limits?: components["schemas"]["TenantLimits"];
+        };
         /** WsTicket */
         WsTicket: {
             /** @description Pass as `GET /v1/ws?ticket=<ticket>`; single use. */
@@ -875,6 +1114,9 @@ export interface components {
 export type AckOutcome = components['schemas']['AckOutcome'];
 export type AckRequest = components['schemas']['AckRequest'];
 export type AckResult = components['schemas']['AckResult'];
+export type ApiKeyDeleted = components['schemas']['ApiKeyDeleted'];
+export type ApiKeyInfo = components['schemas']['ApiKeyInfo'];
+export type ApiKeyList = components['schemas']['ApiKeyList'];
 export type BatchItemFailed = components['schemas']['BatchItemFailed'];
 export type BatchItemStored = components['schemas']['BatchItemStored'];
 export type BatchRequest = components['schemas']['BatchRequest'];
@@ -883,10 +1125,14 @@ export type Compensation = components['schemas']['Compensation'];
 export type Consumer = components['schemas']['Consumer'];
 export type ConsumerDefinition = components['schemas']['ConsumerDefinition'];
 export type ConsumerDeleted = components['schemas']['ConsumerDeleted'];
+export type ConsumerList = components['schemas']['ConsumerList'];
+export type ConsumerListItem = components['schemas']['ConsumerListItem'];
 export type ContentFilter = components['schemas']['ContentFilter'];
 export type ContentFilterCondition = components['schemas']['ContentFilterCondition'];
 export type CorrelationSummary = components['schemas']['CorrelationSummary'];
 export type CorrelationTrace = components['schemas']['CorrelationTrace'];
+export type CreateApiKeyRequest = components['schemas']['CreateApiKeyRequest'];
+export type CreatedApiKey = components['schemas']['CreatedApiKey'];
 export type DeadLetter = components['schemas']['DeadLetter'];
 export type DeadLetterPage = components['schemas']['DeadLetterPage'];
 export type ErrorCode = components['schemas']['ErrorCode'];
@@ -909,6 +1155,9 @@ export type RedriveRequest = components['schemas']['RedriveRequest'];
 export type RedriveResult = components['schemas']['RedriveResult'];
 export type StartPosition = components['schemas']['StartPosition'];
 export type StoredEvent = components['schemas']['StoredEvent'];
+export type Tenant = components['schemas']['Tenant'];
+export type TenantLimits = components['schemas']['TenantLimits'];
+export type TenantSettings = components['schemas']['TenantSettings'];
 export type WsTicket = components['schemas']['WsTicket'];
 export type $defs = Record<string, never>;
 export interface operations {
@@ -997,7 +1246,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_UNAUTHORIZED`: missing or unknown api key. */
+            /** @description `GW_UNAUTHORIZED`, `GW_API_KEY_EXPIRED`: missing or unknown api key; the api key has expired. */
             401: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1008,7 +1257,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_FORBIDDEN_SCOPE`: the api key lacks the scope this operation needs. */
+            /** @description `GW_FORBIDDEN_SCOPE`, `GW_TENANT_DISABLED`: the api key lacks the scope this operation needs; the api key's tenant is disabled. */
             403: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1100,7 +1349,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_UNAUTHORIZED`: missing or unknown api key. */
+            /** @description `GW_UNAUTHORIZED`, `GW_API_KEY_EXPIRED`: missing or unknown api key; the api key has expired. */
             401: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1111,7 +1360,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_TENANT_MISMATCH`, `GW_FORBIDDEN_SCOPE`: the event's tenant_id is not the api key's tenant; the api key lacks the scope this operation needs. */
+            /** @description `GW_TENANT_MISMATCH`, `GW_FORBIDDEN_SCOPE`, `GW_TENANT_DISABLED`: the event's tenant_id is not the api key's tenant; the api key lacks the scope this operation needs; the api key's tenant is disabled. */
             403: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1254,7 +1503,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_UNAUTHORIZED`: missing or unknown api key. */
+            /** @description `GW_UNAUTHORIZED`, `GW_API_KEY_EXPIRED`: missing or unknown api key; the api key has expired. */
             401: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1265,7 +1514,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_FORBIDDEN_SCOPE`: the api key lacks the scope this operation needs. */
+            /** @description `GW_FORBIDDEN_SCOPE`, `GW_TENANT_DISABLED`: the api key lacks the scope this operation needs; the api key's tenant is disabled. */
             403: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1379,8 +1628,19 @@ export interface operations {
                     "application/json": components["schemas"]["EventTypeList"];
                 };
             };
-            /** @description `GW_UNAUTHORIZED`: missing or unknown api key. */
+            /** @description `GW_UNAUTHORIZED`, `GW_API_KEY_EXPIRED`: missing or unknown api key; the api key has expired. */
             401: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_TENANT_DISABLED`: the api key's tenant is disabled. */
+            403: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
                     "X-Request-Id"?: string;
@@ -1628,7 +1888,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_UNAUTHORIZED`: missing or unknown api key. */
+            /** @description `GW_UNAUTHORIZED`, `GW_API_KEY_EXPIRED`: missing or unknown api key; the api key has expired. */
             401: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1639,7 +1899,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_FORBIDDEN_SCOPE`: the api key lacks the scope this operation needs. */
+            /** @description `GW_FORBIDDEN_SCOPE`, `GW_TENANT_DISABLED`: the api key lacks the scope this operation needs; the api key's tenant is disabled. */
             403: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1713,7 +1973,7 @@ export interface operations {
                     "application/json": components["schemas"]["WsTicket"];
                 };
             };
-            /** @description `GW_UNAUTHORIZED`: missing or unknown api key. */
+            /** @description `GW_UNAUTHORIZED`, `GW_API_KEY_EXPIRED`: missing or unknown api key; the api key has expired. */
             401: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1724,7 +1984,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_FORBIDDEN_SCOPE`: the api key lacks the scope this operation needs. */
+            /** @description `GW_FORBIDDEN_SCOPE`, `GW_TENANT_DISABLED`: the api key lacks the scope this operation needs; the api key's tenant is disabled. */
             403: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1828,7 +2088,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_UNAUTHORIZED`: missing or unknown api key. */
+            /** @description `GW_UNAUTHORIZED`, `GW_API_KEY_EXPIRED`: missing or unknown api key; the api key has expired. */
             401: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1839,7 +2099,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_FORBIDDEN_SCOPE`: the api key lacks the scope this operation needs. */
+            /** @description `GW_FORBIDDEN_SCOPE`, `GW_TENANT_DISABLED`: the api key lacks the scope this operation needs; the api key's tenant is disabled. */
             403: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2000,7 +2260,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_UNAUTHORIZED`: missing or unknown api key. */
+            /** @description `GW_UNAUTHORIZED`, `GW_API_KEY_EXPIRED`: missing or unknown api key; the api key has expired. */
             401: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2011,7 +2271,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_FORBIDDEN_SCOPE`: the api key lacks the scope this operation needs. */
+            /** @description `GW_FORBIDDEN_SCOPE`, `GW_TENANT_DISABLED`: the api key lacks the scope this operation needs; the api key's tenant is disabled. */
             403: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2135,7 +2395,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_UNAUTHORIZED`: missing or unknown api key. */
+            /** @description `GW_UNAUTHORIZED`, `GW_API_KEY_EXPIRED`: missing or unknown api key; the api key has expired. */
             401: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2146,7 +2406,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_FORBIDDEN_SCOPE`: the api key lacks the scope this operation needs. */
+            /** @description `GW_FORBIDDEN_SCOPE`, `GW_TENANT_DISABLED`: the api key lacks the scope this operation needs; the api key's tenant is disabled. */
             403: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2253,7 +2513,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_UNAUTHORIZED`: missing or unknown api key. */
+            /** @description `GW_UNAUTHORIZED`, `GW_API_KEY_EXPIRED`: missing or unknown api key; the api key has expired. */
             401: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2264,7 +2524,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_FORBIDDEN_SCOPE`: the api key lacks the scope this operation needs. */
+            /** @description `GW_FORBIDDEN_SCOPE`, `GW_TENANT_DISABLED`: the api key lacks the scope this operation needs; the api key's tenant is disabled. */
             403: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2405,7 +2665,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_UNAUTHORIZED`: missing or unknown api key. */
+            /** @description `GW_UNAUTHORIZED`, `GW_API_KEY_EXPIRED`: missing or unknown api key; the api key has expired. */
             401: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2416,7 +2676,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_FORBIDDEN_SCOPE`: the api key lacks the scope this operation needs. */
+            /** @description `GW_FORBIDDEN_SCOPE`, `GW_TENANT_DISABLED`: the api key lacks the scope this operation needs; the api key's tenant is disabled. */
             403: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2472,6 +2732,109 @@ export interface operations {
                 };
             };
             /** @description `GW_SHUTTING_DOWN`: the gateway is shutting down; retry on another instance. */
+            503: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listConsumers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The consumers. */
+            200: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "consumers": [
+                     *         {
+                     *           "name": "billing",
+                     *           "types": [
+                     *             "invoice.*",
+                     *             "order.created"
+                     *           ],
+                     *           "filter": {
+                     *             "data": {
+                     *               "amount": [
+                     *                 {
+                     *                   "numeric": [
+                     *                     ">",
+                     *                     100
+                     *                   ]
+                     *                 }
+                     *               ]
+                     *             }
+                     *           },
+                     *           "from": "new",
+                     *           "ack_wait": 30000,
+                     *           "max_deliver": 5,
+                     *           "pending": 3,
+                     *           "unacked": 1,
+                     *           "redelivered": 0,
+                     *           "last_delivered_seq": 42,
+                     *           "ack_floor_seq": 41,
+                     *           "created": "2026-03-15T10:05:22.123Z",
+                     *           "last_active": "2026-03-15T10:06:01.456Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ConsumerList"];
+                };
+            };
+            /** @description `GW_UNAUTHORIZED`, `GW_API_KEY_EXPIRED`: missing or unknown api key; the api key has expired. */
+            401: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_FORBIDDEN_SCOPE`, `GW_TENANT_DISABLED`: the api key lacks the scope this operation needs; the api key's tenant is disabled. */
+            403: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_INTERNAL`: internal error. */
+            500: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance. */
             503: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2558,7 +2921,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_UNAUTHORIZED`: missing or unknown api key. */
+            /** @description `GW_UNAUTHORIZED`, `GW_API_KEY_EXPIRED`: missing or unknown api key; the api key has expired. */
             401: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2569,7 +2932,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_FORBIDDEN_SCOPE`: the api key lacks the scope this operation needs. */
+            /** @description `GW_FORBIDDEN_SCOPE`, `GW_TENANT_DISABLED`: the api key lacks the scope this operation needs; the api key's tenant is disabled. */
             403: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2659,7 +3022,555 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_UNAUTHORIZED`: missing or unknown api key. */
+            /** @description `GW_UNAUTHORIZED`, `GW_API_KEY_EXPIRED`: missing or unknown api key; the api key has expired. */
+            401: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_FORBIDDEN_SCOPE`, `GW_TENANT_DISABLED`: the api key lacks the scope this operation needs; the api key's tenant is disabled. */
+            403: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_PAYLOAD_TOO_LARGE`: the request body is larger than allowed. */
+            413: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_UNSUPPORTED_MEDIA_TYPE`: the request body must be application/json. */
+            415: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_VALIDATION_FAILED`: the request body does not match its schema. */
+            422: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_INTERNAL`: internal error. */
+            500: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance. */
+            503: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listApiKeys: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Only this tenant's keys.
+                 * @example ten_abc123
+                 */
+                tenant_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The keys. */
+            200: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "keys": [
+                     *         {
+                     *           "key_id": "key_8kqX2vTn5mWc0aJd",
+                     *           "tenant_id": "ten_abc123",
+                     *           "scopes": [
+                     *             "publish",
+                     *             "read"
+                     *           ],
+                     *           "description": "billing-service, production",
+                     *           "created_at": "2026-03-15T10:05:22.123Z",
+                     *           "expires_at": "2027-03-15T00:00:00.000Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApiKeyList"];
+                };
+            };
+            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid, or the request is not the kind the endpoint takes. */
+            400: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_UNAUTHORIZED`, `GW_API_KEY_EXPIRED`: missing or unknown api key; the api key has expired. */
+            401: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_FORBIDDEN_SCOPE`: the api key lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_INTERNAL`: internal error. */
+            500: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_SHUTTING_DOWN`: the gateway is shutting down; retry on another instance. */
+            503: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The tenant, scopes, and optionally a description and an expiry. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateApiKeyRequest"];
+            };
+        };
+        responses: {
+            /** @description Created: `key` is shown this once. */
+            201: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "key": "gwk_3q2-7wJmZ1...",
+                     *       "key_id": "key_8kqX2vTn5mWc0aJd",
+                     *       "tenant_id": "ten_abc123",
+                     *       "scopes": [
+                     *         "publish",
+                     *         "read"
+                     *       ],
+                     *       "description": "billing-service, production",
+                     *       "created_at": "2026-03-15T10:05:22.123Z",
+                     *       "expires_at": "2027-03-15T00:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CreatedApiKey"];
+                };
+            };
+            /** @description `GW_MALFORMED_JSON`, `GW_INVALID_REQUEST`: the request body is not valid json; a query or path parameter is invalid, or the request is not the kind the endpoint takes. */
+            400: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_UNAUTHORIZED`, `GW_API_KEY_EXPIRED`: missing or unknown api key; the api key has expired. */
+            401: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_FORBIDDEN_SCOPE`: the api key lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_PAYLOAD_TOO_LARGE`: the request body is larger than allowed. */
+            413: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_UNSUPPORTED_MEDIA_TYPE`: the request body must be application/json. */
+            415: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_VALIDATION_FAILED`: the request body does not match its schema. */
+            422: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_INTERNAL`: internal error. */
+            500: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance. */
+            503: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The `key_id` the key was created with.
+                 * @example key_8kqX2vTn5mWc0aJd
+                 */
+                key_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked (or never there). */
+            200: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "key_id": "key_8kqX2vTn5mWc0aJd",
+                     *       "deleted": true
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApiKeyDeleted"];
+                };
+            };
+            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid, or the request is not the kind the endpoint takes. */
+            400: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_UNAUTHORIZED`, `GW_API_KEY_EXPIRED`: missing or unknown api key; the api key has expired. */
+            401: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_FORBIDDEN_SCOPE`: the api key lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_INTERNAL`: internal error. */
+            500: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance. */
+            503: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getTenant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant.
+                 * @example ten_abc123
+                 */
+                tenant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings. */
+            200: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "tenant_id": "ten_abc123",
+                     *       "enabled": true
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Tenant"];
+                };
+            };
+            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid, or the request is not the kind the endpoint takes. */
+            400: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_UNAUTHORIZED`, `GW_API_KEY_EXPIRED`: missing or unknown api key; the api key has expired. */
+            401: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_FORBIDDEN_SCOPE`: the api key lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_INTERNAL`: internal error. */
+            500: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_SHUTTING_DOWN`: the gateway is shutting down; retry on another instance. */
+            503: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putTenant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The tenant.
+                 * @example ten_abc123
+                 */
+                tenant_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description The settings. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TenantSettings"];
+            };
+        };
+        responses: {
+            /** @description The settings now in force. */
+            200: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "tenant_id": "ten_abc123",
+                     *       "enabled": true,
+                     *       "limits": {
+                     *         "publish_per_second": 200
+                     *       },
+                     *       "updated_at": "2026-03-15T10:05:22.123Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Tenant"];
+                };
+            };
+            /** @description `GW_INVALID_REQUEST`, `GW_MALFORMED_JSON`: a query or path parameter is invalid, or the request is not the kind the endpoint takes; the request body is not valid json. */
+            400: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_UNAUTHORIZED`, `GW_API_KEY_EXPIRED`: missing or unknown api key; the api key has expired. */
             401: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */

@@ -8,7 +8,7 @@ type JsonBody<O> = O extends { requestBody?: { content: { 'application/json': in
 /** The JSON body of an operation's 2xx answer. */
 type Ok<O> = O extends { responses: infer R } ? { [S in keyof R]: S extends 200 | 201 | 202 ? (R[S] extends { content: { 'application/json': infer B } } ? B : never) : never }[keyof R] : never;
 
-export const OPERATION_IDS = ["publishEvent","listEvents","publishEventBatch","listEventTypes","getHealth","getReadiness","getCorrelation","createWsTicket","putConsumer","getConsumer","deleteConsumer","fetchConsumer","ackConsumer","listDeadLetters","redriveDeadLetters"] as const;
+export const OPERATION_IDS = ["publishEvent","listEvents","publishEventBatch","listEventTypes","getHealth","getReadiness","getCorrelation","createWsTicket","putConsumer","getConsumer","deleteConsumer","fetchConsumer","ackConsumer","listConsumers","listDeadLetters","redriveDeadLetters","createApiKey","listApiKeys","deleteApiKey","putTenant","getTenant"] as const;
 
 /** Every operation of the document as a method; `unwrap` turns a non-2xx answer into an error. */
 export function bindOperations(api: Client<paths>, unwrap: <T>(result: { data?: T; error?: unknown; response: Response }) => T) {
@@ -52,12 +52,30 @@ export function bindOperations(api: Client<paths>, unwrap: <T>(result: { data?: 
     /** `POST /v1/consumers/{name}/ack`: Acknowledge or reject fetched events */
     ackConsumer: async (name: string, body: JsonBody<operations['ackConsumer']>, options: { signal?: AbortSignal } = {}): Promise<Ok<operations['ackConsumer']>> =>
       unwrap(await api.POST('/v1/consumers/{name}/ack', { params: { path: { name } }, body, signal: options.signal } as never)),
+    /** `GET /v1/consumers`: The tenant's pull consumers */
+    listConsumers: async (options: { signal?: AbortSignal } = {}): Promise<Ok<operations['listConsumers']>> =>
+      unwrap(await api.GET('/v1/consumers', { signal: options.signal } as never)),
     /** `GET /v1/dead-letters`: The tenant's dead letters */
     listDeadLetters: async (options: { query?: NonNullable<operations['listDeadLetters']['parameters']['query']>; signal?: AbortSignal } = {}): Promise<Ok<operations['listDeadLetters']>> =>
       unwrap(await api.GET('/v1/dead-letters', { params: { query: options.query }, signal: options.signal } as never)),
     /** `POST /v1/dead-letters/redrive`: Put dead letters back to their consumer */
     redriveDeadLetters: async (body: JsonBody<operations['redriveDeadLetters']>, options: { signal?: AbortSignal } = {}): Promise<Ok<operations['redriveDeadLetters']>> =>
       unwrap(await api.POST('/v1/dead-letters/redrive', { body, signal: options.signal } as never)),
+    /** `POST /v1/admin/keys`: Create an API key */
+    createApiKey: async (body: JsonBody<operations['createApiKey']>, options: { signal?: AbortSignal } = {}): Promise<Ok<operations['createApiKey']>> =>
+      unwrap(await api.POST('/v1/admin/keys', { body, signal: options.signal } as never)),
+    /** `GET /v1/admin/keys`: List API keys */
+    listApiKeys: async (options: { query?: NonNullable<operations['listApiKeys']['parameters']['query']>; signal?: AbortSignal } = {}): Promise<Ok<operations['listApiKeys']>> =>
+      unwrap(await api.GET('/v1/admin/keys', { params: { query: options.query }, signal: options.signal } as never)),
+    /** `DELETE /v1/admin/keys/{key_id}`: Revoke an API key */
+    deleteApiKey: async (key_id: string, options: { signal?: AbortSignal } = {}): Promise<Ok<operations['deleteApiKey']>> =>
+      unwrap(await api.DELETE('/v1/admin/keys/{key_id}', { params: { path: { key_id } }, signal: options.signal } as never)),
+    /** `PUT /v1/admin/tenants/{tenant_id}`: Set a tenant's settings */
+    putTenant: async (tenant_id: string, body: JsonBody<operations['putTenant']>, options: { signal?: AbortSignal } = {}): Promise<Ok<operations['putTenant']>> =>
+      unwrap(await api.PUT('/v1/admin/tenants/{tenant_id}', { params: { path: { tenant_id } }, body, signal: options.signal } as never)),
+    /** `GET /v1/admin/tenants/{tenant_id}`: A tenant's settings */
+    getTenant: async (tenant_id: string, options: { signal?: AbortSignal } = {}): Promise<Ok<operations['getTenant']>> =>
+      unwrap(await api.GET('/v1/admin/tenants/{tenant_id}', { params: { path: { tenant_id } }, signal: options.signal } as never)),
   };
 }
 
