@@ -62,6 +62,11 @@ const TABLE = {
   GW_TOO_MANY_SUBSCRIPTIONS: { status: 429, title: 'The connection holds the most subscriptions allowed', retryable: true },
   GW_NOT_IN_FLIGHT: { status: 409, title: 'No unacknowledged event with this seq on the subscription', retryable: false },
   GW_INTERNAL: { status: 500, title: 'Internal error', retryable: false },
+  GW_RATE_LIMITED: {
+    status: 429,
+    title: "The tenant's quota is used up for now (see Retry-After and the RateLimit headers)",
+    retryable: true,
+  },
 } as const satisfies Record<string, ErrorRow>;
 
 /** Every code the gateway answers with. */

@@ -18,6 +18,7 @@ import { busPlugin } from './plugins/bus.ts';
 import { cataloguePlugin } from './plugins/catalogue.ts';
 import { configPlugin } from './plugins/config.ts';
 import { contractPlugin } from './plugins/contract.ts';
+import { corsPlugin } from './plugins/cors.ts';
 import { httpPlugin } from './plugins/http.ts';
 import { restPlugin } from './plugins/rest.ts';
 import { websocketPlugin } from './plugins/websocket.ts';
@@ -76,6 +77,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 
   await app.register(configPlugin, { config });
   await app.register(httpPlugin);
+  await app.register(corsPlugin);
   await app.register(authPlugin, { apiKeys: opts.apiKeys });
   await app.register(busPlugin);
   await app.register(cataloguePlugin, { catalogue: opts.catalogue });

@@ -31,6 +31,11 @@ export type BusConfig = Pick<
   | 'DEAD_LETTER_MAX_AGE'
   | 'STREAM_UPDATE'
   | 'WS_TICKET_TTL'
+  | 'NATS_CREDS_FILE'
+  | 'NATS_NKEY_SEED_FILE'
+  | 'NATS_TLS_CA'
+  | 'NATS_TLS_CERT'
+  | 'NATS_TLS_KEY'
 >;
 
 export interface BusContext {

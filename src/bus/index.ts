@@ -16,6 +16,7 @@
 //   live-feed.ts    the per-instance live feed (stream republish → in-process listeners)
 //   dead-letters.ts dead-lettering, listing and redrive
 //   ticket-store.ts single use of WebSocket ticket nonces
+//   security.ts     credentials and TLS of the NATS connection, from their files
 //   subjects.ts     the subject layout; errors.ts  translation and named codes
 import type { Logger } from 'pino';
 import type { EventEnvelope } from '../../schemas/envelope.ts';
@@ -68,6 +69,7 @@ export { decodeCursor, encodeCursor, sameFilters } from './history.ts';
 export type { LiveEvent, LiveFeed, LiveListener } from './live-feed.ts';
 export type { PublishResult } from './publisher.ts';
 export type { StreamBounds } from './streams.ts';
+export { natsSecurityOptions } from './security.ts';
 
 /** How long `streamReady` waits for the event stream to answer (`/readyz` answers within a second). */
 const READINESS_TIMEOUT_MS = 750;
