@@ -17,12 +17,15 @@
 //   dead-letters.ts dead-lettering, listing and redrive
 //   ticket-store.ts single use of WebSocket ticket nonces
 //   security.ts     credentials and TLS of the NATS connection, from their files
+//   presence.ts     instances announcing themselves and a small state to each other (a KV bucket)
+//   consumer-count.ts  a tenant's durable consumers, counted (quotas)
 //   subjects.ts     the subject layout; errors.ts  translation and named codes
 import type { Logger } from 'pino';
 import type { EventEnvelope } from '../../schemas/envelope.ts';
 import type { GatewayError } from '../errors.ts';
 import { BusConnection, notReady } from './connection.ts';
 import { type OrderedSource, openDurable, openEphemeral, openOrdered, type Selection } from './consumers.ts';
+import { countTenantConsumers } from './consumer-count.ts';
 import type { BusConfig, BusContext } from './context.ts';
 import { type CorrelationTrace, traceCorrelation } from './correlations.ts';
 import {
@@ -54,6 +57,7 @@ import { translate, unavailable } from './errors.ts';
 import { firstSeqSince, type HistoryFilters, type HistoryLimits, type HistoryPage, readHistory } from './history.ts';
 import { HttpPullSource, settleHandle } from './http-pull.ts';
 import { LiveFeed } from './live-feed.ts';
+import { Presence, type PresenceOptions, presenceBucket } from './presence.ts';
 import { Publisher, type PublishResult } from './publisher.ts';
 import { ensureStreams, type StreamBounds, streamBounds, streamReady } from './streams.ts';
 import { TicketNonces } from './ticket-store.ts';
@@ -70,6 +74,7 @@ export type { LiveEvent, LiveFeed, LiveListener } from './live-feed.ts';
 export type { PublishResult } from './publisher.ts';
 export type { StreamBounds } from './streams.ts';
 export { natsSecurityOptions } from './security.ts';
+export type { Presence } from './presence.ts';
 
 /** How long `streamReady` waits for the event stream to answer (`/readyz` answers within a second). */
 const READINESS_TIMEOUT_MS = 750;
@@ -85,6 +90,7 @@ export class Bus {
   #readyPublisher: Publisher | undefined;
   #closed = false;
   #tickets: TicketNonces | undefined;
+  readonly #presences = new Set<Promise<Presence>>();
   /** Resolves once NATS is connected and the streams are ensured (pending for good if closed before). */
   readonly ready: Promise<void>;
   /**
@@ -196,6 +202,7 @@ export class Bus {
   async close(): Promise<void> {
     this.#closed = true;
     this.live.stop();
+    await Promise.allSettled([...this.#presences].map((p) => p.then((presence) => presence.close())));
     await this.#connection.close();
   }
 
@@ -306,6 +313,34 @@ export class Bus {
   ): Promise<void> {
     const durables = [durableName(who.tenant, who.consumer), legacyDurableName(who.tenant, who.consumer)];
     return settleHandle(this.#conn, handle, { consumer: who.consumer, durables }, action);
+  }
+
+  // ---- instances and quotas
+
+  /**
+   * Joins the instance presence (presence.ts): this instance's `state` is announced every
+   * `intervalMs`, `onPeers` hears the other live instances' states. Close it before the bus.
+   */
+  openPresence(opts: Omit<PresenceOptions, 'bucket'>): Promise<Presence> {
+    const conn = this.#conn;
+    const opening = Presence.open(conn, { ...opts, bucket: presenceBucket(conn.config) });
+    // Tracked until closed: a KV watch still running when the connection closes would throw
+    // from its heartbeat timer, so close() stops every presence (and waits for one opening) first.
+    this.#presences.add(opening);
+    opening.then(
+      (p) => p.closed.then(() => this.#presences.delete(opening)),
+      () => this.#presences.delete(opening),
+    );
+    return opening;
+  }
+
+  /** How many durable consumers the tenant has (HTTP pull consumers and WebSocket groups). */
+  async countConsumers(tenant: string): Promise<number> {
+    try {
+      return await countTenantConsumers(this.#conn, tenant);
+    } catch (err) {
+      throw this.translate(err);
+    }
   }
 
   // ---- WebSocket tickets

@@ -41,6 +41,8 @@ export async function startNats(
      * JetStream and store directory.
      */
     config?: string;
+    /** Every line the server logs (e.g. to look for permission violations). */
+    log?: (line: string) => void;
   } = {},
 ): Promise<TestNats> {
   const bin = await findNatsServer();
@@ -52,7 +54,7 @@ export async function startNats(
     writeFileSync(file, opts.config);
     extraArgs = ['-c', file];
   }
-  let current = await startNatsServer({ bin, storeDir, port: opts.port, extraArgs });
+  let current = await startNatsServer({ bin, storeDir, port: opts.port, extraArgs, log: opts.log });
   // One teardown for the server and every restart of it, registered before the gateways that use it:
   // tap runs teardowns last-registered first, so they close while it still runs (a gateway closing
   // while NATS is down waits seconds for its drain to give up).
@@ -65,7 +67,7 @@ export async function startNats(
     storeDir,
     restart: async () => {
       await server.kill(); // no-op once stopped or killed
-      current = await startNatsServer({ bin, storeDir, port: server.port, extraArgs });
+      current = await startNatsServer({ bin, storeDir, port: server.port, extraArgs, log: opts.log });
       return handle(current);
     },
     pause: async () => {

@@ -1003,6 +1003,23 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `GW_RATE_LIMITED`: the tenant's quota is used up for now (see retry-after and the ratelimit headers). */
+            429: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    /** @description The quota left, as a structured field: `"<limit>";r=<remaining>;t=<seconds until it refills>`, e.g. `"publish";r=0;t=1`. */
+                    RateLimit?: string;
+                    /** @description The limit, as a structured field: `"publish";q=100;w=1` (a rate per window of `w` seconds) or `"ws_connections";q=10;qu="concurrent-requests"`. */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `GW_INTERNAL`: internal error. */
             500: {
                 headers: {
@@ -1133,6 +1150,23 @@ export interface operations {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
                     "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_RATE_LIMITED`: the tenant's quota is used up for now (see retry-after and the ratelimit headers). */
+            429: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    /** @description The quota left, as a structured field: `"<limit>";r=<remaining>;t=<seconds until it refills>`, e.g. `"publish";r=0;t=1`. */
+                    RateLimit?: string;
+                    /** @description The limit, as a structured field: `"publish";q=100;w=1` (a rate per window of `w` seconds) or `"ws_connections";q=10;qu="concurrent-requests"`. */
+                    "RateLimit-Policy"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1287,6 +1321,23 @@ export interface operations {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
                     "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_RATE_LIMITED`: the tenant's quota is used up for now (see retry-after and the ratelimit headers). */
+            429: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    /** @description The quota left, as a structured field: `"<limit>";r=<remaining>;t=<seconds until it refills>`, e.g. `"publish";r=0;t=1`. */
+                    RateLimit?: string;
+                    /** @description The limit, as a structured field: `"publish";q=100;w=1` (a rate per window of `w` seconds) or `"ws_connections";q=10;qu="concurrent-requests"`. */
+                    "RateLimit-Policy"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1639,6 +1690,23 @@ export interface operations {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
                     "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_RATE_LIMITED`: the tenant's quota is used up for now (see retry-after and the ratelimit headers). */
+            429: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    /** @description The quota left, as a structured field: `"<limit>";r=<remaining>;t=<seconds until it refills>`, e.g. `"publish";r=0;t=1`. */
+                    RateLimit?: string;
+                    /** @description The limit, as a structured field: `"publish";q=100;w=1` (a rate per window of `w` seconds) or `"ws_connections";q=10;qu="concurrent-requests"`. */
+                    "RateLimit-Policy"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2044,6 +2112,23 @@ export interface operations {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
                     "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_RATE_LIMITED`: the tenant's quota is used up for now (see retry-after and the ratelimit headers). */
+            429: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    /** @description The quota left, as a structured field: `"<limit>";r=<remaining>;t=<seconds until it refills>`, e.g. `"publish";r=0;t=1`. */
+                    RateLimit?: string;
+                    /** @description The limit, as a structured field: `"publish";q=100;w=1` (a rate per window of `w` seconds) or `"ws_connections";q=10;qu="concurrent-requests"`. */
+                    "RateLimit-Policy"?: string;
                     [name: string]: unknown;
                 };
                 content: {
