@@ -1,12 +1,13 @@
-// Secure NATS links: the gateway authenticates with a user and password, a token or an nkey, and
+// Secure NATS links: the gateway authenticates with a creds file (JWT), an nkey, a user and password or a token, and
 // speaks TLS (verifying the server against NATS_TLS_CA, presenting a client certificate) to real
 // nats-servers configured that way; a missing or malformed credential file is a configuration
 // error at start, never a connection retried forever.
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createUser } from '@nats-io/nkeys';
+import { createAccount, createOperator, createUser, type KeyPair } from '@nats-io/nkeys';
 import t from 'tap';
 import { natsSecurityOptions } from '../src/bus/index.ts';
 import { ConfigError, configWith, loadConfig } from '../src/config.ts';
@@ -43,6 +44,71 @@ t.test('token', async (t) => {
   const nats = await startNats(t, { config: 'authorization { token: "t0ken-for-the-gateway" }\n' });
   const { app } = await startGateway(t, nats.url, { NATS_TOKEN: 't0ken-for-the-gateway' });
   t.equal(await publishes(app), 202);
+});
+
+/** A NATS JWT (v2 claims) signed by `issuer`: what `nsc` would write, made here so the test needs no tool. */
+function natsJwt(issuer: KeyPair, subject: string, name: string, nats: Record<string, unknown>): string {
+  const b64 = (v: string | Uint8Array) => Buffer.from(v).toString('base64url');
+  const header = b64(JSON.stringify({ typ: 'JWT', alg: 'ed25519-nkey' }));
+  const claims: Record<string, unknown> = {
+    jti: '',
+    iat: Math.floor(Date.now() / 1000),
+    iss: issuer.getPublicKey(),
+    name,
+    sub: subject,
+    nats,
+  };
+  claims.jti = createHash('sha256').update(JSON.stringify(claims)).digest('hex').toUpperCase().slice(0, 52);
+  const body = b64(JSON.stringify(claims));
+  return `${header}.${body}.${b64(issuer.sign(new TextEncoder().encode(`${header}.${body}`)))}`;
+}
+
+t.test('creds file: decentralized JWT authentication (operator, account with JetStream, user)', async (t) => {
+  const dir = tempDir(t);
+  const operator = createOperator();
+  const account = createAccount();
+  const system = createAccount();
+  const user = createUser();
+  const limits = { subs: -1, data: -1, payload: -1, imports: -1, exports: -1, wildcards: true, conn: -1, leaf: -1 };
+  const js = { mem_storage: -1, disk_storage: -1, streams: -1, consumer: -1 };
+  const accountJwt = natsJwt(operator, account.getPublicKey(), 'GATEWAY', { type: 'account', version: 2, limits: { ...limits, ...js } });
+  const systemJwt = natsJwt(operator, system.getPublicKey(), 'SYS', { type: 'account', version: 2, limits });
+  const userJwt = natsJwt(account, user.getPublicKey(), 'gateway', {
+    type: 'user',
+    version: 2,
+    pub: {},
+    sub: {},
+    subs: -1,
+    data: -1,
+    payload: -1,
+  });
+  const credsFile = join(dir, 'gateway.creds');
+  writeFileSync(
+    credsFile,
+    `-----BEGIN NATS USER JWT-----\n${userJwt}\n------END NATS USER JWT------\n\n` +
+      `-----BEGIN USER NKEY SEED-----\n${new TextDecoder().decode(user.getSeed())}\n------END USER NKEY SEED------\n`,
+  );
+  const nats = await startNats(t, {
+    config:
+      `operator: ${natsJwt(operator, operator.getPublicKey(), 'OP', { type: 'operator', version: 2 })}\n` +
+      `system_account: ${system.getPublicKey()}\nresolver: MEMORY\n` +
+      `resolver_preload: {\n  ${account.getPublicKey()}: ${accountJwt}\n  ${system.getPublicKey()}: ${systemJwt}\n}\n`,
+  });
+  const { app } = await startGateway(t, nats.url, { NATS_CREDS_FILE: credsFile });
+  t.equal(await publishes(app), 202, 'published as the JWT user');
+
+  await t.test('a user the account did not sign is refused', async (t) => {
+    const stranger = createUser();
+    const forged = join(dir, 'forged.creds');
+    writeFileSync(
+      forged,
+      `-----BEGIN NATS USER JWT-----\n${natsJwt(createAccount(), stranger.getPublicKey(), 'x', { type: 'user', version: 2, pub: {}, sub: {} })}\n------END NATS USER JWT------\n\n` +
+        `-----BEGIN USER NKEY SEED-----\n${new TextDecoder().decode(stranger.getSeed())}\n------END USER NKEY SEED------\n`,
+    );
+    const { app: refused } = await startGateway(t, nats.url, { NATS_CREDS_FILE: forged });
+    t.notOk(refused.bus.connected);
+    t.equal((await refused.inject({ method: 'GET', url: '/readyz' })).statusCode, 503);
+  });
 });
 
 t.test('nkey seed file', async (t) => {
