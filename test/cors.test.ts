@@ -69,6 +69,10 @@ t.test('CORS', async (t) => {
     });
     await other.body?.cancel();
     t.equal(other.headers.get('access-control-allow-origin'), null, 'an origin not listed gets no CORS grant');
+
+    const plain = await fetch(`${url}/v1/events`, { method: 'OPTIONS' });
+    await plain.body?.cancel();
+    t.equal(plain.status, 204, 'a plain OPTIONS is answered, not refused with a text/plain 400');
   });
 
   await t.test('`*` allows any origin', async (t) => {

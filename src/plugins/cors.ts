@@ -25,6 +25,9 @@ export const corsPlugin = fp(
       exposedHeaders: CORS_EXPOSED_HEADERS,
       credentials: false,
       maxAge: PREFLIGHT_MAX_AGE_S,
+      // An OPTIONS request that is not a complete preflight is answered 204 like one, rather than
+      // with the plugin's text/plain 400 (every client error here is a problem document).
+      strictPreflight: false,
       // Answered before any other onRequest hook (authentication is per route).
       hook: 'onRequest',
     });
