@@ -12,6 +12,7 @@ import t from 'tap';
 import { natsSecurityOptions } from '../src/bus/index.ts';
 import { ConfigError, configWith, loadConfig } from '../src/config.ts';
 import { eventually } from './helpers/eventually.ts';
+import { captureLogs } from './helpers/log-capture.ts';
 import { auth, KEYS, sampleEvent, startGateway } from './helpers/gateway.ts';
 import { startNats } from './helpers/nats.ts';
 
@@ -177,6 +178,19 @@ t.test('TLS: the server verified against NATS_TLS_CA, the gateway presenting its
     const { app: anonymous } = await startGateway(t, nats.url, { NATS_TLS_CA: f('ca.pem') });
     t.notOk(anonymous.bus.connected);
     t.equal((await anonymous.inject({ method: 'GET', url: '/readyz' })).statusCode, 503);
+  });
+
+  await t.test('with NATS_TLS_* set, a server that offers no TLS is refused, not used in plain text', async (t) => {
+    const plain = await startNats(t);
+    const logs = captureLogs();
+    const { app: strict } = await startGateway(t, plain.url, { NATS_TLS_CA: f('ca.pem') }, { logger: logs.logger });
+    t.notOk(strict.bus.connected);
+    t.equal((await strict.inject({ method: 'GET', url: '/readyz' })).statusCode, 503);
+    // nats.js itself refuses to go on in plain text when TLS options are given.
+    t.ok(
+      logs.lines.some((l) => /does not support 'tls'/.test(String(l.reason))),
+      `the attempt failed for that reason: ${JSON.stringify(logs.lines.map((l) => l.reason).filter(Boolean))}`,
+    );
   });
 
   await t.test('a CA that did not sign the server certificate is refused', async (t) => {
