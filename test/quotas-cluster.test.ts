@@ -133,3 +133,26 @@ t.test('WebSocket connections are counted across instances', async (t) => {
   );
   t.ok(again);
 });
+
+t.test('the presence outlives a restart of the NATS server', async (t) => {
+  const nats = await startNats(t);
+  const settings = { QUOTA_WS_CONNECTIONS: 10, ...SYNC };
+  const a = await startGateway(t, nats.url, settings);
+  const b = await startGateway(t, nats.url, settings);
+  await eventually(
+    'both instances to see each other',
+    () => [a.app.quotas.instances, b.app.quotas.instances],
+    (n) => n[0] === 2 && n[1] === 2,
+  );
+  await nats.restart();
+  await eventually('both buses to be back', () => a.app.bus.connected && b.app.bus.connected, Boolean, { timeoutMs: 20_000 });
+  // A third instance joining after the restart is seen by the first two: their watches resumed.
+  const c = await startGateway(t, nats.url, settings);
+  await eventually(
+    'all three to count three',
+    () => [a.app.quotas.instances, b.app.quotas.instances, c.app.quotas.instances],
+    (n) => n.every((x) => x === 3),
+    { timeoutMs: 20_000 },
+  );
+  t.pass('three instances see each other');
+});

@@ -3,9 +3,9 @@
 // watches the bucket for the others'. An instance silent for MISSED_INTERVALS intervals no longer
 // counts (a killed one leaves its last entry behind, which the bucket's TTL removes later); one that
 // closes deletes its entry at once. The quotas use it to learn how many instances share a tenant's
-// limits and what the others hold (src/quotas/). Memory storage: it is rebuilt within an interval
-// by the instances themselves, so nothing is lost with it; STREAM_REPLICAS replicas so it answers
-// while a quorum is up.
+// limits and what the others hold (src/quotas/). File storage, so the bucket outlives a restart of
+// the NATS servers (the watch then resumes by itself); STREAM_REPLICAS replicas so it answers while
+// a quorum is up.
 import { type KV, Kvm, KvWatchInclude } from '@nats-io/kv';
 import { StorageType } from '@nats-io/jetstream';
 import type { BusContext } from './context.ts';
@@ -60,7 +60,7 @@ export class Presence {
     const ttl = Math.max(60_000, opts.intervalMs * 10);
     let kv: KV;
     try {
-      kv = await kvm.create(opts.bucket, { history: 1, ttl, storage: StorageType.Memory, replicas: ctx.config.STREAM_REPLICAS });
+      kv = await kvm.create(opts.bucket, { history: 1, ttl, storage: StorageType.File, replicas: ctx.config.STREAM_REPLICAS });
     } catch (err) {
       // Made by another instance with other settings (replicas, TTL): use it as it is.
       ctx.log.debug({ err, bucket: opts.bucket }, 'presence bucket exists with other settings; opening it');
