@@ -81,7 +81,9 @@ t.test('quotas', async (t) => {
   });
 
   await t.test('overrides from the provider replace the defaults per tenant', async (t) => {
-    const overrides = new Map([['ten_b', { publish_per_second: 1, publish_burst: 2 }]]);
+    const overrides = new Map<string, { publish_per_second?: number; publish_burst?: number }>([
+      ['ten_b', { publish_per_second: 1, publish_burst: 2 }],
+    ]);
     const { app } = await startGateway(
       t,
       nats.url,
@@ -90,6 +92,8 @@ t.test('quotas', async (t) => {
     );
     t.match(app.quotas.limitsOf('ten_b'), { publish_per_second: 1, publish_burst: 2, reads_per_second: 0 });
     t.match(app.quotas.limitsOf('ten_a'), { publish_per_second: 1000 });
+    overrides.set('ten_c', { publish_per_second: 7 });
+    t.match(app.quotas.limitsOf('ten_c'), { publish_per_second: 7, publish_burst: 0 }, 'a rate without a burst: the burst is the rate');
     const codes: number[] = [];
     for (let i = 0; i < 10 && !codes.includes(429); i++) codes.push((await publishOne(app.inject.bind(app), KEYS.b)).statusCode);
     t.ok(codes.includes(429), `ten_b is held to its override (${codes.join(',')})`);

@@ -55,7 +55,11 @@ const KEYS = [
   'reads_per_second',
 ] as const satisfies readonly (keyof Limits)[];
 
-/** The defaults with the override's numbers on top (a missing or non-numeric field keeps the default). */
+/**
+ * The defaults with the override's numbers on top (a missing or non-numeric field keeps the
+ * default), except that an override of the publish rate without a burst of its own has a burst of
+ * its rate: a tenant given 10 events/s does not keep a default burst sized for 1,000.
+ */
 export function mergeLimits(defaults: Limits, override: Partial<Limits> | undefined): Limits {
   if (!override) return defaults;
   const out = { ...defaults };
@@ -63,6 +67,7 @@ export function mergeLimits(defaults: Limits, override: Partial<Limits> | undefi
     const v = override[k];
     if (typeof v === 'number' && Number.isFinite(v) && v >= 0) out[k] = v;
   }
+  if (out.publish_per_second !== defaults.publish_per_second && typeof override.publish_burst !== 'number') out.publish_burst = 0;
   return out;
 }
 
