@@ -100,6 +100,27 @@ t.test('quotas', async (t) => {
     for (let i = 0; i < 10; i++) t.equal((await publishOne(app.inject.bind(app), KEYS.a)).statusCode, 202);
   });
 
+  await t.test('a plugin registered later can set the override provider and the refusal hook', async (t) => {
+    const refused: string[] = [];
+    const { app } = await startGateway(
+      t,
+      nats.url,
+      {},
+      {
+        beforeReady: (app) => {
+          t.notOk(app.quotas.active, 'nothing limited yet');
+          app.quotas.setOverrides((tenant) => (tenant === 'ten_b' ? { publish_per_second: 1, publish_burst: 1 } : undefined));
+          app.quotas.setOnRateLimited((tenant, limit) => refused.push(`${tenant}:${limit}`));
+        },
+      },
+    );
+    t.ok(app.quotas.active);
+    const codes: number[] = [];
+    for (let i = 0; i < 10 && !codes.includes(429); i++) codes.push((await publishOne(app.inject.bind(app), KEYS.b)).statusCode);
+    t.ok(codes.includes(429), `held to the override (${codes.join(',')})`);
+    t.same(refused, ['ten_b:publish']);
+  });
+
   await t.test('history and correlation reads', async (t) => {
     const { app } = await startGateway(t, nats.url, { QUOTA_READS_PER_SECOND: 1 });
     const read = (url: string) => app.inject({ method: 'GET', url, headers: auth(KEYS.a) });

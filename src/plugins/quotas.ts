@@ -1,5 +1,7 @@
 // Per-tenant quotas, as `app.quotas` (src/quotas/): routes take from it, the WebSocket route counts
-// connections and subscriptions with it. Once the bus is ready the instance joins the others'
+// connections and subscriptions with it. Per-tenant overrides and the refusal hook come from
+// buildApp's `quotas` option, or later from another plugin (`app.quotas.setOverrides`,
+// `setOnRateLimited`) before the app is ready. Once the bus is ready the instance joins the others'
 // presence (src/bus/presence.ts) so limits hold across instances; until then, or with NATS away,
 // it enforces the limits as if it were alone. Left in preClose, so the others take its share back
 // at once.
@@ -46,8 +48,11 @@ export const quotasPlugin = fp<QuotaOptions>(
         }
       }
     };
-    // Only when something can be limited: a gateway without quotas needs no presence bucket.
-    if (opts.overrides || Object.values(quotas.defaults).some((v) => v > 0)) void join();
+    // Only when something can be limited (decided once every plugin could set an override
+    // provider): a gateway without quotas needs no presence bucket.
+    app.addHook('onReady', async () => {
+      if (quotas.active) void join();
+    });
 
     app.addHook('preClose', async () => {
       closed = true;

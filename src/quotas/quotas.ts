@@ -66,8 +66,8 @@ const sfString = (s: string) => `"${s}"`;
 
 export class Quotas {
   readonly defaults: Limits;
-  readonly #overrides: LimitOverrides | undefined;
-  readonly #onRateLimited: QuotaOptions['onRateLimited'];
+  #overrides: LimitOverrides | undefined;
+  #onRateLimited: QuotaOptions['onRateLimited'];
   readonly #intervalMs: number;
   readonly #usage = new Map<string, TenantUsage>();
   /** The other instances' announcements, summed per tenant. */
@@ -76,7 +76,7 @@ export class Quotas {
   #announce: (() => void) | undefined;
   readonly #roller: NodeJS.Timeout;
   /** True when neither defaults nor overrides can limit anything: every check returns at once. */
-  readonly #off: boolean;
+  #off: boolean;
 
   constructor(config: QuotaConfig, opts: QuotaOptions = {}) {
     this.defaults = defaultLimits(config);
@@ -86,6 +86,25 @@ export class Quotas {
     this.#off = unlimited(this.defaults) && !opts.overrides;
     this.#roller = setInterval(() => this.#roll(), this.#intervalMs);
     this.#roller.unref();
+  }
+
+  /**
+   * Sets (or replaces) the per-tenant override provider, for a tenant store that is set up after
+   * this plugin (call it before the app is ready, so the instance joins the presence).
+   */
+  setOverrides(overrides: LimitOverrides | undefined): void {
+    this.#overrides = overrides;
+    this.#off = unlimited(this.defaults) && !overrides;
+  }
+
+  /** Sets (or replaces) the refusal hook (the metrics' gateway_rate_limited_total). */
+  setOnRateLimited(hook: QuotaOptions['onRateLimited']): void {
+    this.#onRateLimited = hook;
+  }
+
+  /** True when some tenant may have a limit (configured defaults, or an override provider). */
+  get active(): boolean {
+    return !this.#off;
   }
 
   /** The tenant's effective limits: the configured defaults merged with its override, if any. */
