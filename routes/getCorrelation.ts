@@ -3,11 +3,13 @@
 // tenant's correlation is indistinguishable from one that does not exist.
 import { principalOf } from '../src/auth/authenticate.ts';
 import { GatewayError } from '../src/errors.ts';
-import type { Request } from './handler.ts';
+import type { Reply, Request } from './handler.ts';
 
-export async function getCorrelation(req: Request<'getCorrelation'>) {
-  const { bus, config } = req.server;
+export async function getCorrelation(req: Request<'getCorrelation'>, reply: Reply<'getCorrelation'>) {
+  const { bus, config, quotas } = req.server;
   const tenantId = principalOf(req).tenantId;
+  const limited = quotas.takeRead(tenantId);
+  if (limited) reply.headers(limited);
   const { correlation_id: correlationId } = req.params;
   const trace = await bus.traceCorrelation(tenantId, correlationId, config.CORRELATION_MAX_EVENTS);
   if (!trace) throw new GatewayError('GW_NOT_FOUND', `No events with correlation id "${correlationId}"`);

@@ -6,7 +6,7 @@ import { principalOf } from '../src/auth/authenticate.ts';
 import { decodeCursor, encodeCursor, type HistoryFilters, sameFilters } from '../src/bus/index.ts';
 import { GatewayError } from '../src/errors.ts';
 import { isTypePattern } from '../src/type-patterns.ts';
-import type { Request } from './handler.ts';
+import type { Reply, Request } from './handler.ts';
 
 type ListEventsQuery = Request<'listEvents'>['query'];
 
@@ -32,9 +32,11 @@ function filtersOf(q: ListEventsQuery): HistoryFilters {
   };
 }
 
-export async function listEvents(req: Request<'listEvents'>) {
-  const { bus, config } = req.server;
+export async function listEvents(req: Request<'listEvents'>, reply: Reply<'listEvents'>) {
+  const { bus, config, quotas } = req.server;
   const tenantId = principalOf(req).tenantId;
+  const limited = quotas.takeRead(tenantId);
+  if (limited) reply.headers(limited);
   const q = req.query;
   if (q.from_seq !== undefined && q.since !== undefined) throw invalid('since', 'give from_seq or since, not both');
   if (q.since !== undefined && q.until !== undefined && Date.parse(q.since) > Date.parse(q.until)) {

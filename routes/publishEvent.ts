@@ -5,8 +5,11 @@ import { correlationIdFromHeader, traceIdFromTraceparent } from '../src/event-pr
 import type { Reply, Request } from './handler.ts';
 
 export async function publishEvent(req: Request<'publishEvent'>, reply: Reply<'publishEvent'>) {
-  const { preparer, bus } = req.server;
+  const { preparer, bus, quotas } = req.server;
   const tenantId = principalOf(req).tenantId;
+  // The tenant's publish rate (429 GW_RATE_LIMITED over it); the RateLimit fields go on every answer.
+  const limited = quotas.takePublish(tenantId, 1);
+  if (limited) reply.headers(limited);
   // The route schema (EventInput) already validated the body; the catalogue checks remain.
   const prepared = preparer.prepareValid(req.body, {
     tenantId,

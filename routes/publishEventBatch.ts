@@ -9,15 +9,19 @@ type Result = RouteOf<'publishEventBatch'>['Reply']['results'][number];
 type ItemError = Extract<Result, { error: unknown }>['error'];
 
 export async function publishEventBatch(req: Request<'publishEventBatch'>, reply: Reply<'publishEventBatch'>) {
-  const { preparer, bus, config } = req.server;
+  const { preparer, bus, config, quotas } = req.server;
   const { events } = req.body;
   if (events.length > config.BATCH_MAX_EVENTS) {
     throw new GatewayError('GW_BATCH_TOO_LARGE', `A batch holds at most ${config.BATCH_MAX_EVENTS} events; this one has ${events.length}`);
   }
   // Nothing can be stored: one 503 for the request, rather than N identical failures.
   if (!bus.connected) throw bus.unavailable('The event bus is not connected');
+  const tenantId = principalOf(req).tenantId;
+  // Every entry counts against the tenant's publish rate: the whole batch is admitted or refused.
+  const limited = quotas.takePublish(tenantId, events.length);
+  if (limited) reply.headers(limited);
   const ctx = {
-    tenantId: principalOf(req).tenantId,
+    tenantId,
     correlationId: correlationIdFromHeader(req.headers['x-correlation-id']),
     traceId: traceIdFromTraceparent(req.headers.traceparent),
   };

@@ -2,13 +2,15 @@
 // its description: 201 when created, 200 otherwise.
 import { principalOf } from '../src/auth/authenticate.ts';
 import { GatewayError } from '../src/errors.ts';
+import { admitDurableConsumer } from '../src/quotas/durable-consumers.ts';
 import type { Reply, Request } from './handler.ts';
 
 export async function putConsumer(req: Request<'putConsumer'>, reply: Reply<'putConsumer'>) {
-  const { bus } = req.server;
+  const { bus, quotas } = req.server;
   const tenant = principalOf(req).tenantId;
   const { name } = req.params;
   const body = req.body;
+  await admitDurableConsumer(quotas, bus, tenant, name);
   const consumer = await bus.ensureConsumer(tenant, name, {
     types: body.types,
     filter: body.filter,

@@ -37,8 +37,8 @@ export function websocketOptions(config: Pick<Config, 'WS_MAX_FRAME_BYTES'>): We
 
 export const wsRoute = fp(
   async function wsRoute(app: FastifyInstance) {
-    const { bus, config, apiKeys } = app;
-    const subscriptions = await WebSocketRegistry.start(bus, config, app.log as Logger);
+    const { bus, config, apiKeys, quotas } = app;
+    const subscriptions = await WebSocketRegistry.start(bus, config, app.log as Logger, quotas);
     app.decorate('wsSubscriptions', subscriptions);
 
     async function authenticateUpgrade(req: FastifyRequest) {
@@ -57,11 +57,31 @@ export const wsRoute = fp(
       req.principal = authorize(apiKeys, bearerKey(req.headers.authorization), 'subscribe');
     }
 
+    /**
+     * The tenant's connection quota, before upgrading: over it, a 429 problem answer. The lease
+     * lasts as long as the TCP connection, which after the upgrade is the WebSocket's; a handshake
+     * that fails after this point destroys the socket, which releases it too.
+     */
+    function countConnection(req: FastifyRequest, _reply: unknown, done: (err?: Error) => void) {
+      if (req.headers.upgrade?.toLowerCase() !== 'websocket') {
+        done();
+        return;
+      }
+      try {
+        const lease = quotas.openConnection(principalOf(req).tenantId);
+        req.raw.socket.once('close', () => lease.release());
+      } catch (err) {
+        done(err as Error);
+        return;
+      }
+      done();
+    }
+
     app.route({
       method: 'GET',
       url: '/v1/ws',
       schema: { hide: true },
-      onRequest: authenticateUpgrade,
+      onRequest: [authenticateUpgrade, countConnection],
       handler: async () => {
         throw new GatewayError('GW_INVALID_REQUEST', 'GET /v1/ws is a WebSocket endpoint: send an upgrade request');
       },

@@ -243,7 +243,7 @@ export const CONSUMER_OPERATIONS = [
       200: { description: 'Updated, or already as asked.', schema: Consumer, example: consumerExample },
       201: { description: 'Created.', schema: Consumer, example: consumerExample },
     },
-    errors: ['GW_INVALID_FILTER', 'GW_CONFLICT', ...BUS_ERRORS],
+    errors: ['GW_INVALID_FILTER', 'GW_CONFLICT', ...BUS_ERRORS, 'GW_RATE_LIMITED'],
   },
   {
     method: 'post',

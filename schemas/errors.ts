@@ -64,6 +64,11 @@ const TABLE = {
   GW_INTERNAL: { status: 500, title: 'Internal error', retryable: false },
   GW_API_KEY_EXPIRED: { status: 401, title: 'The API key has expired', retryable: false },
   GW_TENANT_DISABLED: { status: 403, title: "The API key's tenant is disabled", retryable: false },
+  GW_RATE_LIMITED: {
+    status: 429,
+    title: "The tenant's quota is used up for now (see Retry-After and the RateLimit headers)",
+    retryable: true,
+  },
 } as const satisfies Record<string, ErrorRow>;
 
 /** Every code the gateway answers with. */

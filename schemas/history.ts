@@ -168,7 +168,7 @@ export const HISTORY_OPERATIONS = [
         },
       },
     },
-    errors: [...BUS_ERRORS],
+    errors: [...BUS_ERRORS, 'GW_RATE_LIMITED'],
   },
   {
     method: 'get',
@@ -217,7 +217,7 @@ export const HISTORY_OPERATIONS = [
         },
       },
     },
-    errors: [...BUS_ERRORS, 'GW_NOT_FOUND'],
+    errors: [...BUS_ERRORS, 'GW_NOT_FOUND', 'GW_RATE_LIMITED'],
   },
 ] as const satisfies readonly OperationSpec[];
 

@@ -67,6 +67,19 @@ const RETRY_AFTER = {
   schema: { type: 'integer', minimum: 1 },
 };
 
+/** The fields of draft-ietf-httpapi-ratelimit-headers on a GW_RATE_LIMITED answer (docs/operations.md). */
+const RATE_LIMIT_HEADERS = {
+  RateLimit: {
+    description: 'The quota left, as a structured field: `"<limit>";r=<remaining>;t=<seconds until it refills>`, e.g. `"publish";r=0;t=1`.',
+    schema: { type: 'string' },
+  },
+  'RateLimit-Policy': {
+    description:
+      'The limit, as a structured field: `"publish";q=100;w=1` (a rate per window of `w` seconds) or `"ws_connections";q=10;qu="concurrent-requests"`.',
+    schema: { type: 'string' },
+  },
+};
+
 const REQUEST_ID = { description: 'Request id, also in logs and in problem bodies.', schema: { type: 'string' } };
 
 /** A JSON copy of a schema without TypeBox's symbol keys. */
@@ -234,6 +247,7 @@ export function buildDocument(info: DocumentInfo, operations: readonly Operation
       }
       const headers: Record<string, unknown> = { 'X-Request-Id': REQUEST_ID };
       if (status === 503) headers['Retry-After'] = RETRY_AFTER;
+      if (codes.includes('GW_RATE_LIMITED')) Object.assign(headers, { 'Retry-After': RETRY_AFTER, ...RATE_LIMIT_HEADERS });
       responses[String(status)] = {
         description: `${codes.map((c) => `\`${c}\``).join(', ')}: ${codes.map((c) => ERROR_CODES[c].title.toLowerCase()).join('; ')}.`,
         headers,

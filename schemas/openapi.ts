@@ -83,7 +83,7 @@ export const CORE_OPERATIONS = [
         example: { id: 'evt_abc123', seq: 42, stream: 'EVENTS', duplicate: false },
       },
     },
-    errors: ['GW_TENANT_MISMATCH', 'GW_UNKNOWN_EVENT_TYPE', 'GW_UNSUPPORTED_VERSION', ...BUS_ERRORS],
+    errors: ['GW_TENANT_MISMATCH', 'GW_UNKNOWN_EVENT_TYPE', 'GW_UNSUPPORTED_VERSION', ...BUS_ERRORS, 'GW_RATE_LIMITED'],
   },
   {
     method: 'post',
@@ -132,7 +132,7 @@ export const CORE_OPERATIONS = [
         },
       },
     },
-    errors: ['GW_BATCH_TOO_LARGE', 'GW_NATS_UNAVAILABLE'],
+    errors: ['GW_BATCH_TOO_LARGE', 'GW_NATS_UNAVAILABLE', 'GW_RATE_LIMITED'],
   },
   {
     method: 'get',

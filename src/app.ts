@@ -19,11 +19,14 @@ import { cataloguePlugin } from './plugins/catalogue.ts';
 import { configPlugin } from './plugins/config.ts';
 import { contractPlugin } from './plugins/contract.ts';
 import { directoryPlugin } from './plugins/directory.ts';
+import { corsPlugin } from './plugins/cors.ts';
 import { httpPlugin } from './plugins/http.ts';
+import { quotasPlugin } from './plugins/quotas.ts';
 import { restPlugin } from './plugins/rest.ts';
 import { uiPlugin } from './plugins/ui.ts';
 import { websocketPlugin } from './plugins/websocket.ts';
 import { clientErrorHandler, problemHandler } from './problem-handler.ts';
+import type { QuotaOptions } from './quotas/quotas.ts';
 
 declare module 'fastify' {
   // Always a pino logger here (buildApp makes one or is given one), which has this: hot paths
@@ -40,6 +43,8 @@ export interface BuildOptions {
   catalogue?: Catalogue;
   /** A pino logger to use (tests pass a silent one); else one is made from LOG_LEVEL. */
   logger?: Logger;
+  /** Per-tenant limit overrides (the tenant settings store) and the refusal hook (metrics); src/quotas/. */
+  quotas?: QuotaOptions;
 }
 
 export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
@@ -78,8 +83,10 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 
   await app.register(configPlugin, { config });
   await app.register(httpPlugin);
+  await app.register(corsPlugin);
   await app.register(authPlugin, { apiKeys: opts.apiKeys });
   await app.register(busPlugin);
+  await app.register(quotasPlugin, opts.quotas ?? {});
   await app.register(cataloguePlugin, { catalogue: opts.catalogue });
   await app.register(contractPlugin);
   await app.register(websocketPlugin);

@@ -1,6 +1,7 @@
 // Configuration: every setting is an environment variable, declared once in SETTINGS (name,
 // default, parser, documentation). `loadConfig` validates them all and reports every bad value at
 // once; the README's configuration table lists the same names (a test keeps them in step).
+import { accessSync, constants, statSync } from 'node:fs';
 import { isName } from '../schemas/identifiers.ts';
 
 export class ConfigError extends Error {
@@ -70,6 +71,31 @@ const adminKey: Parser<string | undefined> = (raw) => {
     throw new Error('must be a key of at least 16 characters, or sha256:<64 hex digits>');
   }
   return raw;
+};
+/** A path to a file that exists and can be read now (its content is checked where it is used). */
+const readableFile: Parser<string | undefined> = (raw) => {
+  if (raw.trim() === '') return undefined;
+  try {
+    if (!statSync(raw).isFile()) throw new Error('is not a file');
+    accessSync(raw, constants.R_OK);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    throw new Error(code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'the file cannot be read' : (err as Error).message);
+  }
+  return raw;
+};
+/** `*`, or a comma-separated list of origins (`https://app.example.com`); empty: CORS off. */
+const corsOrigins: Parser<string[] | undefined> = (raw) => {
+  if (raw.trim() === '') return undefined;
+  const origins = raw
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o !== '');
+  for (const o of origins) {
+    if (o !== '*' && !/^https?:\/\/[^\s/,]+$/.test(o)) throw new Error(`"${o}" is not an origin (scheme://host[:port], no path) or *`);
+  }
+  if (origins.includes('*') && origins.length > 1) throw new Error('give * alone, or a list of origins');
+  return origins;
 };
 
 interface Setting<T> {
@@ -255,6 +281,67 @@ export const SETTINGS = {
     'GATEWAY_ADMIN',
     token,
     'NATS KV bucket of the API keys made with the admin API (SHA-256 digests only) and the tenant settings; every instance watches it. Replicated like the streams (`STREAM_REPLICAS`).',
+  ),
+  NATS_CREDS_FILE: setting(
+    undefined,
+    readableFile,
+    'NATS credentials file (a user JWT and its nkey seed, as `nsc` writes it) for decentralized JWT authentication. Read at start; a missing or malformed file stops the start with a configuration error.',
+  ),
+  NATS_NKEY_SEED_FILE: setting(
+    undefined,
+    readableFile,
+    'File holding a user nkey seed (`SU…`) for nkey authentication. Read at start, like `NATS_CREDS_FILE` (give one of the two).',
+  ),
+  NATS_TLS_CA: setting(
+    undefined,
+    readableFile,
+    "PEM file of the CA(s) that signed the NATS servers' certificates. Any `NATS_TLS_*` setting makes the connection require TLS.",
+  ),
+  NATS_TLS_CERT: setting(
+    undefined,
+    readableFile,
+    'PEM client certificate for NATS servers that verify clients (mutual TLS); with `NATS_TLS_KEY`.',
+  ),
+  NATS_TLS_KEY: setting(undefined, readableFile, 'PEM private key of `NATS_TLS_CERT`.'),
+  CORS_ORIGINS: setting(
+    undefined,
+    corsOrigins,
+    'Browser origins allowed to call the API cross-origin, comma-separated (`https://app.example.com,https://admin.example.com`), or `*` for any. Unset: CORS is off (no CORS headers; browsers refuse cross-origin calls). See docs/operations.md.',
+  ),
+  QUOTA_PUBLISH_PER_SECOND: setting(
+    '0',
+    int(0, 10_000_000),
+    'Events one tenant may publish per second, across all instances (a batch counts its entries); `0`: unlimited. Over it: `429 GW_RATE_LIMITED`. Per-tenant overrides replace it (docs/operations.md).',
+  ),
+  QUOTA_PUBLISH_BURST: setting(
+    '0',
+    int(0, 10_000_000),
+    'Events a tenant may publish at once above its steady rate (the token bucket size); `0`: the same as `QUOTA_PUBLISH_PER_SECOND`.',
+  ),
+  QUOTA_READS_PER_SECOND: setting(
+    '0',
+    int(0, 10_000_000),
+    'History and correlation reads (`GET /v1/events`, `GET /v1/correlations/{id}`) one tenant may make per second, across all instances; `0`: unlimited.',
+  ),
+  QUOTA_WS_CONNECTIONS: setting(
+    '0',
+    int(0, 10_000_000),
+    'Concurrent WebSocket connections of one tenant, across all instances; `0`: unlimited. An upgrade over it is refused with `429` before upgrading.',
+  ),
+  QUOTA_SUBSCRIPTIONS: setting(
+    '0',
+    int(0, 10_000_000),
+    'Concurrent WebSocket subscriptions of one tenant, across all its connections and instances (`WS_MAX_SUBSCRIPTIONS` still bounds one connection); `0`: unlimited. Over it the `subscribe` frame gets a `GW_RATE_LIMITED` error frame.',
+  ),
+  QUOTA_DURABLE_CONSUMERS: setting(
+    '0',
+    int(0, 1_000_000),
+    'Durable consumers (HTTP pull consumers and WebSocket groups) one tenant may have; `0`: unlimited. Creating one more answers `429 GW_RATE_LIMITED`; existing ones keep working.',
+  ),
+  QUOTA_SYNC_INTERVAL: setting(
+    '1s',
+    duration(100, 60_000),
+    "How often each instance announces itself and its tenants' connection and subscription counts to the others (a NATS KV bucket): how fast limits adapt when instances come and go. An instance silent for 3 intervals no longer counts.",
   ),
 } satisfies Record<string, Setting<unknown>>;
 

@@ -12,6 +12,8 @@ export interface GatewayErrorOptions {
   cause?: unknown;
   /** Where a failed WebSocket subscription can be subscribed again without a gap (`from: {"seq": …}`). */
   resumeFrom?: number;
+  /** More response header fields (the RateLimit fields of a 429). */
+  headers?: Record<string, string>;
 }
 
 export class GatewayError extends Error {
@@ -20,6 +22,7 @@ export class GatewayError extends Error {
   readonly errors: FieldError[] | undefined;
   readonly retryAfter: number | undefined;
   readonly resumeFrom: number | undefined;
+  readonly headers: Record<string, string> | undefined;
 
   constructor(code: ErrorCode, detail?: string, options: GatewayErrorOptions = {}) {
     super(detail ?? ERROR_CODES[code].title, { cause: options.cause });
@@ -29,6 +32,7 @@ export class GatewayError extends Error {
     this.errors = options.errors;
     this.retryAfter = options.retryAfter;
     this.resumeFrom = options.resumeFrom;
+    this.headers = options.headers;
   }
 
   /** Whether the same request may succeed later unchanged (the catalogue's `retryable`). */

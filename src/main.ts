@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import type { NatsServer } from '../dev/nats-server/embedded.ts';
 import { ApiKeyFileError, ApiKeys } from './auth/api-keys.ts';
 import { type Catalogue, CatalogueFileError, loadCatalogue } from './catalogue.ts';
+import { natsSecurityOptions } from './bus/index.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { buildApp } from './app.ts';
 
@@ -15,6 +16,8 @@ async function main(): Promise<void> {
   let catalogue: Catalogue;
   try {
     config = loadConfig();
+    // The NATS credential and TLS files: read and checked now, not on the first connection attempt.
+    natsSecurityOptions(config);
     apiKeys = config.API_KEYS_FILE ? ApiKeys.fromFile(config.API_KEYS_FILE) : undefined;
     catalogue = loadCatalogue(config.EVENT_TYPES_DIR);
   } catch (err) {

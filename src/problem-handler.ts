@@ -55,6 +55,7 @@ export function problemHandler(err: FastifyError | Error, req: FastifyRequest, r
     req.log.info({ code: gwErr.code, detail: gwErr.message }, 'request rejected');
   }
   if (gwErr.retryAfter !== undefined) reply.header('Retry-After', String(gwErr.retryAfter));
+  if (gwErr.headers !== undefined) reply.headers(gwErr.headers);
   return reply
     .code(gwErr.statusCode)
     .type('application/problem+json')

@@ -9,6 +9,7 @@ import { type ConnectionOptions, connect, type NatsConnection } from '@nats-io/t
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.ts';
 import type { BusConfig, BusContext } from './context.ts';
+import { type NatsSecurityOptions, natsSecurityOptions } from './security.ts';
 
 /** How long one connection attempt (TCP, TLS, the server's INFO) may take. */
 const CONNECT_ATTEMPT_TIMEOUT_MS = 5000;
@@ -42,8 +43,12 @@ export class BusConnection implements BusContext {
   /** Resolves once the first attempt connected (true) or failed (false). */
   readonly firstAttempt: Promise<boolean>;
 
-  private constructor(config: BusConfig, log: Logger) {
+  /** Credentials and TLS, read from their files once, at start (security.ts). */
+  readonly #security: NatsSecurityOptions;
+
+  private constructor(config: BusConfig, log: Logger, security: NatsSecurityOptions) {
     this.config = config;
+    this.#security = security;
     this.log = log;
     let opened!: () => void;
     let first!: (ok: boolean) => void;
@@ -56,10 +61,13 @@ export class BusConnection implements BusContext {
     void this.#connectLoop(opened, first);
   }
 
-  /** Starts connecting in the background; `opened` says when it is done. */
+  /**
+   * Starts connecting in the background; `opened` says when it is done. Throws a ConfigError at
+   * once when a credential or TLS file is missing or malformed.
+   */
   static start(config: BusConfig, log: Logger): BusConnection {
     if (!config.NATS_URL || config.NATS_URL.length === 0) throw new Error('NATS_URL is not set');
-    return new BusConnection(config, log);
+    return new BusConnection(config, log, natsSecurityOptions(config));
   }
 
   get nc(): NatsConnection {
@@ -88,9 +96,7 @@ export class BusConnection implements BusContext {
     const options: ConnectionOptions = {
       servers,
       name: 'platforma-event-gateway',
-      token: this.config.NATS_TOKEN,
-      user: this.config.NATS_USER,
-      pass: this.config.NATS_PASSWORD,
+      ...this.#security,
       timeout: CONNECT_ATTEMPT_TIMEOUT_MS,
       maxReconnectAttempts: -1,
       // The first connection is retried here (each attempt logged), later ones by nats.js.
@@ -106,7 +112,7 @@ export class BusConnection implements BusContext {
     for (let tries = 1; !this.#closing; tries++) {
       let nc: NatsConnection | undefined;
       try {
-        if (tries === 1) this.log.info({ servers }, 'connecting to NATS');
+        if (tries === 1) this.log.info({ servers, tls: this.#security.tls !== undefined }, 'connecting to NATS');
         nc = await connect(options);
         const jsm = await jetstreamManager(nc, { timeout: this.config.PUBLISH_TIMEOUT_MS });
         if (this.#closing) {

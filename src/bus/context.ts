@@ -32,6 +32,11 @@ export type BusConfig = Pick<
   | 'STREAM_UPDATE'
   | 'WS_TICKET_TTL'
   | 'ADMIN_BUCKET'
+  | 'NATS_CREDS_FILE'
+  | 'NATS_NKEY_SEED_FILE'
+  | 'NATS_TLS_CA'
+  | 'NATS_TLS_CERT'
+  | 'NATS_TLS_KEY'
 >;
 
 export interface BusContext {

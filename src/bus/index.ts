@@ -17,6 +17,9 @@
 //   dead-letters.ts dead-lettering, listing and redrive
 //   ticket-store.ts single use of WebSocket ticket nonces
 //   admin-bucket.ts the admin bucket (NATS KV): API keys and tenant settings, watched by every instance
+//   security.ts     credentials and TLS of the NATS connection, from their files
+//   presence.ts     instances announcing themselves and a small state to each other (a KV bucket)
+//   consumer-count.ts  a tenant's durable consumers, counted (quotas)
 //   subjects.ts     the subject layout; errors.ts  translation and named codes
 import type { Logger } from 'pino';
 import type { EventEnvelope } from '../../schemas/envelope.ts';
@@ -26,6 +29,7 @@ import type { TenantSettings } from '../../schemas/tenants.ts';
 import { type AdminChange, AdminBucket, type AdminWatch, type RestartableWatch } from './admin-bucket.ts';
 import { BusConnection, notReady } from './connection.ts';
 import { type OrderedSource, openDurable, openEphemeral, openOrdered, type Selection } from './consumers.ts';
+import { countTenantConsumers } from './consumer-count.ts';
 import type { BusConfig, BusContext } from './context.ts';
 import { type CorrelationTrace, traceCorrelation } from './correlations.ts';
 import {
@@ -58,6 +62,7 @@ import { translate, unavailable } from './errors.ts';
 import { firstSeqSince, type HistoryFilters, type HistoryLimits, type HistoryPage, readHistory } from './history.ts';
 import { HttpPullSource, settleHandle } from './http-pull.ts';
 import { LiveFeed } from './live-feed.ts';
+import { Presence, type PresenceOptions, presenceBucket } from './presence.ts';
 import { Publisher, type PublishResult } from './publisher.ts';
 import { ensureStreams, type StreamBounds, streamBounds, streamReady } from './streams.ts';
 import { TicketNonces } from './ticket-store.ts';
@@ -74,6 +79,8 @@ export { decodeCursor, encodeCursor, sameFilters } from './history.ts';
 export type { LiveEvent, LiveFeed, LiveListener } from './live-feed.ts';
 export type { PublishResult } from './publisher.ts';
 export type { StreamBounds } from './streams.ts';
+export { natsSecurityOptions } from './security.ts';
+export type { Presence } from './presence.ts';
 
 /** How long `streamReady` waits for the event stream to answer (`/readyz` answers within a second). */
 const READINESS_TIMEOUT_MS = 750;
@@ -91,6 +98,7 @@ export class Bus {
   #tickets: TicketNonces | undefined;
   #admin: AdminBucket | undefined;
   readonly #adminWatches = new Set<AdminWatch>();
+  readonly #presences = new Set<Promise<Presence>>();
   /** Resolves once NATS is connected and the streams are ensured (pending for good if closed before). */
   readonly ready: Promise<void>;
   /**
@@ -203,6 +211,7 @@ export class Bus {
     this.#closed = true;
     for (const w of this.#adminWatches) w.stop();
     this.live.stop();
+    await Promise.allSettled([...this.#presences].map((p) => p.then((presence) => presence.close())));
     await this.#connection.close();
   }
 
@@ -375,6 +384,34 @@ export class Bus {
   get #adminBucket(): AdminBucket {
     this.#admin ??= new AdminBucket(this.#connection);
     return this.#admin;
+  }
+
+  // ---- instances and quotas
+
+  /**
+   * Joins the instance presence (presence.ts): this instance's `state` is announced every
+   * `intervalMs`, `onPeers` hears the other live instances' states. Close it before the bus.
+   */
+  openPresence(opts: Omit<PresenceOptions, 'bucket'>): Promise<Presence> {
+    const conn = this.#conn;
+    const opening = Presence.open(conn, { ...opts, bucket: presenceBucket(conn.config) });
+    // Tracked until closed: a KV watch still running when the connection closes would throw
+    // from its heartbeat timer, so close() stops every presence (and waits for one opening) first.
+    this.#presences.add(opening);
+    opening.then(
+      (p) => p.closed.then(() => this.#presences.delete(opening)),
+      () => this.#presences.delete(opening),
+    );
+    return opening;
+  }
+
+  /** How many durable consumers the tenant has (HTTP pull consumers and WebSocket groups). */
+  async countConsumers(tenant: string): Promise<number> {
+    try {
+      return await countTenantConsumers(this.#conn, tenant);
+    } catch (err) {
+      throw this.translate(err);
+    }
   }
 
   // ---- WebSocket tickets

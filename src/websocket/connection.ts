@@ -24,6 +24,8 @@ import type { Delivery } from '../delivery/engine.ts';
 import type { WebSocketTarget } from '../delivery/sinks/websocket.ts';
 import { GatewayError } from '../errors.ts';
 import { jsonDepthExceeds } from '../json-depth.ts';
+import { admitDurableConsumer } from '../quotas/durable-consumers.ts';
+import type { Lease, Quotas } from '../quotas/quotas.ts';
 import { bodyAjv, fieldErrors, type ValidateFunction } from '../validation.ts';
 import { type OpenedSubscription, openSubscription } from './subscribe.ts';
 
@@ -46,6 +48,8 @@ export type WsConfig = Pick<
 export interface ConnectionContext {
   bus: Bus;
   config: WsConfig;
+  /** The tenant's subscription and durable-consumer quotas (none when undefined). */
+  quotas?: Quotas | undefined;
 }
 
 /** How long a closing client may take to answer the close handshake before it is cut off. */
@@ -85,6 +89,8 @@ export class WsConnection implements WebSocketTarget {
   readonly #ctx: ConnectionContext;
   /** Subscriptions by id; a pending subscribe holds its id with `undefined`. */
   readonly #subs = new Map<string, Delivery | undefined>();
+  /** Each subscription's place in the tenant's subscription quota, released when it ends. */
+  readonly #leases = new Map<string, Lease>();
   #windowStart = 0;
   /** Frames in the current one-second window that count against WS_MAX_FRAMES_PER_SECOND. */
   #framesInWindow = 0;
@@ -227,7 +233,7 @@ export class WsConnection implements WebSocketTarget {
         return this.#settle(frame);
       case 'unsubscribe': {
         const sub = this.#existing(frame.sub);
-        this.#subs.delete(frame.sub);
+        this.#forget(frame.sub);
         await sub.stop();
         this.sendFrame({ op: 'unsubscribed', sub: frame.sub });
         return;
@@ -255,6 +261,13 @@ export class WsConnection implements WebSocketTarget {
     }
   }
 
+  /** Drops a subscription id and gives its place in the tenant's quota back. */
+  #forget(id: string): void {
+    this.#subs.delete(id);
+    this.#leases.get(id)?.release();
+    this.#leases.delete(id);
+  }
+
   #existing(id: string): Delivery {
     const sub = this.#subs.get(id);
     if (!sub) throw new GatewayError('GW_UNKNOWN_SUBSCRIPTION', `No subscription "${id}" on this connection`);
@@ -270,16 +283,22 @@ export class WsConnection implements WebSocketTarget {
       throw new GatewayError('GW_TOO_MANY_SUBSCRIPTIONS', `A connection may hold ${config.WS_MAX_SUBSCRIPTIONS} subscriptions`);
     }
     const log = this.log.child({ sub: frame.sub });
+    // The tenant's subscription quota: over it, an error frame (GW_RATE_LIMITED) for this `sub`.
+    const quotas = this.#ctx.quotas;
+    if (quotas) this.#leases.set(frame.sub, quotas.openSubscription(this.tenant));
     this.#subs.set(frame.sub, undefined); // hold the id while consumers are made
     let opened: OpenedSubscription;
     try {
-      opened = await openSubscription(frame, this, bus, { maxInFlight: config.WS_MAX_IN_FLIGHT }, log);
+      const admitGroup = quotas ? (name: string) => admitDurableConsumer(quotas, bus, this.tenant, name) : undefined;
+      opened = await openSubscription(frame, this, bus, { maxInFlight: config.WS_MAX_IN_FLIGHT, admitGroup }, log);
     } catch (err) {
-      this.#subs.delete(frame.sub);
+      this.#forget(frame.sub);
       throw err;
     }
     const { delivery, subscribed } = opened;
     if (this.#closed || this.#subs.get(frame.sub) !== undefined || !this.#subs.has(frame.sub)) {
+      // Closed, or unsubscribed while opening (which already let its id go).
+      if (this.#closed) this.#forget(frame.sub);
       await delivery.stop();
       return;
     }
@@ -358,7 +377,7 @@ export class WsConnection implements WebSocketTarget {
 
   fail(sub: string, err: GatewayError): void {
     const held = this.#subs.get(sub);
-    this.#subs.delete(sub);
+    this.#forget(sub);
     void held?.stop();
     this.#sendError(err, sub);
   }
@@ -399,6 +418,8 @@ export class WsConnection implements WebSocketTarget {
     this.#closed = true;
     const subs = [...this.#subs.values()];
     this.#subs.clear();
+    for (const lease of this.#leases.values()) lease.release();
+    this.#leases.clear();
     await Promise.all(subs.map((s) => s?.stop()));
   }
 }

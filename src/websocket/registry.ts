@@ -8,6 +8,7 @@ import { CLOSE_CODES } from '../../schemas/websocket.ts';
 import type { Principal } from '../auth/api-keys.ts';
 import type { Bus, LiveFeed } from '../bus/index.ts';
 import type { Config } from '../config.ts';
+import type { Quotas } from '../quotas/quotas.ts';
 import { WsConnection } from './connection.ts';
 import { WsTickets } from './tickets.ts';
 
@@ -21,11 +22,13 @@ export class WebSocketRegistry {
   readonly #bus: Bus;
   readonly #config: Config;
   readonly #log: Logger;
+  readonly #quotas: Quotas | undefined;
   #pinger: NodeJS.Timeout | undefined;
   #closing = false;
 
-  private constructor(bus: Bus, config: Config, log: Logger) {
+  private constructor(bus: Bus, config: Config, log: Logger, quotas: Quotas | undefined) {
     this.#bus = bus;
+    this.#quotas = quotas;
     this.#config = config;
     this.#log = log;
     this.hub = bus.live;
@@ -37,8 +40,9 @@ export class WebSocketRegistry {
     this.tickets = new WsTickets(bus, secret, config.WS_TICKET_TTL);
   }
 
-  static async start(bus: Bus, config: Config, log: Logger): Promise<WebSocketRegistry> {
-    const ws = new WebSocketRegistry(bus, config, log);
+  /** `quotas`: the tenants' subscription and durable-consumer limits (none when omitted). */
+  static async start(bus: Bus, config: Config, log: Logger, quotas?: Quotas): Promise<WebSocketRegistry> {
+    const ws = new WebSocketRegistry(bus, config, log, quotas);
     // One timer for every connection: ping, and drop those that did not answer the previous ping.
     ws.#pinger = setInterval(() => ws.#heartbeat(), config.WS_PING_INTERVAL);
     ws.#pinger.unref();
@@ -57,7 +61,7 @@ export class WebSocketRegistry {
     const conn = new WsConnection(
       socket,
       principal,
-      { bus: this.#bus, config: this.#config },
+      { bus: this.#bus, config: this.#config, quotas: this.#quotas },
       log.child({ conn: randomUUID(), tenant_id: principal.tenantId }),
     );
     this.#connections.add(conn);

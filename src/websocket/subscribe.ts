@@ -25,7 +25,11 @@ export async function openSubscription(
   frame: SubscribeFrame,
   target: WebSocketTarget & { readonly tenant: string },
   bus: Bus,
-  limits: { maxInFlight: number },
+  limits: {
+    maxInFlight: number;
+    /** Throws (GW_RATE_LIMITED) when the tenant may not create the group's consumer, if it is new. */
+    admitGroup?: ((name: string) => Promise<void>) | undefined;
+  },
   log: DeliveryLog,
 ): Promise<OpenedSubscription> {
   if (!frame.types.every(isTypePattern)) {
@@ -54,6 +58,7 @@ export async function openSubscription(
 
   const policy: FlowPolicy = { window: limits.maxInFlight, ack: ack === 'client' ? 'client' : 'on-write' };
   if (frame.group !== undefined) {
+    await limits.admitGroup?.(frame.group);
     const opened = await openGroup(bus, target.tenant, frame.group, { ...sel, filter: frame.filter }, policy, sink, log);
     const subscribed: SubscribedFrame = { op: 'subscribed', sub, ack, group: frame.group, start: 'position', truncated: false };
     if (opened.resumed) subscribed.resumed_group = true;

@@ -4,6 +4,7 @@ import { type Logger, pino } from 'pino';
 import { ApiKeys, sha256 } from '../../src/auth/api-keys.ts';
 import { type Config, configWith } from '../../src/config.ts';
 import { buildApp } from '../../src/app.ts';
+import type { QuotaOptions } from '../../src/quotas/quotas.ts';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -48,12 +49,15 @@ export async function startGateway(
     logger?: Logger;
     /** Called on the built app before it is ready (e.g. to add a route of the test's own). */
     beforeReady?: (app: FastifyInstance) => void;
+    /** Per-tenant limit overrides and the refusal hook (src/quotas/). */
+    quotas?: QuotaOptions;
   } = {},
 ): Promise<TestGateway> {
   const config = configWith({ NATS_URL: [natsUrl], PUBLISH_TIMEOUT_MS: 2000, ...overrides });
   const app = await buildApp(config, {
     apiKeys: ApiKeys.fromDocument(KEY_FILE),
     logger: opts.logger ?? pino({ level: opts.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    ...(opts.quotas ? { quotas: opts.quotas } : {}),
   });
   t.teardown(() => app.close());
   opts.beforeReady?.(app);

@@ -1,5 +1,5 @@
 // Real nats-server processes for tests: a random port, a temporary store, stopped at teardown.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findNatsServer } from '../../dev/nats-server/binary.ts';
@@ -30,11 +30,31 @@ function allThreadsStopped(pid: number): boolean {
   return tasks.every((tid) => /\) T /.test(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')));
 }
 
-export async function startNats(t: Teardown, opts: { storeDir?: string; port?: number } = {}): Promise<TestNats> {
+export async function startNats(
+  t: Teardown,
+  opts: {
+    storeDir?: string;
+    port?: number;
+    /**
+     * nats-server configuration text (authorization, accounts, tls blocks…), written to a file in
+     * the store directory and passed with `-c`; the command line still sets the address, port,
+     * JetStream and store directory.
+     */
+    config?: string;
+    /** Every line the server logs (e.g. to look for permission violations). */
+    log?: (line: string) => void;
+  } = {},
+): Promise<TestNats> {
   const bin = await findNatsServer();
   const storeDir = opts.storeDir ?? mkdtempSync(join(tmpdir(), 'gw-nats-'));
   const owned = opts.storeDir === undefined;
-  let current = await startNatsServer({ bin, storeDir, port: opts.port });
+  let extraArgs: string[] | undefined;
+  if (opts.config !== undefined) {
+    const file = join(storeDir, 'test-nats-server.conf');
+    writeFileSync(file, opts.config);
+    extraArgs = ['-c', file];
+  }
+  let current = await startNatsServer({ bin, storeDir, port: opts.port, extraArgs, log: opts.log });
   // One teardown for the server and every restart of it, registered before the gateways that use it:
   // tap runs teardowns last-registered first, so they close while it still runs (a gateway closing
   // while NATS is down waits seconds for its drain to give up).
@@ -47,7 +67,7 @@ export async function startNats(t: Teardown, opts: { storeDir?: string; port?: n
     storeDir,
     restart: async () => {
       await server.kill(); // no-op once stopped or killed
-      current = await startNatsServer({ bin, storeDir, port: server.port });
+      current = await startNatsServer({ bin, storeDir, port: server.port, extraArgs, log: opts.log });
       return handle(current);
     },
     pause: async () => {

@@ -17,6 +17,8 @@ export interface Refusal {
   status: number;
   contentType: string | undefined;
   body: Record<string, unknown>;
+  /** Every response header (lower-case names). */
+  headers: IncomingMessage['headers'];
 }
 
 export class WsClient {
@@ -74,7 +76,12 @@ export class WsClient {
           text += c;
         });
         res.on('end', () => {
-          resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'], body: JSON.parse(text || '{}') });
+          resolve({
+            status: res.statusCode ?? 0,
+            contentType: res.headers['content-type'],
+            body: JSON.parse(text || '{}'),
+            headers: res.headers,
+          });
           socket.terminate();
         });
       });

@@ -701,7 +701,7 @@ export interface components {
          * @description Stable machine-readable code; branch on this.
          * @enum {string}
          */
-        ErrorCode: "GW_UNAUTHORIZED" | "GW_FORBIDDEN_SCOPE" | "GW_TENANT_MISMATCH" | "GW_MALFORMED_REQUEST" | "GW_MALFORMED_JSON" | "GW_INVALID_REQUEST" | "GW_VALIDATION_FAILED" | "GW_UNKNOWN_EVENT_TYPE" | "GW_UNSUPPORTED_VERSION" | "GW_BATCH_TOO_LARGE" | "GW_BODY_TOO_DEEP" | "GW_PAYLOAD_TOO_LARGE" | "GW_UNSUPPORTED_MEDIA_TYPE" | "GW_NOT_FOUND" | "GW_METHOD_NOT_ALLOWED" | "GW_URI_TOO_LONG" | "GW_HEADERS_TOO_LARGE" | "GW_CONFLICT" | "GW_INVALID_FILTER" | "GW_INVALID_ACK_TOKEN" | "GW_ACK_TOKEN_EXPIRED" | "GW_NATS_UNAVAILABLE" | "GW_PUBLISH_TIMEOUT" | "GW_REQUEST_TIMEOUT" | "GW_NOT_READY" | "GW_SHUTTING_DOWN" | "GW_INVALID_TICKET" | "GW_INVALID_FRAME" | "GW_DUPLICATE_SUBSCRIPTION" | "GW_UNKNOWN_SUBSCRIPTION" | "GW_TOO_MANY_SUBSCRIPTIONS" | "GW_NOT_IN_FLIGHT" | "GW_INTERNAL" | "GW_API_KEY_EXPIRED" | "GW_TENANT_DISABLED";
+        ErrorCode: "GW_UNAUTHORIZED" | "GW_FORBIDDEN_SCOPE" | "GW_TENANT_MISMATCH" | "GW_MALFORMED_REQUEST" | "GW_MALFORMED_JSON" | "GW_INVALID_REQUEST" | "GW_VALIDATION_FAILED" | "GW_UNKNOWN_EVENT_TYPE" | "GW_UNSUPPORTED_VERSION" | "GW_BATCH_TOO_LARGE" | "GW_BODY_TOO_DEEP" | "GW_PAYLOAD_TOO_LARGE" | "GW_UNSUPPORTED_MEDIA_TYPE" | "GW_NOT_FOUND" | "GW_METHOD_NOT_ALLOWED" | "GW_URI_TOO_LONG" | "GW_HEADERS_TOO_LARGE" | "GW_CONFLICT" | "GW_INVALID_FILTER" | "GW_INVALID_ACK_TOKEN" | "GW_ACK_TOKEN_EXPIRED" | "GW_NATS_UNAVAILABLE" | "GW_PUBLISH_TIMEOUT" | "GW_REQUEST_TIMEOUT" | "GW_NOT_READY" | "GW_SHUTTING_DOWN" | "GW_INVALID_TICKET" | "GW_INVALID_FRAME" | "GW_DUPLICATE_SUBSCRIPTION" | "GW_UNKNOWN_SUBSCRIPTION" | "GW_TOO_MANY_SUBSCRIPTIONS" | "GW_NOT_IN_FLIGHT" | "GW_INTERNAL" | "GW_API_KEY_EXPIRED" | "GW_TENANT_DISABLED" | "GW_RATE_LIMITED";
         /** EventEnvelope */
         EventEnvelope: {
             /**
@@ -1268,6 +1268,23 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `GW_RATE_LIMITED`: the tenant's quota is used up for now (see retry-after and the ratelimit headers). */
+            429: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    /** @description The quota left, as a structured field: `"<limit>";r=<remaining>;t=<seconds until it refills>`, e.g. `"publish";r=0;t=1`. */
+                    RateLimit?: string;
+                    /** @description The limit, as a structured field: `"publish";q=100;w=1` (a rate per window of `w` seconds) or `"ws_connections";q=10;qu="concurrent-requests"`. */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `GW_INTERNAL`: internal error. */
             500: {
                 headers: {
@@ -1398,6 +1415,23 @@ export interface operations {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
                     "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_RATE_LIMITED`: the tenant's quota is used up for now (see retry-after and the ratelimit headers). */
+            429: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    /** @description The quota left, as a structured field: `"<limit>";r=<remaining>;t=<seconds until it refills>`, e.g. `"publish";r=0;t=1`. */
+                    RateLimit?: string;
+                    /** @description The limit, as a structured field: `"publish";q=100;w=1` (a rate per window of `w` seconds) or `"ws_connections";q=10;qu="concurrent-requests"`. */
+                    "RateLimit-Policy"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1552,6 +1586,23 @@ export interface operations {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
                     "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_RATE_LIMITED`: the tenant's quota is used up for now (see retry-after and the ratelimit headers). */
+            429: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    /** @description The quota left, as a structured field: `"<limit>";r=<remaining>;t=<seconds until it refills>`, e.g. `"publish";r=0;t=1`. */
+                    RateLimit?: string;
+                    /** @description The limit, as a structured field: `"publish";q=100;w=1` (a rate per window of `w` seconds) or `"ws_connections";q=10;qu="concurrent-requests"`. */
+                    "RateLimit-Policy"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1915,6 +1966,23 @@ export interface operations {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
                     "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_RATE_LIMITED`: the tenant's quota is used up for now (see retry-after and the ratelimit headers). */
+            429: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    /** @description The quota left, as a structured field: `"<limit>";r=<remaining>;t=<seconds until it refills>`, e.g. `"publish";r=0;t=1`. */
+                    RateLimit?: string;
+                    /** @description The limit, as a structured field: `"publish";q=100;w=1` (a rate per window of `w` seconds) or `"ws_connections";q=10;qu="concurrent-requests"`. */
+                    "RateLimit-Policy"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2320,6 +2388,23 @@ export interface operations {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
                     "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_RATE_LIMITED`: the tenant's quota is used up for now (see retry-after and the ratelimit headers). */
+            429: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    /** @description The quota left, as a structured field: `"<limit>";r=<remaining>;t=<seconds until it refills>`, e.g. `"publish";r=0;t=1`. */
+                    RateLimit?: string;
+                    /** @description The limit, as a structured field: `"publish";q=100;w=1` (a rate per window of `w` seconds) or `"ws_connections";q=10;qu="concurrent-requests"`. */
+                    "RateLimit-Policy"?: string;
                     [name: string]: unknown;
                 };
                 content: {
