@@ -19,6 +19,7 @@ import { cataloguePlugin } from './plugins/catalogue.ts';
 import { configPlugin } from './plugins/config.ts';
 import { contractPlugin } from './plugins/contract.ts';
 import { httpPlugin } from './plugins/http.ts';
+import { metricsPlugin } from './plugins/metrics.ts';
 import { restPlugin } from './plugins/rest.ts';
 import { websocketPlugin } from './plugins/websocket.ts';
 import { clientErrorHandler, problemHandler } from './problem-handler.ts';
@@ -78,6 +79,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(httpPlugin);
   await app.register(authPlugin, { apiKeys: opts.apiKeys });
   await app.register(busPlugin);
+  await app.register(metricsPlugin);
   await app.register(cataloguePlugin, { catalogue: opts.catalogue });
   await app.register(contractPlugin);
   await app.register(websocketPlugin);

@@ -15,12 +15,20 @@ export class LiveEvent {
   readonly type: string;
   /** The stored envelope as JSON, exactly as published. */
   readonly json: string;
+  /** The subject it is stored under. */
+  readonly subject: string | undefined;
+  /** The publisher's W3C trace context, when it sent one. */
+  readonly traceparent: string | undefined;
+  readonly tracestate: string | undefined;
   #envelope: EventEnvelope | undefined;
 
-  constructor(seq: number, type: string, json: string) {
+  constructor(seq: number, type: string, json: string, carried?: { subject?: string; traceparent?: string; tracestate?: string }) {
     this.seq = seq;
     this.type = type;
     this.json = json;
+    this.subject = carried?.subject;
+    this.traceparent = carried?.traceparent || undefined;
+    this.tracestate = carried?.tracestate || undefined;
   }
 
   /** Parsed once, however many subscriptions' filters look at it. */
@@ -130,7 +138,12 @@ export class LiveFeed {
     let event: LiveEvent | undefined;
     for (const l of feed.listeners) {
       if (!l.matches(type)) continue;
-      event ??= new LiveEvent(seq, type, msg.string());
+      event ??= new LiveEvent(seq, type, msg.string(), {
+        // The stream's republish keeps the stored message's headers, the trace context among them.
+        subject: `${this.#prefix}${msg.subject.slice(msg.subject.indexOf('.'))}`,
+        traceparent: msg.headers?.get('traceparent'),
+        tracestate: msg.headers?.get('tracestate'),
+      });
       l.onEvent(event);
     }
   }

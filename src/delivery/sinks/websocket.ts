@@ -19,12 +19,27 @@ export interface WebSocketTarget {
   fail(sub: string, err: GatewayError): void;
 }
 
-/** An `event` frame around the stored envelope's JSON. */
-export function eventFrame(sub: string, seq: number, delivery: number, eventJson: string): string {
-  return `{"op":"event","sub":${JSON.stringify(sub)},"seq":${seq},"delivery":${delivery},"event":${eventJson}}`;
+/**
+ * An `event` frame around the stored envelope's JSON, with the publisher's trace context when the
+ * event carries one (both are validated header values: no escaping needed beyond JSON.stringify).
+ */
+export function eventFrame(
+  sub: string,
+  seq: number,
+  delivery: number,
+  eventJson: string,
+  trace?: Pick<EventRef, 'traceparent' | 'tracestate'>,
+): string {
+  let tracing = '';
+  if (trace?.traceparent) {
+    tracing = `,"traceparent":${JSON.stringify(trace.traceparent)}`;
+    if (trace.tracestate) tracing += `,"tracestate":${JSON.stringify(trace.tracestate)}`;
+  }
+  return `{"op":"event","sub":${JSON.stringify(sub)},"seq":${seq},"delivery":${delivery}${tracing},"event":${eventJson}}`;
 }
 
 export class WebSocketSink implements Sink {
+  readonly metricsName = 'websocket';
   readonly #sub: string;
   readonly #target: WebSocketTarget;
 
@@ -42,7 +57,7 @@ export class WebSocketSink implements Sink {
   }
 
   write(event: EventRef, delivery: number, written?: (err?: Error) => void): void {
-    this.#target.sendRaw(eventFrame(this.#sub, event.seq, delivery, event.json), written);
+    this.#target.sendRaw(eventFrame(this.#sub, event.seq, delivery, event.json, event), written);
   }
 
   slow(): void {
