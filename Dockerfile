@@ -20,6 +20,9 @@ COPY schemas ./schemas
 COPY asyncapi ./asyncapi
 USER node
 EXPOSE 8080
+# Prometheus metrics (GET /metrics), reachable by a scraper outside the container.
+ENV METRICS_HOST=0.0.0.0
+EXPOSE 9464
 # NATS_URL must point at a NATS cluster with JetStream (see docker-compose.yml); without it the
 # gateway would try to run an embedded nats-server, which this image does not ship.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
