@@ -1,14 +1,24 @@
 // The gateway's Prometheus metrics (prom-client): one Registry per app instance, never the
 // library's global one, so tests that build several apps in one process do not clash. Every
 // metric name lives here (deploy/grafana-dashboard.json and docs/observability.md use the same).
-// Hot paths call pre-bound label children (`eventsPublished(tenant).stored.inc()`), cached per
-// label value, so counting an event allocates nothing.
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+//
+// Hot paths (every event published or delivered, every request) increment plain numbers: a
+// prom-client child hashes its label values on every `inc`/`observe` (about a microsecond), so the
+// counters and histograms counted per event are cells of this module's own, one per label set,
+// made once and cached by label value; prom-client reads them when scraped (`get()`, the custom
+// collector shape its Registry accepts) and formats them. Gauges read at scrape time and Node's
+// default metrics are prom-client's own.
+import { collectDefaultMetrics, Gauge, type Metric, Registry } from 'prom-client';
 import type { Config } from './config.ts';
 
-/** What a hot path increments: a prom-client child bound to its labels. */
+/** What a hot path increments. */
 export interface Inc {
   inc(n?: number): void;
+}
+
+/** What a hot path observes (a histogram's value). */
+export interface Observe {
+  observe(value: number): void;
 }
 
 export interface PublishCounters {
@@ -41,6 +51,127 @@ export const OTHER_TENANT = 'other';
 
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
+type Labels = Record<string, string>;
+
+interface Sample {
+  labels: Record<string, string | number>;
+  value: number;
+  metricName?: string;
+}
+
+class CounterCell implements Inc {
+  value = 0;
+  readonly labels: Labels;
+  constructor(labels: Labels) {
+    this.labels = labels;
+  }
+  inc(n = 1): void {
+    this.value += n;
+  }
+}
+
+/** A counter whose label sets are cells bumped on hot paths; read by prom-client when scraped. */
+class CellCounter {
+  readonly name: string;
+  readonly help: string;
+  readonly type = 'counter';
+  readonly aggregator = 'sum';
+  readonly labelNames: readonly string[];
+  readonly #cells = new Map<string, CounterCell>();
+
+  constructor(registry: Registry, name: string, help: string, labelNames: readonly string[] = []) {
+    this.name = name;
+    this.help = help;
+    this.labelNames = labelNames;
+    registry.registerMetric(this as unknown as Metric);
+    if (labelNames.length === 0) this.cell();
+  }
+
+  /** The cell of these label values (in labelNames order), made on first use. */
+  cell(...values: string[]): CounterCell {
+    const key = values.join('\u0000');
+    let c = this.#cells.get(key);
+    if (!c) {
+      c = new CounterCell(Object.fromEntries(this.labelNames.map((n, i) => [n, values[i] as string])));
+      this.#cells.set(key, c);
+    }
+    return c;
+  }
+
+  get() {
+    const values: Sample[] = [];
+    for (const c of this.#cells.values()) values.push({ labels: c.labels, value: c.value });
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+}
+
+class HistogramCell implements Observe {
+  readonly labels: Labels;
+  readonly #bounds: readonly number[];
+  /** Observations per bucket (not cumulative), the last one above every bound. */
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+  constructor(labels: Labels, bounds: readonly number[]) {
+    this.labels = labels;
+    this.#bounds = bounds;
+    this.counts = new Float64Array(bounds.length + 1);
+  }
+  observe(value: number): void {
+    const bounds = this.#bounds;
+    let i = 0;
+    while (i < bounds.length && value > (bounds[i] as number)) i++;
+    (this.counts as Float64Array)[i] = (this.counts[i] as number) + 1;
+    this.sum += value;
+    this.count++;
+  }
+}
+
+/** A histogram whose label sets are cells observed on hot paths; read by prom-client when scraped. */
+class CellHistogram {
+  readonly name: string;
+  readonly help: string;
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  readonly labelNames: readonly string[];
+  readonly buckets: readonly number[];
+  readonly #cells = new Map<string, HistogramCell>();
+
+  constructor(registry: Registry, name: string, help: string, buckets: readonly number[], labelNames: readonly string[] = []) {
+    this.name = name;
+    this.help = help;
+    this.buckets = buckets;
+    this.labelNames = labelNames;
+    registry.registerMetric(this as unknown as Metric);
+    if (labelNames.length === 0) this.cell();
+  }
+
+  cell(...values: string[]): HistogramCell {
+    const key = values.join('\u0000');
+    let c = this.#cells.get(key);
+    if (!c) {
+      c = new HistogramCell(Object.fromEntries(this.labelNames.map((n, i) => [n, values[i] as string])), this.buckets);
+      this.#cells.set(key, c);
+    }
+    return c;
+  }
+
+  get() {
+    const values: Sample[] = [];
+    for (const c of this.#cells.values()) {
+      let cumulative = 0;
+      this.buckets.forEach((le, i) => {
+        cumulative += c.counts[i] as number;
+        values.push({ labels: { ...c.labels, le }, value: cumulative, metricName: `${this.name}_bucket` });
+      });
+      values.push({ labels: { ...c.labels, le: '+Inf' }, value: c.count, metricName: `${this.name}_bucket` });
+      values.push({ labels: c.labels, value: c.sum, metricName: `${this.name}_sum` });
+      values.push({ labels: c.labels, value: c.count, metricName: `${this.name}_count` });
+    }
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+}
+
 export class GatewayMetrics {
   readonly registry = new Registry();
   readonly #withTenant: boolean;
@@ -48,64 +179,66 @@ export class GatewayMetrics {
   /** Tenants that have a label value of their own (the first METRICS_TENANT_LABEL_MAX seen). */
   readonly #tenants = new Set<string>();
 
-  readonly #httpDuration: Histogram<'route' | 'method' | 'status_class'>;
-  readonly #http = new Map<string, Map<string, Histogram.Internal<'route' | 'method' | 'status_class'>[]>>();
-  readonly #published: Counter<string>;
+  readonly #httpDuration: CellHistogram;
+  /** route template → method → the cell of each status class (made on first use). */
+  readonly #http = new Map<string, Map<string, (HistogramCell | undefined)[]>>();
+  readonly #published: CellCounter;
   readonly #publishedBy = new Map<string, PublishCounters>();
-  readonly #rateLimited: Counter<string>;
+  readonly #rateLimited: CellCounter;
   readonly #rateLimitedBy = new Map<string, Map<string, Inc>>();
   readonly #deliveryBy = new Map<string, DeliveryCounters>();
-  readonly #deliveries: Counter<'sink'>;
-  readonly #redeliveries: Counter<'sink'>;
-  readonly #acks: Counter<'sink'>;
-  readonly #naks: Counter<'sink'>;
-  readonly #deadLettered: Counter<'sink'>;
+  readonly #deliveries: CellCounter;
+  readonly #redeliveries: CellCounter;
+  readonly #acks: CellCounter;
+  readonly #naks: CellCounter;
+  readonly #deadLettered: CellCounter;
   readonly #consumerPending: Gauge<'tenant' | 'consumer'>;
   readonly #consumerAckPending: Gauge<'tenant' | 'consumer'>;
   readonly #consumersSampled: Gauge;
   /** JetStream publish acknowledgement latency, in seconds. */
-  readonly publishAck: Histogram;
-  readonly batchSize: Histogram;
-  readonly natsReconnects: Counter;
-  readonly natsDisconnects: Counter;
+  readonly publishAck: Observe;
+  readonly batchSize: Observe;
+  readonly natsReconnects: Inc;
+  readonly natsDisconnects: Inc;
 
   constructor(config: MetricsConfig) {
     this.#withTenant = config.METRICS_TENANT_LABEL === 'tenant';
     this.#maxTenants = config.METRICS_TENANT_LABEL_MAX;
-    const registers = [this.registry];
+    const registry = this.registry;
+    const registers = [registry];
     const tenantLabels = (...rest: string[]) => (this.#withTenant ? ['tenant', ...rest] : rest);
-    this.#httpDuration = new Histogram({
-      name: 'gateway_http_request_duration_seconds',
-      help: 'HTTP request duration by route template, method and status class.',
-      labelNames: ['route', 'method', 'status_class'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers,
-    });
-    this.#published = new Counter({
-      name: 'gateway_events_published_total',
-      help: 'Events a publish request asked to store, by outcome: stored, duplicate (deduplicated by event id) or rejected (refused or failed).',
-      labelNames: tenantLabels('outcome'),
-      registers,
-    });
-    this.publishAck = new Histogram({
-      name: 'gateway_publish_ack_duration_seconds',
-      help: 'Time from sending an event to JetStream until its publish acknowledgement arrived.',
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers,
-    });
-    this.batchSize = new Histogram({
-      name: 'gateway_batch_size_events',
-      help: 'Events per POST /v1/events/batch request.',
-      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
-      registers,
-    });
-    this.#rateLimited = new Counter({
-      name: 'gateway_rate_limited_total',
-      help: 'Requests (or WebSocket upgrades) refused by a quota, by the limit that refused them.',
-      labelNames: tenantLabels('limit'),
-      registers,
-    });
-    const bySink = (name: string, help: string) => new Counter({ name, help, labelNames: ['sink'] as const, registers });
+    this.#httpDuration = new CellHistogram(
+      registry,
+      'gateway_http_request_duration_seconds',
+      'HTTP request duration by route template, method and status class.',
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      ['route', 'method', 'status_class'],
+    );
+    this.#published = new CellCounter(
+      registry,
+      'gateway_events_published_total',
+      'Events a publish request asked to store, by outcome: stored, duplicate (deduplicated by event id) or rejected (refused or failed).',
+      tenantLabels('outcome'),
+    );
+    this.publishAck = new CellHistogram(
+      registry,
+      'gateway_publish_ack_duration_seconds',
+      'Time from sending an event to JetStream until its publish acknowledgement arrived.',
+      [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    ).cell();
+    this.batchSize = new CellHistogram(
+      registry,
+      'gateway_batch_size_events',
+      'Events per POST /v1/events/batch request.',
+      [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
+    ).cell();
+    this.#rateLimited = new CellCounter(
+      registry,
+      'gateway_rate_limited_total',
+      'Requests (or WebSocket upgrades) refused by a quota, by the limit that refused them.',
+      tenantLabels('limit'),
+    );
+    const bySink = (name: string, help: string) => new CellCounter(registry, name, help, ['sink']);
     this.#deliveries = bySink(
       'gateway_deliveries_total',
       'Events handed to a sink (WebSocket frame, fetch answer, …), redeliveries included.',
@@ -140,8 +273,8 @@ export class GatewayMetrics {
       help: 'Durable consumers read by the last sample (at most METRICS_CONSUMER_SAMPLE_MAX).',
       registers,
     });
-    this.natsReconnects = new Counter({ name: 'gateway_nats_reconnects_total', help: 'Reconnections to NATS.', registers });
-    this.natsDisconnects = new Counter({ name: 'gateway_nats_disconnects_total', help: 'Losses of the NATS connection.', registers });
+    this.natsReconnects = new CellCounter(registry, 'gateway_nats_reconnects_total', 'Reconnections to NATS.').cell();
+    this.natsDisconnects = new CellCounter(registry, 'gateway_nats_disconnects_total', 'Losses of the NATS connection.').cell();
   }
 
   /** Node's default process metrics (CPU, memory, event loop lag, GC, handles) on this registry. */
@@ -190,7 +323,7 @@ export class GatewayMetrics {
     const key = this.#withTenant ? this.tenantLabel(tenant) : '';
     let c = this.#publishedBy.get(key);
     if (!c) {
-      const bind = (outcome: string) => this.#published.labels(...(this.#withTenant ? [key, outcome] : [outcome]));
+      const bind = (outcome: string) => this.#published.cell(...(this.#withTenant ? [key, outcome] : [outcome]));
       c = { stored: bind('stored'), duplicate: bind('duplicate'), rejected: bind('rejected') };
       this.#publishedBy.set(key, c);
     }
@@ -207,7 +340,7 @@ export class GatewayMetrics {
     }
     let c = byLimit.get(limit);
     if (!c) {
-      c = this.#rateLimited.labels(...(this.#withTenant ? [key, limit] : [limit]));
+      c = this.#rateLimited.cell(...(this.#withTenant ? [key, limit] : [limit]));
       byLimit.set(limit, c);
     }
     c.inc();
@@ -222,11 +355,16 @@ export class GatewayMetrics {
     }
     let byClass = byMethod.get(method);
     if (!byClass) {
-      byClass = STATUS_CLASSES.map((c) => this.#httpDuration.labels(route, method, c));
+      byClass = [undefined, undefined, undefined, undefined, undefined];
       byMethod.set(method, byClass);
     }
     const cls = Math.min(4, Math.max(0, Math.floor(status / 100) - 1));
-    (byClass[cls] as Histogram.Internal<'route' | 'method' | 'status_class'>).observe(seconds);
+    let cell = byClass[cls];
+    if (!cell) {
+      cell = this.#httpDuration.cell(route, method, STATUS_CLASSES[cls] as string);
+      byClass[cls] = cell;
+    }
+    cell.observe(seconds);
   }
 
   /** The delivery counters of one sink kind (`websocket`, `http-fetch`, …). */
@@ -234,11 +372,11 @@ export class GatewayMetrics {
     let c = this.#deliveryBy.get(sink);
     if (!c) {
       c = {
-        delivered: this.#deliveries.labels(sink),
-        redelivered: this.#redeliveries.labels(sink),
-        acked: this.#acks.labels(sink),
-        nakked: this.#naks.labels(sink),
-        deadLettered: this.#deadLettered.labels(sink),
+        delivered: this.#deliveries.cell(sink),
+        redelivered: this.#redeliveries.cell(sink),
+        acked: this.#acks.cell(sink),
+        nakked: this.#naks.cell(sink),
+        deadLettered: this.#deadLettered.cell(sink),
       };
       this.#deliveryBy.set(sink, c);
     }
