@@ -1,14 +1,15 @@
-// The gateway's Prometheus metrics (prom-client): one Registry per app instance, never the
+// The gateway's Prometheus metrics: one prom-client Registry per app instance, never the
 // library's global one, so tests that build several apps in one process do not clash. Every
 // metric name lives here (deploy/grafana-dashboard.json and docs/observability.md use the same).
 //
 // Hot paths (every event published or delivered, every request) increment plain numbers: a
-// prom-client child hashes its label values on every `inc`/`observe` (about a microsecond), so the
-// counters and histograms counted per event are cells of this module's own, one per label set,
-// made once and cached by label value; prom-client reads them when scraped (`get()`, the custom
-// collector shape its Registry accepts) and formats them. Gauges read at scrape time and Node's
-// default metrics are prom-client's own.
-import { collectDefaultMetrics, Gauge, type Metric, Registry } from 'prom-client';
+// prom-client child hashes its label values on every `inc`/`observe` (about a microsecond), so
+// every metric here is a collector of this module's own (counters and histograms of cells, one per
+// label set, made once and cached by label value; gauges read when scraped), in the `get()` shape
+// prom-client's Registry accepts. prom-client itself (the Registry, its text format, Node's default
+// metrics) is loaded only when metrics are first served, so a gateway without a metrics listener
+// never loads it.
+import type { Metric, Registry } from 'prom-client';
 import type { Config } from './config.ts';
 
 /** What a hot path increments. */
@@ -59,6 +60,27 @@ interface Sample {
   metricName?: string;
 }
 
+/** What prom-client's Registry reads from a collector. */
+interface Collector {
+  readonly name: string;
+  get(): { name: string; help: string; type: string; values: Sample[]; aggregator: string };
+}
+
+/** A gauge whose samples are read when scraped. */
+class ScrapeGauge implements Collector {
+  readonly name: string;
+  readonly help: string;
+  readonly #read: () => Sample[];
+  constructor(name: string, help: string, read: () => Sample[]) {
+    this.name = name;
+    this.help = help;
+    this.#read = read;
+  }
+  get() {
+    return { name: this.name, help: this.help, type: 'gauge', values: this.#read(), aggregator: 'sum' };
+  }
+}
+
 class CounterCell implements Inc {
   value = 0;
   readonly labels: Labels;
@@ -71,7 +93,7 @@ class CounterCell implements Inc {
 }
 
 /** A counter whose label sets are cells bumped on hot paths; read by prom-client when scraped. */
-class CellCounter {
+class CellCounter implements Collector {
   readonly name: string;
   readonly help: string;
   readonly type = 'counter';
@@ -79,11 +101,11 @@ class CellCounter {
   readonly labelNames: readonly string[];
   readonly #cells = new Map<string, CounterCell>();
 
-  constructor(registry: Registry, name: string, help: string, labelNames: readonly string[] = []) {
+  constructor(collectors: Collector[], name: string, help: string, labelNames: readonly string[] = []) {
     this.name = name;
     this.help = help;
     this.labelNames = labelNames;
-    registry.registerMetric(this as unknown as Metric);
+    collectors.push(this);
     if (labelNames.length === 0) this.cell();
   }
 
@@ -128,7 +150,7 @@ class HistogramCell implements Observe {
 }
 
 /** A histogram whose label sets are cells observed on hot paths; read by prom-client when scraped. */
-class CellHistogram {
+class CellHistogram implements Collector {
   readonly name: string;
   readonly help: string;
   readonly type = 'histogram';
@@ -137,12 +159,12 @@ class CellHistogram {
   readonly buckets: readonly number[];
   readonly #cells = new Map<string, HistogramCell>();
 
-  constructor(registry: Registry, name: string, help: string, buckets: readonly number[], labelNames: readonly string[] = []) {
+  constructor(collectors: Collector[], name: string, help: string, buckets: readonly number[], labelNames: readonly string[] = []) {
     this.name = name;
     this.help = help;
     this.buckets = buckets;
     this.labelNames = labelNames;
-    registry.registerMetric(this as unknown as Metric);
+    collectors.push(this);
     if (labelNames.length === 0) this.cell();
   }
 
@@ -173,7 +195,9 @@ class CellHistogram {
 }
 
 export class GatewayMetrics {
-  readonly registry = new Registry();
+  readonly #collectors: Collector[] = [];
+  #registry: Promise<Registry> | undefined;
+  #defaults = false;
   readonly #withTenant: boolean;
   readonly #maxTenants: number;
   /** Tenants that have a label value of their own (the first METRICS_TENANT_LABEL_MAX seen). */
@@ -192,9 +216,7 @@ export class GatewayMetrics {
   readonly #acks: CellCounter;
   readonly #naks: CellCounter;
   readonly #deadLettered: CellCounter;
-  readonly #consumerPending: Gauge<'tenant' | 'consumer'>;
-  readonly #consumerAckPending: Gauge<'tenant' | 'consumer'>;
-  readonly #consumersSampled: Gauge;
+  #consumerSample: readonly ConsumerSample[] = [];
   /** JetStream publish acknowledgement latency, in seconds. */
   readonly publishAck: Observe;
   readonly batchSize: Observe;
@@ -204,8 +226,7 @@ export class GatewayMetrics {
   constructor(config: MetricsConfig) {
     this.#withTenant = config.METRICS_TENANT_LABEL === 'tenant';
     this.#maxTenants = config.METRICS_TENANT_LABEL_MAX;
-    const registry = this.registry;
-    const registers = [registry];
+    const registry = this.#collectors;
     const tenantLabels = (...rest: string[]) => (this.#withTenant ? ['tenant', ...rest] : rest);
     this.#httpDuration = new CellHistogram(
       registry,
@@ -256,56 +277,40 @@ export class GatewayMetrics {
       'gateway_dead_lettered_total',
       'Events dead-lettered instead of delivered (max deliveries exhausted, or undecodable).',
     );
-    this.#consumerPending = new Gauge({
-      name: 'gateway_consumer_pending_messages',
-      help: "Events not yet delivered by one of the gateway's durable consumers (sampled every METRICS_CONSUMER_SAMPLE_INTERVAL).",
-      labelNames: ['tenant', 'consumer'],
-      registers,
-    });
-    this.#consumerAckPending = new Gauge({
-      name: 'gateway_consumer_ack_pending_messages',
-      help: "Events delivered and not yet acknowledged by one of the gateway's durable consumers (sampled).",
-      labelNames: ['tenant', 'consumer'],
-      registers,
-    });
-    this.#consumersSampled = new Gauge({
-      name: 'gateway_consumers_sampled',
-      help: 'Durable consumers read by the last sample (at most METRICS_CONSUMER_SAMPLE_MAX).',
-      registers,
-    });
+    registry.push(
+      new ScrapeGauge(
+        'gateway_consumer_pending_messages',
+        "Events not yet delivered by one of the gateway's durable consumers (sampled every METRICS_CONSUMER_SAMPLE_INTERVAL).",
+        () => this.#consumerSample.map((c) => ({ labels: { tenant: c.tenant, consumer: c.consumer }, value: c.pending })),
+      ),
+      new ScrapeGauge(
+        'gateway_consumer_ack_pending_messages',
+        "Events delivered and not yet acknowledged by one of the gateway's durable consumers (sampled).",
+        () => this.#consumerSample.map((c) => ({ labels: { tenant: c.tenant, consumer: c.consumer }, value: c.ackPending })),
+      ),
+      new ScrapeGauge(
+        'gateway_consumers_sampled',
+        'Durable consumers read by the last sample (at most METRICS_CONSUMER_SAMPLE_MAX).',
+        () => [{ labels: {}, value: this.#consumerSample.length }],
+      ),
+    );
     this.natsReconnects = new CellCounter(registry, 'gateway_nats_reconnects_total', 'Reconnections to NATS.').cell();
     this.natsDisconnects = new CellCounter(registry, 'gateway_nats_disconnects_total', 'Losses of the NATS connection.').cell();
   }
 
-  /** Node's default process metrics (CPU, memory, event loop lag, GC, handles) on this registry. */
+  /** Node's default process metrics (CPU, memory, event loop lag, GC, handles) on this app's registry. */
   collectDefaults(): void {
-    collectDefaultMetrics({ register: this.registry });
+    this.#defaults = true;
   }
 
   /** A gauge read when scraped (connection state, WebSocket counts): nothing to keep up to date. */
   gaugeOnScrape(name: string, help: string, read: () => number): void {
-    new Gauge({
-      name,
-      help,
-      registers: [this.registry],
-      collect() {
-        this.set(read());
-      },
-    });
+    this.#collectors.push(new ScrapeGauge(name, help, () => [{ labels: {}, value: read() }]));
   }
 
-  /** A gauge by one label, read when scraped; labels missing from `read`'s answer drop out. */
+  /** A gauge by one label, read when scraped. */
   labelledGaugeOnScrape(name: string, help: string, label: string, read: () => Map<string, number>): void {
-    new Gauge({
-      name,
-      help,
-      labelNames: [label],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const [value, n] of read()) this.set({ [label]: value }, n);
-      },
-    });
+    this.#collectors.push(new ScrapeGauge(name, help, () => [...read()].map(([v, n]) => ({ labels: { [label]: v }, value: n }))));
   }
 
   /** The tenant label value: the tenant, or `other` once METRICS_TENANT_LABEL_MAX tenants have their own. */
@@ -385,17 +390,22 @@ export class GatewayMetrics {
 
   /** Replaces the consumer gauges with a new sample (consumers gone since drop out). */
   recordConsumerSample(samples: readonly ConsumerSample[]): void {
-    this.#consumerPending.reset();
-    this.#consumerAckPending.reset();
-    for (const s of samples) {
-      this.#consumerPending.labels(s.tenant, s.consumer).set(s.pending);
-      this.#consumerAckPending.labels(s.tenant, s.consumer).set(s.ackPending);
-    }
-    this.#consumersSampled.set(samples.length);
+    this.#consumerSample = samples;
   }
 
   /** The Prometheus text exposition of everything registered. */
-  text(): Promise<string> {
-    return this.registry.metrics();
+  async text(): Promise<string> {
+    return (await this.registry()).metrics();
+  }
+
+  /** The prom-client Registry of this app, made (and prom-client loaded) on first use. */
+  registry(): Promise<Registry> {
+    this.#registry ??= import('prom-client').then(({ Registry, collectDefaultMetrics }) => {
+      const registry = new Registry();
+      for (const c of this.#collectors) registry.registerMetric(c as unknown as Metric);
+      if (this.#defaults) collectDefaultMetrics({ register: registry });
+      return registry;
+    });
+    return this.#registry;
   }
 }

@@ -3,8 +3,9 @@
 // OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT; OTEL_SDK_DISABLED=true wins.
 // Everything else (protocol, headers, sampler, resource, batch delays) is the SDK's own reading of
 // OTEL_*. Traces only: the gateway's metrics are Prometheus (src/metrics.ts), its logs pino.
+import * as api from '@opentelemetry/api';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { markTracingActive, tracingConfigured } from './tracing.ts';
+import { setTracingApi, tracingConfigured } from './tracing.ts';
 
 export interface Tracing {
   /** Flushes the spans not yet exported (bounded by the exporter's timeout). */
@@ -21,10 +22,10 @@ export function startTracing(env: Record<string, string | undefined> = process.e
     logRecordProcessors: [],
   });
   sdk.start();
-  markTracingActive();
+  setTracingApi(api);
   return {
     shutdown: async () => {
-      markTracingActive(false);
+      setTracingApi(undefined);
       await sdk.shutdown();
     },
   };

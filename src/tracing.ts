@@ -1,22 +1,14 @@
 // Tracing by the OpenTelemetry messaging conventions, through @opentelemetry/api only: a producer
 // `send` span per publish, a consumer `process` span per delivery and a `settle` span per ack or
 // nak. The SDK (src/tracing-sdk.ts) is started by src/main.ts only when OTEL_* variables configure
-// an exporter; until then `tracingActive()` is false and nothing here is called on a hot path.
+// an exporter and hands this module the API; until then `tracingActive()` is false, nothing here
+// is called on a hot path and no OpenTelemetry module is even loaded.
 //
 // The W3C trace context of a publisher (`traceparent`, `tracestate`) travels with its event as
 // NATS message headers whether tracing is on or off; with tracing on, what travels is the `send`
 // span's context, so every `process` span is that span's child.
-import {
-  type Attributes,
-  type Context,
-  createTraceState,
-  isSpanContextValid,
-  ROOT_CONTEXT,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-} from '@opentelemetry/api';
+import type * as OtelApi from '@opentelemetry/api';
+import type { Attributes, Context, Span, Tracer } from '@opentelemetry/api';
 
 /** A W3C trace context, as it travels in HTTP and NATS headers. */
 export interface TraceContext {
@@ -60,21 +52,31 @@ export function tracingConfigured(env: Record<string, string | undefined> = proc
 }
 
 let active = false;
+/** The OpenTelemetry API and the gateway's tracer, set while tracing is on. */
+let api: typeof OtelApi | undefined;
+let tracer: Tracer | undefined;
 
 /** True once the SDK was started with a span exporter (src/tracing-sdk.ts). */
 export function tracingActive(): boolean {
   return active;
 }
 
-/** Called by src/tracing-sdk.ts once the SDK is registered. */
-export function markTracingActive(on = true): void {
-  active = on;
+/** Called by src/tracing-sdk.ts once the SDK is registered (with the API), and with undefined when it stops. */
+export function setTracingApi(otel: typeof OtelApi | undefined): void {
+  api = otel;
+  tracer = otel?.trace.getTracer('platforma-event-gateway');
+  active = otel !== undefined;
 }
 
-const tracer = trace.getTracer('platforma-event-gateway');
+/** The API, for the span functions below (called only while tracing is on). */
+function otel(): { api: typeof OtelApi; tracer: Tracer } {
+  if (!api || !tracer) throw new Error('tracing is off');
+  return { api, tracer };
+}
 
 /** The remote span a trace context names, as a parent context. */
 function parentOf(tc: TraceContext | undefined): Context {
+  const { createTraceState, isSpanContextValid, ROOT_CONTEXT, trace } = otel().api;
   if (!tc) return ROOT_CONTEXT;
   const [, traceId, spanId, flags] = tc.traceparent.split('-') as [string, string, string, string];
   const spanContext = {
@@ -118,14 +120,16 @@ function attributes(op: 'send' | 'process' | 'settle', opName: string, m: Messag
 
 /** A producer `send` span, child of the publisher's trace context. */
 export function startSendSpan(m: MessageAttributes, parent: TraceContext | undefined): Span {
-  return tracer.startSpan('send', { kind: SpanKind.PRODUCER, attributes: attributes('send', 'send', m) }, parentOf(parent));
+  const { api, tracer } = otel();
+  return tracer.startSpan('send', { kind: api.SpanKind.PRODUCER, attributes: attributes('send', 'send', m) }, parentOf(parent));
 }
 
 /** A consumer `process` span, child of the context the event carries. */
 export function startProcessSpan(m: MessageAttributes, carried: TraceContext | undefined, extra?: Attributes): Span {
+  const { api, tracer } = otel();
   return tracer.startSpan(
     'process',
-    { kind: SpanKind.CONSUMER, attributes: attributes('process', 'process', m, extra) },
+    { kind: api.SpanKind.CONSUMER, attributes: attributes('process', 'process', m, extra) },
     parentOf(carried),
   );
 }
@@ -135,14 +139,15 @@ export function startSettleSpan(op: 'ack' | 'nak' | 'term', m: MessageAttributes
   const attrs: Attributes = m
     ? attributes('settle', op, m)
     : { 'messaging.system': 'nats', 'messaging.operation.type': 'settle', 'messaging.operation.name': op };
-  return tracer.startSpan('settle', { kind: SpanKind.CONSUMER, attributes: attrs }, parentOf(carried));
+  const { api, tracer } = otel();
+  return tracer.startSpan('settle', { kind: api.SpanKind.CONSUMER, attributes: attrs }, parentOf(carried));
 }
 
 /** Ends a span, marked as an error when `err` is given. */
 export function endSpan(span: Span, err?: unknown): void {
   if (err !== undefined) {
     span.recordException(err instanceof Error ? err : String(err));
-    span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+    span.setStatus({ code: otel().api.SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
   }
   span.end();
 }

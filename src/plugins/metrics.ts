@@ -61,6 +61,8 @@ export const metricsPlugin = fp(
 
     if (config.METRICS_PORT === 0) return;
     m.collectDefaults();
+    // prom-client loaded (and the default metrics started) now, not at the first scrape.
+    await m.registry();
 
     // ---- the durable consumers' backlog, sampled (a scrape never reaches NATS)
     let sampling = false;
@@ -112,13 +114,16 @@ async function listenForScrapes(
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('Method not allowed\n');
       return;
     }
-    m.text().then(
-      (text) => res.writeHead(200, { 'content-type': m.registry.contentType }).end(req.method === 'HEAD' ? undefined : text),
-      (err: unknown) => {
+    m.registry()
+      .then(async (registry) => {
+        const text = await registry.metrics();
+        res.writeHead(200, { 'content-type': registry.contentType }).end(req.method === 'HEAD' ? undefined : text);
+      })
+      .catch((err: unknown) => {
         log.warn({ err }, 'metrics could not be collected');
-        res.writeHead(500, { 'content-type': 'text/plain' }).end('Metrics could not be collected\n');
-      },
-    );
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end('Metrics could not be collected\n');
+      });
   });
   server.keepAliveTimeout = 65_000;
   try {
