@@ -30,6 +30,9 @@ COPY ui ./ui
 # The unprivileged user of the Node images (uid 1000); the sources stay root-owned and read-only to it.
 USER node
 EXPOSE 8080
+# Prometheus metrics (GET /metrics), reachable by a scraper outside the container.
+ENV METRICS_HOST=0.0.0.0
+EXPOSE 9464
 # NATS_URL must point at NATS with JetStream (docker-compose.yml, deploy/compose.yaml): this image
 # ships no dev/, so there is no embedded nats-server. Liveness on /healthz (the process answers);
 # load balancers probe /readyz, which also turns 503 while NATS is unreachable and from SIGTERM on.

@@ -3,23 +3,32 @@
 import { principalOf } from '../src/auth/authenticate.ts';
 import { GatewayError } from '../src/errors.ts';
 import { correlationIdFromHeader, traceIdFromTraceparent } from '../src/event-preparer.ts';
+import { traceContextFrom } from '../src/tracing.ts';
 import type { Reply, Request, RouteOf } from './handler.ts';
 
 type Result = RouteOf<'publishEventBatch'>['Reply']['results'][number];
 type ItemError = Extract<Result, { error: unknown }>['error'];
 
 export async function publishEventBatch(req: Request<'publishEventBatch'>, reply: Reply<'publishEventBatch'>) {
-  const { preparer, bus, config, quotas } = req.server;
+  const { preparer, bus, config, quotas, metrics } = req.server;
   const { events } = req.body;
+  const counted = metrics.eventsPublished(principalOf(req).tenantId);
+  metrics.batchSize.observe(events.length);
   if (events.length > config.BATCH_MAX_EVENTS) {
+    counted.rejected.inc(events.length);
     throw new GatewayError('GW_BATCH_TOO_LARGE', `A batch holds at most ${config.BATCH_MAX_EVENTS} events; this one has ${events.length}`);
   }
   // Nothing can be stored: one 503 for the request, rather than N identical failures.
-  if (!bus.connected) throw bus.unavailable('The event bus is not connected');
+  if (!bus.connected) {
+    counted.rejected.inc(events.length);
+    throw bus.unavailable('The event bus is not connected');
+  }
   const tenantId = principalOf(req).tenantId;
   // Every entry counts against the tenant's publish rate: the whole batch is admitted or refused.
   const limited = quotas.takePublish(tenantId, events.length);
   if (limited) reply.headers(limited);
+  // Every entry travels with the request's trace context (each gets a `send` span of its own).
+  const publishOptions = { trace: traceContextFrom(req.headers.traceparent, req.headers.tracestate) };
   const ctx = {
     tenantId,
     correlationId: correlationIdFromHeader(req.headers['x-correlation-id']),
@@ -34,11 +43,16 @@ export async function publishEventBatch(req: Request<'publishEventBatch'>, reply
   const results = await Promise.all(
     events.map(async (raw, index): Promise<Result> => {
       const prepared = preparer.prepare(raw, ctx);
-      if (!prepared.ok) return failure(index, prepared.error);
+      if (!prepared.ok) {
+        counted.rejected.inc();
+        return failure(index, prepared.error);
+      }
       try {
-        const stored = await bus.publish(prepared.event);
+        const stored = await bus.publish(prepared.event, publishOptions);
+        (stored.duplicate ? counted.duplicate : counted.stored).inc();
         return { id: prepared.event.id, seq: stored.seq, duplicate: stored.duplicate };
       } catch (err) {
+        counted.rejected.inc();
         return failure(index, bus.translate(err));
       }
     }),

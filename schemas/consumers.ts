@@ -121,6 +121,14 @@ export const FetchedEvent = Type.Object(
     delivery: Type.Integer({ minimum: 1, description: 'How many times the consumer got this event, this time included.' }),
     ack_token: Type.String({ description: 'Pass to `POST /v1/consumers/{name}/ack`, on any gateway instance, before `ack_deadline`.' }),
     ack_deadline: Type.String({ format: 'date-time', description: 'After this the token is refused and the event is redelivered.' }),
+    traceparent: Type.Optional(
+      Type.String({
+        description:
+          "The W3C trace context the event was published with (its publisher's `traceparent`, or the gateway's `send` span when tracing is on). Absent when the event was published without one.",
+        examples: ['00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'],
+      }),
+    ),
+    tracestate: Type.Optional(Type.String({ description: 'The W3C `tracestate` that travelled with `traceparent`, when there was one.' })),
     event: EventEnvelope,
   },
   { title: 'FetchedEvent', additionalProperties: false },

@@ -176,6 +176,14 @@ export const EventFrame = Type.Object(
       minimum: 1,
       description: 'How many times this event was delivered to the subscription (or group); 1 the first time.',
     }),
+    traceparent: Type.Optional(
+      Type.String({
+        description:
+          "The W3C trace context the event was published with (its publisher's `traceparent`, or the gateway's `send` span when tracing is on): continue the trace from here. Absent when the event was published without one.",
+        examples: ['00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'],
+      }),
+    ),
+    tracestate: Type.Optional(Type.String({ description: 'The W3C `tracestate` that travelled with `traceparent`, when there was one.' })),
     event: EventEnvelope,
   },
   { additionalProperties: false, title: 'EventFrame', description: 'Gateway → client: one event.' },

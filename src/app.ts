@@ -22,6 +22,7 @@ import { directoryPlugin } from './plugins/directory.ts';
 import { corsPlugin } from './plugins/cors.ts';
 import { httpPlugin } from './plugins/http.ts';
 import { quotasPlugin } from './plugins/quotas.ts';
+import { metricsPlugin } from './plugins/metrics.ts';
 import { restPlugin } from './plugins/rest.ts';
 import { uiPlugin } from './plugins/ui.ts';
 import { websocketPlugin } from './plugins/websocket.ts';
@@ -87,6 +88,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(authPlugin, { apiKeys: opts.apiKeys });
   await app.register(busPlugin);
   await app.register(quotasPlugin, opts.quotas ?? {});
+  await app.register(metricsPlugin);
+  // Every quota refusal counts in gateway_rate_limited_total (unless the caller hooked it itself).
+  if (!opts.quotas?.onRateLimited) app.quotas.setOnRateLimited((tenant, limit) => app.metrics.rateLimited(tenant, limit));
   await app.register(cataloguePlugin, { catalogue: opts.catalogue });
   await app.register(contractPlugin);
   await app.register(websocketPlugin);

@@ -343,6 +343,32 @@ export const SETTINGS = {
     duration(100, 60_000),
     "How often each instance announces itself and its tenants' connection and subscription counts to the others (a NATS KV bucket): how fast limits adapt when instances come and go. An instance silent for 3 intervals no longer counts.",
   ),
+  METRICS_PORT: setting(
+    '9464',
+    int(0, 65535),
+    'Port of the Prometheus listener (`GET /metrics`), apart from the API port; `0` turns it off. A port already in use is logged as a warning and the gateway starts without it (several instances on one host).',
+  ),
+  METRICS_HOST: setting('127.0.0.1', str, 'Address the Prometheus listener binds (`0.0.0.0` to let a scraper on another host in).'),
+  METRICS_TENANT_LABEL: setting(
+    'tenant',
+    oneOf('tenant', 'none'),
+    'The `tenant` label of per-tenant metrics: `tenant` gives the first `METRICS_TENANT_LABEL_MAX` tenants seen their own value and the rest `other`; `none` drops the label (one series for all tenants).',
+  ),
+  METRICS_TENANT_LABEL_MAX: setting(
+    '100',
+    int(1, 100_000),
+    'Most distinct `tenant` label values per metric (`METRICS_TENANT_LABEL=tenant`); later tenants count under `other`, so 10,000 tenants cannot explode the series count.',
+  ),
+  METRICS_CONSUMER_SAMPLE_INTERVAL: setting(
+    '30s',
+    duration(1000, 3_600_000),
+    "How often the pending and ack-pending counts of the gateway's durable consumers are read from JetStream for `/metrics` (sampled, never per scrape).",
+  ),
+  METRICS_CONSUMER_SAMPLE_MAX: setting(
+    '100',
+    int(1, 10_000),
+    'Most durable consumers read per sample; each gets its own `gateway_consumer_pending_messages` series.',
+  ),
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof SETTINGS;

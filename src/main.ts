@@ -7,6 +7,8 @@ import { type Catalogue, CatalogueFileError, loadCatalogue } from './catalogue.t
 import { natsSecurityOptions } from './bus/index.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { buildApp } from './app.ts';
+import { tracingConfigured } from './tracing.ts';
+import type { Tracing } from './tracing-sdk.ts';
 
 async function main(): Promise<void> {
   // Everything configured is read and checked before anything starts (an embedded nats-server
@@ -55,6 +57,14 @@ async function main(): Promise<void> {
       throw err;
     }
     config = { ...config, NATS_URL: [embedded.url] };
+  }
+
+  // OpenTelemetry, before the app is built: only when OTEL_* variables configure a trace exporter
+  // (the SDK is loaded only then); the app itself speaks @opentelemetry/api, a no-op without it.
+  let tracing: Tracing | undefined;
+  if (tracingConfigured()) {
+    tracing = (await import('./tracing-sdk.ts')).startTracing();
+    log.info('OpenTelemetry tracing on (OTEL_* variables)');
   }
 
   let app: Awaited<ReturnType<typeof buildApp>>;
@@ -106,6 +116,8 @@ async function main(): Promise<void> {
       // requests, drains NATS (onClose).
       await app.close();
       await embedded?.stop();
+      // Spans not yet exported leave now (bounded by the exporter's own timeout).
+      await tracing?.shutdown().catch((err: unknown) => log.warn({ err }, 'flushing traces failed'));
       log.info('stopped');
       process.exit(0);
     } catch (err) {

@@ -8,7 +8,7 @@ import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManage
 import { type ConnectionOptions, connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.ts';
-import type { BusConfig, BusContext } from './context.ts';
+import type { BusConfig, BusContext, BusHooks, BusStatus } from './context.ts';
 import { type NatsSecurityOptions, natsSecurityOptions } from './security.ts';
 
 /** How long one connection attempt (TCP, TLS, the server's INFO) may take. */
@@ -38,6 +38,7 @@ export class BusConnection implements BusContext {
   /** Wakes the backoff sleep between two attempts (close). */
   #wake: (() => void) | undefined;
   readonly #onReconnect: (() => void)[] = [];
+  readonly hooks: BusHooks = { publishAcked: undefined, status: new Set() };
   /** Resolves once connected (pending for good if closed before). */
   readonly opened: Promise<void>;
   /** Resolves once the first attempt connected (true) or failed (false). */
@@ -125,6 +126,7 @@ export class BusConnection implements BusContext {
         this.#connected = true;
         attempt = 0;
         this.log.info({ server: nc.getServer(), attempt: tries }, 'NATS connected');
+        this.#emit('connected');
         void this.#watch(() => {
           attempt = 0;
         });
@@ -161,13 +163,26 @@ export class BusConnection implements BusContext {
       if (s.type === 'disconnect') {
         this.#connected = false;
         this.log.warn({ server: s.server }, 'NATS disconnected');
+        this.#emit('disconnected');
       } else if (s.type === 'reconnect') {
         this.#connected = true;
         resetBackoff();
         this.log.info({ server: s.server }, 'NATS reconnected');
         for (const fn of this.#onReconnect) fn();
+        this.#emit('reconnected');
       } else if (s.type === 'close') {
         this.#connected = false;
+        this.#emit('closed');
+      }
+    }
+  }
+
+  #emit(status: BusStatus): void {
+    for (const fn of this.hooks.status) {
+      try {
+        fn(status);
+      } catch (err) {
+        this.log.warn({ err, status }, 'a bus status listener failed');
       }
     }
   }

@@ -39,6 +39,16 @@ export type BusConfig = Pick<
   | 'NATS_TLS_KEY'
 >;
 
+/** A change of the NATS connection, as the Bus reports it (`Bus.onStatus`). */
+export type BusStatus = 'connected' | 'disconnected' | 'reconnected' | 'closed';
+
+/** Who listens to the bus (the metrics plugin): called on hot paths, so each is one function call. */
+export interface BusHooks {
+  /** A publish was acknowledged by JetStream `seconds` after it was sent. */
+  publishAcked: ((seconds: number) => void) | undefined;
+  readonly status: Set<(status: BusStatus) => void>;
+}
+
 export interface BusContext {
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
@@ -47,4 +57,6 @@ export interface BusContext {
   readonly log: Logger;
   /** Connected, and neither closed nor draining. */
   readonly connected: boolean;
+  /** Listeners of the bus (absent: nobody listens). */
+  readonly hooks?: BusHooks;
 }

@@ -16,6 +16,27 @@ export interface Delivered {
   term(reason?: string): void;
   /** Still being worked on: restarts the ack wait. */
   working(): void;
+  /** The subject it is stored under (every delivery of the bus has it). */
+  readonly subject?: string;
+  /**
+   * The NATS headers it was stored with: among them the publisher's `traceparent` / `tracestate`
+   * (read them with `traceContextOf`).
+   */
+  readonly headers?: { get(key: string): string } | undefined;
+}
+
+/** The W3C trace context of the publisher that a delivery carries (its `traceparent` / `tracestate` headers). */
+export interface CarriedTrace {
+  traceparent: string;
+  tracestate?: string | undefined;
+}
+
+/** The trace context a delivery carries, or undefined when it was published without one. */
+export function traceContextOf(d: Pick<Delivered, 'headers'>): CarriedTrace | undefined {
+  const traceparent = d.headers?.get('traceparent');
+  if (!traceparent) return undefined;
+  const tracestate = d.headers?.get('tracestate');
+  return tracestate ? { traceparent, tracestate } : { traceparent };
 }
 
 export interface PulledDelivery extends Delivered {

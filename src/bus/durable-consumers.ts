@@ -405,4 +405,39 @@ function latest(...times: unknown[]): string | undefined {
     if (Number.isFinite(ms) && ms > 0 && (best === undefined || ms > best)) best = ms;
   }
   return best === undefined ? undefined : new Date(best).toISOString();
+
+}
+
+/** One durable consumer's backlog, as a metrics sample reads it. */
+export interface ConsumerBacklog {
+  tenant: string;
+  /** The name its tenant knows it by. */
+  consumer: string;
+  /** Events matching its filter not yet delivered. */
+  pending: number;
+  /** Events delivered and not yet acknowledged. */
+  ackPending: number;
+}
+
+/**
+ * The backlog of at most `max` of the gateway's durable consumers (those carrying its metadata; the
+ * consumers of replays and client-ack subscriptions are not listed), read in pages of the stream's
+ * consumer list, of which at most max(4 × max, 1024) entries are looked at: a bounded cost
+ * whatever the number of consumers.
+ */
+export async function sampleDurableConsumers(ctx: BusContext, max: number): Promise<ConsumerBacklog[]> {
+  const out: ConsumerBacklog[] = [];
+  // The list holds the consumers of replays and client-ack subscriptions too: scan a bounded number.
+  const maxScanned = Math.max(4 * max, 1024);
+  let scanned = 0;
+  for await (const info of ctx.jsm.consumers.list(ctx.config.STREAM_NAME)) {
+    if (++scanned > maxScanned) break;
+    const meta = info.config.metadata ?? {};
+    const tenant = meta[META.tenant];
+    const consumer = meta[META.name];
+    if (info.config.durable_name === undefined || tenant === undefined || consumer === undefined) continue;
+    out.push({ tenant, consumer, pending: info.num_pending, ackPending: info.num_ack_pending });
+    if (out.length >= max) break;
+  }
+  return out;
 }

@@ -26,11 +26,12 @@ import type { EventEnvelope } from '../../schemas/envelope.ts';
 import type { GatewayError } from '../errors.ts';
 import type { ApiKeyRecord } from '../../schemas/admin.ts';
 import type { TenantSettings } from '../../schemas/tenants.ts';
+import { endSpan, startSendSpan, type TraceContext, traceContextOfSpan, tracingActive } from '../tracing.ts';
 import { type AdminChange, AdminBucket, type AdminWatch, type RestartableWatch } from './admin-bucket.ts';
 import { BusConnection, notReady } from './connection.ts';
 import { type OrderedSource, openDurable, openEphemeral, openOrdered, type Selection } from './consumers.ts';
 import { countTenantConsumers } from './consumer-count.ts';
-import type { BusConfig, BusContext } from './context.ts';
+import type { BusConfig, BusContext, BusStatus } from './context.ts';
 import { type CorrelationTrace, traceCorrelation } from './correlations.ts';
 import {
   type DeadLetterQuery,
@@ -46,6 +47,7 @@ import {
 } from './dead-letters.ts';
 import type { AckedSource, Delivered } from './delivered.ts';
 import {
+  type ConsumerBacklog,
   type ConsumerDescription,
   type ConsumerSpec,
   type DurableConsumer,
@@ -57,27 +59,30 @@ import {
   getDurableConsumer,
   legacyDurableName,
   listDurableConsumers,
+  sampleDurableConsumers,
 } from './durable-consumers.ts';
 import { translate, unavailable } from './errors.ts';
 import { firstSeqSince, type HistoryFilters, type HistoryLimits, type HistoryPage, readHistory } from './history.ts';
 import { HttpPullSource, settleHandle } from './http-pull.ts';
 import { LiveFeed } from './live-feed.ts';
 import { Presence, type PresenceOptions, presenceBucket } from './presence.ts';
-import { Publisher, type PublishResult } from './publisher.ts';
+import { type PublishOptions, Publisher, type PublishResult } from './publisher.ts';
+import { eventSubject } from './subjects.ts';
 import { ensureStreams, type StreamBounds, streamBounds, streamReady } from './streams.ts';
 import { TicketNonces } from './ticket-store.ts';
 
 export type { AdminChange, AdminWatch } from './admin-bucket.ts';
 export type { OrderedSource, Selection } from './consumers.ts';
-export type { BusConfig } from './context.ts';
+export type { BusConfig, BusStatus } from './context.ts';
 export type { CorrelationTrace } from './correlations.ts';
 export type { DeadLetterQuery, DeadLetterRecord, DeadLetterTarget, RedriveResult } from './dead-letters.ts';
-export type { AckedSource, Delivered, PulledDelivery } from './delivered.ts';
-export type { ConsumerDescription, ConsumerSpec, DurableConsumer, EnsureOutcome, StartFrom } from './durable-consumers.ts';
+export type { AckedSource, CarriedTrace, Delivered, PulledDelivery } from './delivered.ts';
+export { traceContextOf } from './delivered.ts';
+export type { ConsumerBacklog, ConsumerDescription, ConsumerSpec, DurableConsumer, EnsureOutcome, StartFrom } from './durable-consumers.ts';
 export type { HistoryFilters, HistoryLimits, HistoryPage, StoredEvent } from './history.ts';
 export { decodeCursor, encodeCursor, sameFilters } from './history.ts';
 export type { LiveEvent, LiveFeed, LiveListener } from './live-feed.ts';
-export type { PublishResult } from './publisher.ts';
+export type { PublishOptions, PublishResult } from './publisher.ts';
 export type { StreamBounds } from './streams.ts';
 export { natsSecurityOptions } from './security.ts';
 export type { Presence } from './presence.ts';
@@ -181,6 +186,30 @@ export class Bus {
   }
 
   /**
+   * Calls `listener` on every change of the NATS connection (connected, disconnected, reconnected,
+   * closed); returns what stops it.
+   */
+  onStatus(listener: (status: BusStatus) => void): () => void {
+    const listeners = this.#connection.hooks.status;
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  }
+
+  /** Calls `listener` with the seconds each publish waited for JetStream's acknowledgement (one listener). */
+  onPublishAck(listener: ((seconds: number) => void) | undefined): void {
+    this.#connection.hooks.publishAcked = listener;
+  }
+
+  /** The backlog of at most `max` of the gateway's durable consumers (for metrics; bounded cost). */
+  async sampleConsumers(max: number): Promise<ConsumerBacklog[]> {
+    try {
+      return await sampleDurableConsumers(this.#conn, max);
+    } catch (err) {
+      throw this.translate(err);
+    }
+  }
+
+  /**
    * True when NATS is connected and the event stream answers within READINESS_TIMEOUT_MS (a
    * frozen server must not hold a readiness probe for the whole request timeout).
    */
@@ -229,8 +258,36 @@ export class Bus {
 
   // ---- publishing and reading
 
-  publish(event: EventEnvelope): Promise<PublishResult> {
-    return this.#publisher.publish(event);
+  /**
+   * Stores one event; resolves once JetStream acknowledged it. `opts.trace` (the publisher's W3C
+   * trace context) travels with the event to every delivery; with tracing on, a producer `send`
+   * span is made as its child, and the span's context travels instead.
+   */
+  publish(event: EventEnvelope, opts?: PublishOptions): Promise<PublishResult> {
+    if (!tracingActive()) return this.#publisher.publish(event, opts);
+    return this.#publishTraced(event, opts?.trace);
+  }
+
+  async #publishTraced(event: EventEnvelope, parent: TraceContext | undefined): Promise<PublishResult> {
+    const { STREAM_SUBJECT_PREFIX } = this.#connection.config;
+    const span = startSendSpan(
+      {
+        subject: eventSubject(STREAM_SUBJECT_PREFIX, event.tenant_id, event.type, event.metadata.correlation_id),
+        id: event.id,
+        correlationId: event.metadata.correlation_id,
+      },
+      parent,
+    );
+    try {
+      const stored = await this.#publisher.publish(event, { trace: traceContextOfSpan(span) });
+      span.setAttribute('messaging.nats.stream.sequence', stored.seq);
+      if (stored.duplicate) span.setAttribute('messaging.nats.duplicate', true);
+      endSpan(span);
+      return stored;
+    } catch (err) {
+      endSpan(span, err);
+      throw err;
+    }
   }
 
   /** The first sequence of the tenant's events stored at or after `since`, or undefined if none. */

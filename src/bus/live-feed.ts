@@ -15,13 +15,21 @@ export class LiveEvent {
   readonly type: string;
   /** The stored envelope's bytes, exactly as published (sinks copy them into frames as they are). */
   readonly bytes: Uint8Array;
+  /** The subject it is stored under. */
+  readonly subject: string | undefined;
+  /** The publisher's W3C trace context, when it sent one. */
+  readonly traceparent: string | undefined;
+  readonly tracestate: string | undefined;
   #json: string | undefined;
   #envelope: EventEnvelope | undefined;
 
-  constructor(seq: number, type: string, bytes: Uint8Array) {
+  constructor(seq: number, type: string, bytes: Uint8Array, carried?: { subject?: string; traceparent?: string; tracestate?: string }) {
     this.seq = seq;
     this.type = type;
     this.bytes = bytes;
+    this.subject = carried?.subject;
+    this.traceparent = carried?.traceparent || undefined;
+    this.tracestate = carried?.tracestate || undefined;
   }
 
   /** The stored envelope as JSON, decoded once, when a sink or filter first asks. */
@@ -137,7 +145,12 @@ export class LiveFeed {
     let event: LiveEvent | undefined;
     for (const l of feed.listeners) {
       if (!l.matches(type)) continue;
-      event ??= new LiveEvent(seq, type, msg.data);
+      event ??= new LiveEvent(seq, type, msg.data, {
+        // The stream's republish keeps the stored message's headers, the trace context among them.
+        subject: `${this.#prefix}${msg.subject.slice(msg.subject.indexOf('.'))}`,
+        traceparent: msg.headers?.get('traceparent'),
+        tracestate: msg.headers?.get('tracestate'),
+      });
       l.onEvent(event);
     }
   }

@@ -12,10 +12,20 @@ import type { BusContext } from './context.ts';
 import { BusProtocolError, PullStatus, translate, unavailable } from './errors.ts';
 import { eventSubject } from './subjects.ts';
 
+/** How a publish travels besides its envelope. */
+export interface PublishOptions {
+  /**
+   * The publisher's W3C trace context (already validated, see src/tracing.ts): sent as the
+   * `traceparent` / `tracestate` headers of the NATS message, so every delivery carries it.
+   */
+  trace?: { traceparent: string; tracestate?: string | undefined } | undefined;
+}
+
 interface PendingPublish {
   subject: string;
   payload: string;
   msgID: string;
+  trace: PublishOptions['trace'];
   resolve: (ack: PublishResult) => void;
   reject: (err: unknown) => void;
 }
@@ -23,6 +33,8 @@ interface PendingPublish {
 interface AwaitedAck {
   subject: string;
   deadline: number;
+  /** performance.now() when sent (publish-ack latency). */
+  sentAt: number;
   resolve: (ack: PublishResult) => void;
   reject: (err: unknown) => void;
 }
@@ -38,6 +50,14 @@ export const LATER_HEADERS_BYTES = 2048;
 /** The bytes nats.js sends as the headers of a publish: `NATS/1.0\r\nNats-Msg-Id: <id>\r\n\r\n`. */
 function msgIdHeaderBytes(msgID: string): number {
   return 'NATS/1.0\r\nNats-Msg-Id: \r\n\r\n'.length + Buffer.byteLength(msgID);
+}
+
+/** The bytes the trace context headers add (`traceparent: …\r\n`, `tracestate: …\r\n`). */
+function traceHeaderBytes(trace: PublishOptions['trace']): number {
+  if (!trace) return 0;
+  return (
+    'traceparent: \r\n'.length + trace.traceparent.length + (trace.tracestate ? 'tracestate: \r\n'.length + trace.tracestate.length : 0)
+  );
 }
 
 /** Where JetStream stored an event: the API's PublishResult without the event id. */
@@ -70,7 +90,7 @@ export class Publisher {
    * Stores one event and resolves only once JetStream acknowledged it. The dedupe key includes
    * the tenant, so two tenants can use the same event id.
    */
-  async publish(event: EventEnvelope): Promise<PublishResult> {
+  async publish(event: EventEnvelope, opts?: PublishOptions): Promise<PublishResult> {
     const ctx = this.#ctx;
     if (!ctx.connected) throw unavailable(ctx.config, 'The event bus is not connected');
     const subject = eventSubject(ctx.config.STREAM_SUBJECT_PREFIX, event.tenant_id, event.type, event.metadata.correlation_id);
@@ -80,7 +100,7 @@ export class Publisher {
     // mistake, answered 413 before anything is sent. The connected server's INFO says the limit.
     const maxPayload = ctx.nc.info?.max_payload;
     if (maxPayload !== undefined) {
-      const size = Buffer.byteLength(payload) + msgIdHeaderBytes(msgID);
+      const size = Buffer.byteLength(payload) + msgIdHeaderBytes(msgID) + traceHeaderBytes(opts?.trace);
       if (size + LATER_HEADERS_BYTES > maxPayload) {
         throw new GatewayError(
           'GW_PAYLOAD_TOO_LARGE',
@@ -90,7 +110,7 @@ export class Publisher {
     }
     try {
       return await new Promise<PublishResult>((resolve, reject) => {
-        this.#pending.push({ subject, payload, msgID, resolve, reject });
+        this.#pending.push({ subject, payload, msgID, trace: opts?.trace, resolve, reject });
         if (!this.#sendScheduled) {
           this.#sendScheduled = true;
           setImmediate(this.#sendPending);
@@ -116,17 +136,22 @@ export class Publisher {
     this.#pending = [];
     const { nc, config } = this.#ctx;
     const deadline = Date.now() + config.PUBLISH_TIMEOUT_MS;
+    const sentAt = performance.now();
     for (const p of batch) {
       const token = (this.#nextAck++).toString(36);
       const h = headers();
       h.set('Nats-Msg-Id', p.msgID);
+      if (p.trace) {
+        h.set('traceparent', p.trace.traceparent);
+        if (p.trace.tracestate) h.set('tracestate', p.trace.tracestate);
+      }
       try {
         nc.publish(p.subject, p.payload, { reply: this.#ackPrefix + token, headers: h });
       } catch (err) {
         p.reject(err); // closed or draining
         continue;
       }
-      this.#awaiting.set(token, { subject: p.subject, deadline, resolve: p.resolve, reject: p.reject });
+      this.#awaiting.set(token, { subject: p.subject, deadline, sentAt, resolve: p.resolve, reject: p.reject });
     }
     if (this.#awaiting.size > 0 && this.#sweeper === undefined) {
       const every = Math.min(250, Math.max(10, Math.floor(config.PUBLISH_TIMEOUT_MS / 10)));
@@ -140,6 +165,7 @@ export class Publisher {
     const awaited = this.#awaiting.get(token);
     if (!awaited) return; // answered after it timed out
     this.#awaiting.delete(token);
+    this.#ctx.hooks?.publishAcked?.((performance.now() - awaited.sentAt) / 1000);
     // No stream listens on the subject (or JetStream is gone): the server answers "no responders".
     if (msg.headers?.hasError && msg.headers.code === PullStatus.NoResponders && msg.data.length === 0) {
       awaited.reject(new NoRespondersError(awaited.subject));

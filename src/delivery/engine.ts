@@ -31,11 +31,27 @@
 //   fits (live, replay, group with ack `'on-write'`).
 // Sinks receive the event's JSON exactly as stored (one string per event, never re-encoded) and a
 // lazily parsed envelope, so a sink that frames the JSON costs one string per event and nothing else.
+//
+// Every delivery counts what it does per sink (observe.ts: deliveries, redeliveries, acks, naks,
+// dead letters) and, with tracing on, makes a consumer `process` span per event handed to the sink
+// and a `settle` span per ack or nak, children of the trace context the event carries.
+import type { Span } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { EventEnvelope } from '../../schemas/envelope.ts';
-import type { AckedSource, Bus, Delivered, LiveEvent, LiveFeed, LiveListener, OrderedSource } from '../bus/index.ts';
+import {
+  type AckedSource,
+  type Bus,
+  type Delivered,
+  type LiveEvent,
+  type LiveFeed,
+  type LiveListener,
+  type OrderedSource,
+  traceContextOf,
+} from '../bus/index.ts';
 import type { ContentFilter } from '../content-filter.ts';
 import { GatewayError } from '../errors.ts';
+import type { DeliveryCounters } from '../metrics.ts';
+import { endSpan, type MessageAttributes, startProcessSpan, startSettleSpan, tracingActive } from '../tracing.ts';
 
 /** One event as a sink receives it. The live feed's LiveEvent is one (no allocation per sink). */
 export interface EventRef {
@@ -49,9 +65,16 @@ export interface EventRef {
   readonly envelope: EventEnvelope;
   /** Opaque handle that settles this delivery from any instance (HTTP pull only). */
   readonly handle?: string | undefined;
+  /** The subject it is stored under. */
+  readonly subject?: string | undefined;
+  /** The publisher's W3C trace context (a webhook sink sends it as the `traceparent` header). */
+  readonly traceparent?: string | undefined;
+  readonly tracestate?: string | undefined;
 }
 
 export interface Sink {
+  /** The `sink` label of the delivery metrics; else derived from the class name (observe.ts). */
+  readonly metricsName?: string;
   /** True while the receiver takes events as fast as they come. */
   readonly ready: boolean;
   /** Resolves true once `ready` again, false when the receiver is gone for good. */
@@ -78,6 +101,8 @@ export interface DeliveryFilter {
 }
 
 export interface Delivery {
+  /** What kind of delivery it is: `live`, `replay`, `group`, `ephemeral`, `fetch` (metrics). */
+  readonly kind?: string;
   /** Starts delivering (once the client was told the delivery exists). */
   run(): void;
   ack(seq: number): void;
@@ -124,12 +149,19 @@ class PulledEvent implements EventRef {
   readonly seq: number;
   readonly json: string;
   readonly handle: string | undefined;
+  readonly subject: string | undefined;
+  readonly traceparent: string | undefined;
+  readonly tracestate: string | undefined;
   #envelope: EventEnvelope | undefined;
 
   constructor(m: Delivered) {
     this.seq = m.seq;
     this.json = m.string();
     this.handle = (m as { handle?: string }).handle;
+    this.subject = m.subject;
+    const carried = traceContextOf(m);
+    this.traceparent = carried?.traceparent;
+    this.tracestate = carried?.tracestate;
   }
 
   get envelope(): EventEnvelope {
@@ -138,6 +170,69 @@ class PulledEvent implements EventRef {
   }
 }
 
+/** What the messaging span attributes say about an event (parsed only with tracing on). */
+function messageOf(event: EventRef): MessageAttributes {
+  let envelope: EventEnvelope | undefined;
+  try {
+    envelope = event.envelope;
+  } catch {
+    envelope = undefined;
+  }
+  return { subject: event.subject ?? '', id: envelope?.id ?? '', correlationId: envelope?.metadata?.correlation_id ?? '' };
+}
+
+function carriedTrace(event: EventRef) {
+  return event.traceparent === undefined ? undefined : { traceparent: event.traceparent, tracestate: event.tracestate };
+}
+
+/**
+ * Hands one event to the sink, counted, and with tracing on inside a `process` span (ended once
+ * the sink says it was written, or at once when it does not say).
+ */
+function handOver(
+  sink: Sink,
+  counters: DeliveryCounters,
+  event: EventRef,
+  delivery: number,
+  written?: (err?: Error, retryAfterMs?: number) => void,
+): void {
+  counters.delivered.inc();
+  if (delivery > 1) counters.redelivered.inc();
+  if (!tracingActive()) {
+    sink.write(event, delivery, written);
+    return;
+  }
+  const span = startProcessSpan(messageOf(event), carriedTrace(event), { 'messaging.nats.delivery_count': delivery });
+  if (!written) {
+    try {
+      sink.write(event, delivery);
+    } finally {
+      span.end();
+    }
+    return;
+  }
+  sink.write(event, delivery, (err, retryAfterMs) => {
+    endSpan(span, err);
+    written(err, retryAfterMs);
+  });
+}
+
+/** A `settle` span around an ack or nak of `event`, when tracing is on. */
+function settleSpan(op: 'ack' | 'nak' | 'term', event: EventRef | undefined): Span | undefined {
+  if (!tracingActive()) return undefined;
+  return startSettleSpan(op, event && messageOf(event), event && carriedTrace(event));
+}
+
+const UNCOUNTED_INC = { inc() {} };
+/** The counters of a delivery made without a bus observer (tests constructing one directly). */
+const UNCOUNTED: DeliveryCounters = {
+  delivered: UNCOUNTED_INC,
+  redelivered: UNCOUNTED_INC,
+  acked: UNCOUNTED_INC,
+  nakked: UNCOUNTED_INC,
+  deadLettered: UNCOUNTED_INC,
+};
+
 // ---- live: push, at most once, a slow receiver ends the delivery
 
 /**
@@ -145,18 +240,21 @@ class PulledEvent implements EventRef {
  * out to every listener; this adds no allocation per event beyond what the sink writes.
  */
 export class LiveDelivery extends AutoAckDelivery implements Delivery, LiveListener {
+  readonly kind = 'live';
   readonly tenant: string;
   readonly #feed: LiveFeed;
   readonly #filter: DeliveryFilter;
   readonly #sink: Sink;
+  readonly #counters: DeliveryCounters;
   #state: 'new' | 'watching' | 'running' | 'stopped' = 'new';
 
-  constructor(feed: LiveFeed, filter: DeliveryFilter, sink: Sink) {
+  constructor(feed: LiveFeed, filter: DeliveryFilter, sink: Sink, counters: DeliveryCounters = UNCOUNTED) {
     super();
     this.tenant = filter.tenant;
     this.#feed = feed;
     this.#filter = filter;
     this.#sink = sink;
+    this.#counters = counters;
   }
 
   /** Resolves once the tenant's feed is subscribed: nothing stored after this resolves is missed. */
@@ -176,7 +274,7 @@ export class LiveDelivery extends AutoAckDelivery implements Delivery, LiveListe
       this.#sink.slow();
       return;
     }
-    this.#sink.write(event, 1);
+    handOver(this.#sink, this.#counters, event, 1);
   }
 
   run(): void {
@@ -198,20 +296,30 @@ export class LiveDelivery extends AutoAckDelivery implements Delivery, LiveListe
 const READ_AHEAD = 64;
 
 export class OrderedDelivery extends AutoAckDelivery implements Delivery {
+  readonly kind = 'replay';
   readonly #source: OrderedSource;
   readonly #filter: DeliveryFilter;
   readonly #sink: Sink;
   readonly #bus: Bus;
   readonly #log: DeliveryLog;
+  readonly #counters: DeliveryCounters;
   #stopped = false;
 
-  constructor(source: OrderedSource, filter: DeliveryFilter, sink: Sink, bus: Bus, log: DeliveryLog) {
+  constructor(
+    source: OrderedSource,
+    filter: DeliveryFilter,
+    sink: Sink,
+    bus: Bus,
+    log: DeliveryLog,
+    counters: DeliveryCounters = UNCOUNTED,
+  ) {
     super();
     this.#source = source;
     this.#filter = filter;
     this.#sink = sink;
     this.#bus = bus;
     this.#log = log;
+    this.#counters = counters;
   }
 
   run(): void {
@@ -231,7 +339,7 @@ export class OrderedDelivery extends AutoAckDelivery implements Delivery {
       if (content && !content.match(event.envelope)) continue;
       if (!this.#sink.ready && !(await this.#sink.waitReady())) break;
       if (this.#stopped) break;
-      this.#sink.write(event, 1);
+      handOver(this.#sink, this.#counters, event, 1);
     }
   }
 
@@ -256,15 +364,20 @@ export interface FlowPolicy {
 interface InFlight {
   msg: Delivered;
   at: number;
+  /** What the sink got (for the settle span). */
+  event: EventRef;
 }
 
 export class AckedDelivery implements Delivery {
+  /** Set by whoever opens it (open.ts): `group`, `ephemeral`, `fetch`. */
+  kind = 'acked';
   readonly #source: AckedSource;
   readonly #filter: DeliveryFilter;
   readonly #policy: FlowPolicy;
   readonly #sink: Sink;
   readonly #bus: Bus;
   readonly #log: DeliveryLog;
+  readonly #counters: DeliveryCounters;
   readonly #inFlight = new Map<number, InFlight>();
   /** Handed out and not acknowledged, whatever its ack wait: where a lost consumer must resume. */
   readonly #unacked = new Set<number>();
@@ -273,13 +386,35 @@ export class AckedDelivery implements Delivery {
   #stopped = false;
   #wake: (() => void) | undefined;
 
-  constructor(source: AckedSource, filter: DeliveryFilter, policy: FlowPolicy, sink: Sink, bus: Bus, log: DeliveryLog) {
+  constructor(
+    source: AckedSource,
+    filter: DeliveryFilter,
+    policy: FlowPolicy,
+    sink: Sink,
+    bus: Bus,
+    log: DeliveryLog,
+    counters: DeliveryCounters = UNCOUNTED,
+  ) {
     this.#source = source;
     this.#filter = filter;
     this.#policy = policy;
     this.#sink = sink;
     this.#bus = bus;
     this.#log = log;
+    this.#counters = counters;
+  }
+
+  /** Acks or naks one delivery, counted (and traced when tracing is on). */
+  #settle(f: InFlight, op: 'ack' | 'nak', delayMs?: number): void {
+    const span = settleSpan(op, f.event);
+    if (op === 'ack') {
+      f.msg.ack();
+      this.#counters.acked.inc();
+    } else {
+      f.msg.nak(delayMs);
+      this.#counters.nakked.inc();
+    }
+    span?.end();
   }
 
   /** Delivers until stopped: a NATS outage is waited out (the consumer keeps the position). */
@@ -392,6 +527,7 @@ export class AckedDelivery implements Delivery {
     try {
       if (await this.#bus.deadLetterIfExhausted(m, target)) {
         this.#unacked.delete(m.seq);
+        this.#counters.deadLettered.inc();
         return;
       }
     } catch (err) {
@@ -414,9 +550,12 @@ export class AckedDelivery implements Delivery {
     // nor can something that is not an event: never hand either out.
     if (envelope?.tenant_id !== this.#filter.tenant) {
       this.#unacked.delete(m.seq);
-      await this.#bus.deadLetter(m, target, 'undecodable').catch((err: unknown) => {
-        this.#log.warn({ err, consumer: target.durable, seq: m.seq }, 'could not dead-letter; it will be retried');
-      });
+      await this.#bus.deadLetter(m, target, 'undecodable').then(
+        () => this.#counters.deadLettered.inc(),
+        (err: unknown) => {
+          this.#log.warn({ err, consumer: target.durable, seq: m.seq }, 'could not dead-letter; it will be retried');
+        },
+      );
       return;
     }
     const content = this.#filter.content;
@@ -425,20 +564,21 @@ export class AckedDelivery implements Delivery {
       m.ack(); // filtered out: the client never sees it, so the gateway acknowledges it
       return;
     }
-    this.#inFlight.set(m.seq, { msg: m, at: Date.now() });
+    const inFlight: InFlight = { msg: m, at: Date.now(), event };
+    this.#inFlight.set(m.seq, inFlight);
     this.#unacked.add(m.seq);
     if (this.#policy.ack === 'client') {
-      this.#sink.write(event, delivery);
+      handOver(this.#sink, this.#counters, event, delivery);
       return;
     }
-    this.#sink.write(event, delivery, (err, retryAfterMs) => {
+    handOver(this.#sink, this.#counters, event, delivery, (err, retryAfterMs) => {
       const held = this.#inFlight.get(m.seq);
       if (held?.msg !== m) return;
       this.#inFlight.delete(m.seq);
-      if (err) m.nak(retryAfterMs);
+      if (err) this.#settle(inFlight, 'nak', retryAfterMs);
       else {
         this.#unacked.delete(m.seq);
-        m.ack();
+        this.#settle(inFlight, 'ack');
       }
       this.#wakeUp();
     });
@@ -449,7 +589,7 @@ export class AckedDelivery implements Delivery {
     for (const [seq, f] of this.#inFlight) if (f.at <= cutoff) this.#inFlight.delete(seq);
   }
 
-  #take(seq: number): Delivered {
+  #take(seq: number): InFlight {
     if (this.#policy.ack !== 'client') throw autoAckOnly();
     this.#forgetExpired();
     const f = this.#inFlight.get(seq);
@@ -458,16 +598,16 @@ export class AckedDelivery implements Delivery {
     }
     this.#inFlight.delete(seq);
     this.#wakeUp();
-    return f.msg;
+    return f;
   }
 
   ack(seq: number): void {
-    this.#take(seq).ack();
+    this.#settle(this.#take(seq), 'ack');
     this.#unacked.delete(seq);
   }
 
   nak(seq: number, delayMs?: number): void {
-    this.#take(seq).nak(delayMs);
+    this.#settle(this.#take(seq), 'nak', delayMs);
   }
 
   settleMany(kind: 'ack' | 'nak', seqs: readonly number[], delayMs?: number): number[] {
@@ -481,10 +621,8 @@ export class AckedDelivery implements Delivery {
         return;
       }
       this.#inFlight.delete(seq);
-      if (kind === 'ack') {
-        f.msg.ack();
-        this.#unacked.delete(seq);
-      } else f.msg.nak(delayMs);
+      this.#settle(f, kind, delayMs);
+      if (kind === 'ack') this.#unacked.delete(seq);
     });
     if (missing.length < seqs.length) this.#wakeUp();
     return missing;
@@ -497,10 +635,8 @@ export class AckedDelivery implements Delivery {
     for (const [seq, f] of this.#inFlight) {
       if (seq > upTo) continue;
       this.#inFlight.delete(seq);
-      if (kind === 'ack') {
-        f.msg.ack();
-        this.#unacked.delete(seq);
-      } else f.msg.nak(delayMs);
+      this.#settle(f, kind, delayMs);
+      if (kind === 'ack') this.#unacked.delete(seq);
       settled++;
     }
     if (settled > 0) this.#wakeUp();
@@ -509,7 +645,10 @@ export class AckedDelivery implements Delivery {
 
   /** Never redeliver it (the receiver can never process it). */
   term(seq: number, reason?: string): void {
-    this.#take(seq).term(reason);
+    const f = this.#take(seq);
+    const span = settleSpan('term', f.event);
+    f.msg.term(reason);
+    span?.end();
     this.#unacked.delete(seq);
   }
 
@@ -550,7 +689,7 @@ export class AckedDelivery implements Delivery {
     this.#stopped = true;
     this.#source.stopPull();
     this.#wakeUp();
-    for (const f of this.#inFlight.values()) f.msg.nak();
+    for (const f of this.#inFlight.values()) this.#settle(f, 'nak');
     this.#inFlight.clear();
     await this.#source.close();
   }

@@ -11,11 +11,12 @@ import {
   OrderedDelivery,
   type Sink,
 } from './engine.ts';
+import { deliveryCounters } from './observe.ts';
 import { type StartPoint, startPoint } from './start.ts';
 
 /** The live feed from now on: at most once, no consumer. */
 export async function openLive(bus: Bus, filter: DeliveryFilter, sink: Sink): Promise<LiveDelivery> {
-  const delivery = new LiveDelivery(bus.live, filter, sink);
+  const delivery = new LiveDelivery(bus.live, filter, sink, deliveryCounters(bus, sink));
   try {
     await delivery.open();
   } catch (err) {
@@ -40,7 +41,7 @@ export async function openReplay(
 ): Promise<{ delivery: OrderedDelivery; start: StartPoint }> {
   const start = startPoint(sel.from, await bus.streamBounds());
   const source = await bus.openOrdered({ tenant: filter.tenant, types: sel.types, from: start.from });
-  return { delivery: new OrderedDelivery(source, filter, sink, bus, log), start };
+  return { delivery: new OrderedDelivery(source, filter, sink, bus, log, deliveryCounters(bus, sink)), start };
 }
 
 /**
@@ -58,7 +59,9 @@ export async function openEphemeral(
   const fromNew = sel.from === undefined || sel.from === 'new';
   const start = startPoint(sel.from, fromNew ? undefined : await bus.streamBounds());
   const source = await bus.openEphemeral({ tenant: filter.tenant, types: sel.types, from: start.from }, { maxAckPending: policy.window });
-  return { delivery: new AckedDelivery(source, filter, policy, sink, bus, log), start: fromNew ? undefined : start };
+  const delivery = new AckedDelivery(source, filter, policy, sink, bus, log, deliveryCounters(bus, sink));
+  delivery.kind = 'ephemeral';
+  return { delivery, start: fromNew ? undefined : start };
 }
 
 /**
@@ -90,7 +93,8 @@ export async function openGroup(
     content: group.filter === undefined ? undefined : group.matcher,
   };
   const source = await bus.openDurable(group);
-  const delivery = new AckedDelivery(source, filter, policy, sink, bus, log);
+  const delivery = new AckedDelivery(source, filter, policy, sink, bus, log, deliveryCounters(bus, sink));
+  delivery.kind = 'group';
   if (group.outcome !== 'created') return { delivery, resumed: true, start: undefined };
   return { delivery, resumed: false, start: startPoint(spec.from, await bus.streamBounds()) };
 }
@@ -105,5 +109,15 @@ export function openFetch(bus: Bus, consumer: DurableConsumer, max: number, sink
     matches: () => true,
     content: consumer.filter === undefined ? undefined : consumer.matcher,
   };
-  return new AckedDelivery(bus.openFetch(consumer), filter, { window: max, ack: 'client' }, sink, bus, log);
+  const delivery = new AckedDelivery(
+    bus.openFetch(consumer),
+    filter,
+    { window: max, ack: 'client' },
+    sink,
+    bus,
+    log,
+    deliveryCounters(bus, sink),
+  );
+  delivery.kind = 'fetch';
+  return delivery;
 }

@@ -135,6 +135,15 @@ export class WsConnection implements WebSocketTarget {
     return this.#subs.size;
   }
 
+  /** Adds this connection's running subscriptions to `into`, by delivery kind (metrics). */
+  countSubscriptions(into: Map<string, number>): void {
+    for (const d of this.#subs.values()) {
+      if (d === undefined) continue; // still being set up
+      const kind = d.kind ?? 'other';
+      into.set(kind, (into.get(kind) ?? 0) + 1);
+    }
+  }
+
   // ---- client → gateway
 
   #onMessage(data: Buffer | Buffer[] | ArrayBuffer, isBinary: boolean): void {

@@ -53,6 +53,13 @@ export class WebSocketRegistry {
     return this.#connections.size;
   }
 
+  /** Running subscriptions of every connection, by kind (`live`, `replay`, `group`, `ephemeral`). */
+  subscriptionsByKind(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const conn of this.#connections) conn.countSubscriptions(counts);
+    return counts;
+  }
+
   accept(socket: WebSocket, principal: Principal, log: Logger): void {
     if (this.#closing) {
       socket.close(CLOSE_CODES.GOING_AWAY.code, 'shutting down');

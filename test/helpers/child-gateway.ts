@@ -25,7 +25,7 @@ export interface ChildGateway {
 export function spawnGateway(t: Teardown, env: Record<string, string>): ChildGateway {
   const child = spawn(process.execPath, ['src/main.ts'], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', API_KEYS_FILE: '', ...env },
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'info', API_KEYS_FILE: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

@@ -53,7 +53,8 @@ export async function startGateway(
     quotas?: QuotaOptions;
   } = {},
 ): Promise<TestGateway> {
-  const config = configWith({ NATS_URL: [natsUrl], PUBLISH_TIMEOUT_MS: 2000, ...overrides });
+  // No metrics listener unless a test asks for one (METRICS_PORT): many gateways share the host.
+  const config = configWith({ NATS_URL: [natsUrl], PUBLISH_TIMEOUT_MS: 2000, METRICS_PORT: 0, ...overrides });
   const app = await buildApp(config, {
     apiKeys: ApiKeys.fromDocument(KEY_FILE),
     logger: opts.logger ?? pino({ level: opts.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'silent' }),

@@ -7,11 +7,14 @@ import type { AckTokens } from '../../ack-tokens.ts';
 import type { Bus, DurableConsumer } from '../../bus/index.ts';
 import { type ErrorCode, GatewayError } from '../../errors.ts';
 import type { DeliveryLog, EventRef, Sink } from '../engine.ts';
+import { endSpan, startSettleSpan, tracingActive } from '../../tracing.ts';
+import { countersOf } from '../observe.ts';
 import { openFetch } from '../open.ts';
 
 export type FetchedEvent = Static<typeof FetchedEventSchema>;
 
 export class HttpFetchSink implements Sink {
+  readonly metricsName = 'http-fetch';
   readonly events: FetchedEvent[] = [];
   readonly #consumer: DurableConsumer;
   readonly #tokens: AckTokens;
@@ -35,13 +38,18 @@ export class HttpFetchSink implements Sink {
     // The token dies when JetStream would redeliver: JetStream's timer started when it sent the
     // event, a little before we received it, so keep a small margin.
     const expiresAt = Date.now() + ackWaitMs - Math.min(250, ackWaitMs / 10);
-    this.events.push({
+    const item: FetchedEvent = {
       seq: event.seq,
       delivery,
       ack_token: this.#tokens.sign({ tenant, consumer: name, reply: event.handle as string, expiresAt }),
       ack_deadline: new Date(expiresAt).toISOString(),
       event: event.envelope,
-    });
+    };
+    if (event.traceparent) {
+      item.traceparent = event.traceparent;
+      if (event.tracestate) item.tracestate = event.tracestate;
+    }
+    this.events.push(item);
   }
 
   /** Never: `ready` is always true. */
@@ -83,12 +91,18 @@ export async function settle(
   who: { tenant: string; consumer: string },
   action: { kind: 'ack' } | { kind: 'nak'; delayMs?: number | undefined },
 ): Promise<AckOutcome> {
+  // The token carries no trace context: a settle span here has no parent.
+  const span = tracingActive() ? startSettleSpan(action.kind, undefined, undefined) : undefined;
   try {
     const claims = tokens.verify(token, who.tenant, who.consumer);
     await bus.settle(claims.reply, who, action);
+    const counters = countersOf(bus, 'http-fetch');
+    (action.kind === 'ack' ? counters.acked : counters.nakked).inc();
+    if (span) endSpan(span);
     return { ok: true };
   } catch (err) {
     const e = err instanceof GatewayError ? err : bus.translate(err);
+    if (span) endSpan(span, e);
     return { ok: false, error: { code: e.code, message: e.message } };
   }
 }

@@ -22,20 +22,39 @@ export interface WebSocketTarget {
   fail(sub: string, err: GatewayError): void;
 }
 
+/**
+ * The head of an `event` frame, up to the stored envelope: with the publisher's trace context when
+ * the event carries one (both are validated header values: no escaping needed beyond JSON.stringify).
+ */
+function frameHead(sub: string, seq: number, delivery: number, trace?: Pick<EventRef, 'traceparent' | 'tracestate'>): string {
+  let tracing = '';
+  if (trace?.traceparent) {
+    tracing = `,"traceparent":${JSON.stringify(trace.traceparent)}`;
+    if (trace.tracestate) tracing += `,"tracestate":${JSON.stringify(trace.tracestate)}`;
+  }
+  return `{"op":"event","sub":${JSON.stringify(sub)},"seq":${seq},"delivery":${delivery}${tracing},"event":`;
+}
+
 /** An `event` frame around the stored envelope's JSON. */
-export function eventFrame(sub: string, seq: number, delivery: number, eventJson: string): string {
-  return `{"op":"event","sub":${JSON.stringify(sub)},"seq":${seq},"delivery":${delivery},"event":${eventJson}}`;
+export function eventFrame(
+  sub: string,
+  seq: number,
+  delivery: number,
+  eventJson: string,
+  trace?: Pick<EventRef, 'traceparent' | 'tracestate'>,
+): string {
+  return `${frameHead(sub, seq, delivery, trace)}${eventJson}}`;
 }
 
 const CLOSE = 0x7d; // }
 
 /** The same frame as bytes, around the stored envelope's bytes. */
-export function eventFrameBytes(sub: string, seq: number, delivery: number, event: Uint8Array): Buffer {
-  const head = `{"op":"event","sub":${JSON.stringify(sub)},"seq":${seq},"delivery":${delivery},"event":`;
+export function eventFrameBytes(sub: string, delivery: number, event: EventRef & { bytes: Uint8Array }): Buffer {
+  const head = frameHead(sub, event.seq, delivery, event);
   const headBytes = Buffer.byteLength(head);
-  const frame = Buffer.allocUnsafe(headBytes + event.byteLength + 1);
+  const frame = Buffer.allocUnsafe(headBytes + event.bytes.byteLength + 1);
   frame.write(head, 0);
-  frame.set(event, headBytes);
+  frame.set(event.bytes, headBytes);
   frame[frame.length - 1] = CLOSE;
   return frame;
 }
@@ -47,15 +66,15 @@ export function eventFrameBytes(sub: string, seq: number, delivery: number, even
 let shared: { event: EventRef; sub: string; delivery: number; frame: Buffer } | undefined;
 
 function frameOf(sub: string, event: EventRef, delivery: number): string | Buffer {
-  const bytes = event.bytes;
-  if (!bytes) return eventFrame(sub, event.seq, delivery, event.json);
+  if (!event.bytes) return eventFrame(sub, event.seq, delivery, event.json, event);
   if (shared && shared.event === event && shared.sub === sub && shared.delivery === delivery) return shared.frame;
-  const frame = eventFrameBytes(sub, event.seq, delivery, bytes);
+  const frame = eventFrameBytes(sub, delivery, event as EventRef & { bytes: Uint8Array });
   shared = { event, sub, delivery, frame };
   return frame;
 }
 
 export class WebSocketSink implements Sink {
+  readonly metricsName = 'websocket';
   readonly #sub: string;
   readonly #target: WebSocketTarget;
 

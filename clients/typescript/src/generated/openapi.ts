@@ -881,6 +881,13 @@ export interface components {
              * @description After this the token is refused and the event is redelivered.
              */
             ack_deadline: string;
+            /**
+             * @description The W3C trace context the event was published with (its publisher's `traceparent`, or the gateway's `send` span when tracing is on). Absent when the event was published without one.
+             * @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+             */
+            traceparent?: string;
+            /** @description The W3C `tracestate` that travelled with `traceparent`, when there was one. */
+            tracestate?: string;
             event: components["schemas"]["EventEnvelope"];
         };
         /** FetchRequest */

@@ -136,6 +136,13 @@ export interface components {
             seq: number;
             /** @description How many times this event was delivered to the subscription (or group); 1 the first time. */
             delivery: number;
+            /**
+             * @description The W3C trace context the event was published with (its publisher's `traceparent`, or the gateway's `send` span when tracing is on): continue the trace from here. Absent when the event was published without one.
+             * @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+             */
+            traceparent?: string;
+            /** @description The W3C `tracestate` that travelled with `traceparent`, when there was one. */
+            tracestate?: string;
             event: components["schemas"]["EventEnvelope"];
         };
         /** FieldError */
