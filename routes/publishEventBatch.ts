@@ -1,8 +1,11 @@
 // POST /v1/events/batch: every entry is prepared and published on its own (publishes are pipelined
-// on the one NATS connection); valid entries are stored even when others fail.
+// on the one NATS connection); valid entries are stored even when others fail. The body is
+// `{"events": [envelopes]}`, or (`application/cloudevents-batch+json`) an array of CloudEvents.
+import { CLOUDEVENTS_BATCH_JSON } from '../schemas/cloudevents.ts';
 import { principalOf } from '../src/auth/authenticate.ts';
+import { asCloudEventError, fromCloudEvent, type TraceContext } from '../src/cloudevents.ts';
 import { GatewayError } from '../src/errors.ts';
-import { correlationIdFromHeader, traceIdFromTraceparent } from '../src/event-preparer.ts';
+import { correlationIdFromHeader, type Prepared, traceIdFromTraceparent } from '../src/event-preparer.ts';
 import type { Reply, Request, RouteOf } from './handler.ts';
 
 type Result = RouteOf<'publishEventBatch'>['Reply']['results'][number];
@@ -10,7 +13,9 @@ type ItemError = Extract<Result, { error: unknown }>['error'];
 
 export async function publishEventBatch(req: Request<'publishEventBatch'>, reply: Reply<'publishEventBatch'>) {
   const { preparer, bus, config } = req.server;
-  const { events } = req.body;
+  const cloudEvents = req.mediaType === CLOUDEVENTS_BATCH_JSON;
+  // The route validated the body against the schema of its media type: an array of CloudEvents, or `{events}`.
+  const events: unknown[] = cloudEvents ? (req.body as unknown as unknown[]) : req.body.events;
   if (events.length > config.BATCH_MAX_EVENTS) {
     throw new GatewayError('GW_BATCH_TOO_LARGE', `A batch holds at most ${config.BATCH_MAX_EVENTS} events; this one has ${events.length}`);
   }
@@ -26,13 +31,20 @@ export async function publishEventBatch(req: Request<'publishEventBatch'>, reply
     if (err.errors) error.errors = err.errors;
     return { index, error };
   };
+  const prepare = (raw: unknown): { prepared: Prepared; trace?: TraceContext | undefined } => {
+    if (!cloudEvents) return { prepared: preparer.prepare(raw, ctx) };
+    const converted = fromCloudEvent(raw);
+    if (!converted.ok) return { prepared: converted };
+    const prepared = preparer.prepareValid(converted.input, ctx);
+    return { prepared: prepared.ok ? prepared : { ok: false, error: asCloudEventError(prepared.error) }, trace: converted.trace };
+  };
 
   const results = await Promise.all(
     events.map(async (raw, index): Promise<Result> => {
-      const prepared = preparer.prepare(raw, ctx);
+      const { prepared, trace } = prepare(raw);
       if (!prepared.ok) return failure(index, prepared.error);
       try {
-        const stored = await bus.publish(prepared.event);
+        const stored = await bus.publish(prepared.event, trace ? { trace } : undefined);
         return { id: prepared.event.id, seq: stored.seq, duplicate: stored.duplicate };
       } catch (err) {
         return failure(index, bus.translate(err));

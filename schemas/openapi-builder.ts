@@ -44,6 +44,14 @@ export interface ResponseSpec {
   schema?: TSchema;
   example?: unknown;
   headers?: Record<string, { description: string; schema: Record<string, unknown> }>;
+  /** Other media types of the same answer (chosen by `Accept` or a parameter), besides `application/json`. */
+  otherContent?: Record<string, { schema: TSchema; example?: unknown }>;
+}
+
+/** A request body in another media type than `application/json` (e.g. CloudEvents' structured mode). */
+export interface MediaSpec {
+  schema: TSchema;
+  examples?: Record<string, { summary: string; value: unknown }>;
 }
 
 export interface OperationSpec {
@@ -56,7 +64,13 @@ export interface OperationSpec {
   /** The scope an API key needs; `'any'` for any valid key; omitted for unauthenticated routes. */
   scope?: Scope | 'any';
   parameters?: readonly ParameterSpec[];
-  requestBody?: { description: string; schema: TSchema; examples: Record<string, { summary: string; value: unknown }> };
+  requestBody?: {
+    description: string;
+    schema: TSchema;
+    examples: Record<string, { summary: string; value: unknown }>;
+    /** Other media types the operation takes, each validated against its own schema. */
+    otherContent?: Record<string, MediaSpec>;
+  };
   responses: Record<number, ResponseSpec>;
   /** Every error code the operation can answer with. */
   errors: readonly ErrorCode[];
@@ -205,6 +219,11 @@ export function buildDocument(info: DocumentInfo, operations: readonly Operation
         if (example !== undefined) media.example = example;
         response.content = { 'application/json': media };
       }
+      for (const [type, other] of Object.entries(r.otherContent ?? {})) {
+        const media: Record<string, unknown> = { schema: refs(plain(other.schema)) };
+        if (other.example !== undefined) media.example = other.example;
+        response.content = { ...(response.content as object), [type]: media };
+      }
       responses[status] = response;
     }
     const byStatus = new Map<number, ErrorCode[]>();
@@ -267,7 +286,15 @@ export function buildDocument(info: DocumentInfo, operations: readonly Operation
       operation.requestBody = {
         required: true,
         description: op.requestBody.description,
-        content: { 'application/json': { schema: refs(plain(op.requestBody.schema)), examples: op.requestBody.examples } },
+        content: {
+          'application/json': { schema: refs(plain(op.requestBody.schema)), examples: op.requestBody.examples },
+          ...Object.fromEntries(
+            Object.entries(op.requestBody.otherContent ?? {}).map(([type, media]) => [
+              type,
+              { schema: refs(plain(media.schema)), ...(media.examples ? { examples: media.examples } : {}) },
+            ]),
+          ),
+        },
       };
     }
     operation.responses = responses;

@@ -53,7 +53,7 @@ import { translate, unavailable } from './errors.ts';
 import { firstSeqSince, type HistoryFilters, type HistoryLimits, type HistoryPage, readHistory } from './history.ts';
 import { HttpPullSource, settleHandle } from './http-pull.ts';
 import { LiveFeed } from './live-feed.ts';
-import { Publisher, type PublishResult } from './publisher.ts';
+import { type PublishOptions, Publisher, type PublishResult } from './publisher.ts';
 import { ensureStreams, type StreamBounds, streamBounds, streamReady } from './streams.ts';
 import { TicketNonces } from './ticket-store.ts';
 
@@ -66,7 +66,7 @@ export type { ConsumerDescription, ConsumerSpec, DurableConsumer, EnsureOutcome,
 export type { HistoryFilters, HistoryLimits, HistoryPage, StoredEvent } from './history.ts';
 export { decodeCursor, encodeCursor, sameFilters } from './history.ts';
 export type { LiveEvent, LiveFeed, LiveListener } from './live-feed.ts';
-export type { PublishResult } from './publisher.ts';
+export type { PublishOptions, PublishResult } from './publisher.ts';
 export type { StreamBounds } from './streams.ts';
 
 /** How long `streamReady` waits for the event stream to answer (`/readyz` answers within a second). */
@@ -211,8 +211,9 @@ export class Bus {
 
   // ---- publishing and reading
 
-  publish(event: EventEnvelope): Promise<PublishResult> {
-    return this.#publisher.publish(event);
+  /** Stores one event; `opts.trace` travels as W3C trace context NATS headers. */
+  publish(event: EventEnvelope, opts?: PublishOptions): Promise<PublishResult> {
+    return this.#publisher.publish(event, opts);
   }
 
   /** The first sequence of the tenant's events stored at or after `since`, or undefined if none. */

@@ -12,10 +12,17 @@ import type { BusContext } from './context.ts';
 import { BusProtocolError, PullStatus, translate, unavailable } from './errors.ts';
 import { eventSubject } from './subjects.ts';
 
+/** What a publish may carry besides the envelope. */
+export interface PublishOptions {
+  /** W3C trace context of the event, sent as `traceparent` / `tracestate` NATS headers. */
+  trace?: { traceparent: string; tracestate?: string | undefined } | undefined;
+}
+
 interface PendingPublish {
   subject: string;
   payload: string;
   msgID: string;
+  trace?: PublishOptions['trace'];
   resolve: (ack: PublishResult) => void;
   reject: (err: unknown) => void;
 }
@@ -70,7 +77,7 @@ export class Publisher {
    * Stores one event and resolves only once JetStream acknowledged it. The dedupe key includes
    * the tenant, so two tenants can use the same event id.
    */
-  async publish(event: EventEnvelope): Promise<PublishResult> {
+  async publish(event: EventEnvelope, opts?: PublishOptions): Promise<PublishResult> {
     const ctx = this.#ctx;
     if (!ctx.connected) throw unavailable(ctx.config, 'The event bus is not connected');
     const subject = eventSubject(ctx.config.STREAM_SUBJECT_PREFIX, event.tenant_id, event.type, event.metadata.correlation_id);
@@ -80,7 +87,9 @@ export class Publisher {
     // mistake, answered 413 before anything is sent. The connected server's INFO says the limit.
     const maxPayload = ctx.nc.info?.max_payload;
     if (maxPayload !== undefined) {
-      const size = Buffer.byteLength(payload) + msgIdHeaderBytes(msgID);
+      const trace = opts?.trace;
+      const traceBytes = trace ? 16 + trace.traceparent.length + (trace.tracestate ? 14 + trace.tracestate.length : 0) : 0;
+      const size = Buffer.byteLength(payload) + msgIdHeaderBytes(msgID) + traceBytes;
       if (size + LATER_HEADERS_BYTES > maxPayload) {
         throw new GatewayError(
           'GW_PAYLOAD_TOO_LARGE',
@@ -90,7 +99,7 @@ export class Publisher {
     }
     try {
       return await new Promise<PublishResult>((resolve, reject) => {
-        this.#pending.push({ subject, payload, msgID, resolve, reject });
+        this.#pending.push(opts?.trace ? { subject, payload, msgID, trace: opts.trace, resolve, reject } : { subject, payload, msgID, resolve, reject });
         if (!this.#sendScheduled) {
           this.#sendScheduled = true;
           setImmediate(this.#sendPending);
@@ -120,6 +129,10 @@ export class Publisher {
       const token = (this.#nextAck++).toString(36);
       const h = headers();
       h.set('Nats-Msg-Id', p.msgID);
+      if (p.trace) {
+        h.set('traceparent', p.trace.traceparent);
+        if (p.trace.tracestate) h.set('tracestate', p.trace.tracestate);
+      }
       try {
         nc.publish(p.subject, p.payload, { reply: this.#ackPrefix + token, headers: h });
       } catch (err) {

@@ -317,6 +317,96 @@ export interface components {
             failed: number;
         };
         /**
+         * CloudEvent
+         * @description A CloudEvents 1.0 event in structured mode. Other extension attributes (names of 1-20 lower-case letters and digits) are kept as `metadata` entries. See docs/cloudevents.md.
+         * @example {
+         *       "specversion": "1.0",
+         *       "id": "evt_abc123",
+         *       "source": "provisioning-service",
+         *       "type": "order.provisioned",
+         *       "time": "2026-03-15T10:05:22Z",
+         *       "datacontenttype": "application/json",
+         *       "dataversion": "1.0",
+         *       "tenantid": "ten_xyz789",
+         *       "correlationid": "req_abc123",
+         *       "data": {
+         *         "order_id": "ord_xyz789",
+         *         "resources": [
+         *           {
+         *             "id": "res_vm_001",
+         *             "type": "virtual_machine",
+         *             "status": "running"
+         *           }
+         *         ]
+         *       }
+         *     }
+         */
+        CloudEvent: {
+            /**
+             * @description CloudEvents version; only `1.0` is taken.
+             * @constant
+             */
+            specversion: "1.0";
+            /**
+             * @description The envelope `id`: the dedupe key within the duplicate window (letters, digits, `_`, `-`).
+             * @example evt_abc123
+             */
+            id: string;
+            /**
+             * @description The envelope `source`.
+             * @example provisioning-service
+             */
+            source: string;
+            /**
+             * @description The envelope `type`: an event type of the catalogue (`GET /v1/event-types`).
+             * @example order.created
+             */
+            type: string;
+            /**
+             * Format: date-time
+             * @description The envelope `timestamp`; filled with now when omitted.
+             */
+            time?: string;
+            /** @description Only JSON (`application/json`, `*\/*+json`); anything else is refused with 415. */
+            datacontenttype?: string;
+            /** @description Kept as `metadata.dataschema`. */
+            dataschema?: string;
+            /** @description Kept as `metadata.subject`. */
+            subject?: string;
+            /** @description The envelope `data`: a JSON object, validated against the schema of `type`. */
+            data?: unknown;
+            /** @description Binary data is not taken (415). */
+            data_base64?: string;
+            /**
+             * @description Extension: the envelope `tenant_id`; must equal the API key's tenant (403 otherwise).
+             * @example ten_xyz789
+             */
+            tenantid?: string;
+            /**
+             * @description Extension: the envelope `version` (major.minor of the type).
+             * @example 1.0
+             */
+            dataversion?: string;
+            /**
+             * @description Extension: `metadata.correlation_id`.
+             * @example req_abc123
+             */
+            correlationid?: string;
+            /** @description Extension: `metadata.causation_id`. */
+            causationid?: string;
+            /** @description Distributed tracing extension: W3C trace context of the event; its trace id fills `metadata.trace_id`. */
+            traceparent?: string;
+            /** @description Distributed tracing extension: W3C `tracestate`. */
+            tracestate?: string;
+        } & {
+            [key: string]: string | number | boolean;
+        };
+        /**
+         * CloudEventBatch
+         * @description A CloudEvents batch: 1 to BATCH_MAX_EVENTS (default 500) structured CloudEvents.
+         */
+        CloudEventBatch: unknown[];
+        /**
          * Compensation
          * @description An event that followed a failed step.
          */
@@ -555,6 +645,11 @@ export interface components {
                 [key: string]: string;
             };
         };
+        /**
+         * EventFormat
+         * @description `envelope` (default): the gateway envelope. `cloudevents`: a CloudEvents 1.0 structured-mode object (docs/cloudevents.md).
+         */
+        EventFormat: "envelope" | "cloudevents";
         /**
          * EventInput
          * @example {
@@ -863,6 +958,8 @@ export type BatchItemFailed = components['schemas']['BatchItemFailed'];
 export type BatchItemStored = components['schemas']['BatchItemStored'];
 export type BatchRequest = components['schemas']['BatchRequest'];
 export type BatchResult = components['schemas']['BatchResult'];
+export type CloudEvent = components['schemas']['CloudEvent'];
+export type CloudEventBatch = components['schemas']['CloudEventBatch'];
 export type Compensation = components['schemas']['Compensation'];
 export type Consumer = components['schemas']['Consumer'];
 export type ConsumerDefinition = components['schemas']['ConsumerDefinition'];
@@ -875,6 +972,7 @@ export type DeadLetter = components['schemas']['DeadLetter'];
 export type DeadLetterPage = components['schemas']['DeadLetterPage'];
 export type ErrorCode = components['schemas']['ErrorCode'];
 export type EventEnvelope = components['schemas']['EventEnvelope'];
+export type EventFormat = components['schemas']['EventFormat'];
 export type EventInput = components['schemas']['EventInput'];
 export type EventPage = components['schemas']['EventPage'];
 export type EventTypeInfo = components['schemas']['EventTypeInfo'];
@@ -1043,14 +1141,26 @@ export interface operations {
                  * @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
                  */
                 traceparent?: string;
+                /**
+                 * @description Binary-mode CloudEvent (docs/cloudevents.md): present, the body is the `data` of the event and its attributes are `ce-*` headers (`ce-id`, `ce-type`, `ce-source` required; `ce-time`, `ce-tenantid`, `ce-correlationid`, ... optional). Only `1.0`.
+                 * @example 1.0
+                 */
+                "ce-specversion"?: string;
+                /** @description Binary mode: the event id. */
+                "ce-id"?: string;
+                /** @description Binary mode: the event type. */
+                "ce-type"?: string;
+                /** @description Binary mode: the event source. */
+                "ce-source"?: string;
             };
             path?: never;
             cookie?: never;
         };
-        /** @description An event envelope. `id`, `timestamp`, `tenant_id`, `version` and `metadata` may be omitted. */
+        /** @description An event envelope. `id`, `timestamp`, `tenant_id`, `version` and `metadata` may be omitted. Or a CloudEvent: structured mode as `application/cloudevents+json`, binary mode as `application/json` data with `ce-*` headers (docs/cloudevents.md). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["EventInput"];
+                "application/cloudevents+json": components["schemas"]["CloudEvent"];
             };
         };
         responses: {
@@ -1183,10 +1293,11 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description `{"events": [...]}` with 1 to BATCH_MAX_EVENTS (default 500) envelopes. */
+        /** @description `{"events": [...]}` with 1 to BATCH_MAX_EVENTS (default 500) envelopes, or (`application/cloudevents-batch+json`) a JSON array of as many structured CloudEvents. */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["BatchRequest"];
+                "application/cloudevents-batch+json": components["schemas"]["CloudEventBatch"];
             };
         };
         responses: {
