@@ -3,6 +3,7 @@
 // The mapping to and from the envelope is src/cloudevents.ts; docs/cloudevents.md explains it.
 import { type Static, Type } from '@sinclair/typebox';
 import { CorrelationId, describe, EventId, EventType, EventVersion, TenantId } from './identifiers.ts';
+import { parametersOf } from './openapi-builder.ts';
 
 /** The media types of CloudEvents' HTTP binding (structured mode, batched mode). */
 export const CLOUDEVENTS_JSON = 'application/cloudevents+json';
@@ -81,3 +82,17 @@ export const EventFormat = Type.Union([Type.Literal('envelope'), Type.Literal('c
   description: '`envelope` (default): the gateway envelope. `cloudevents`: a CloudEvents 1.0 structured-mode object (docs/cloudevents.md).',
 });
 export type EventFormat = Static<typeof EventFormat>;
+
+/** The `format` query parameter of HTTP reads (`GET /v1/events`, `POST /v1/consumers/{name}/fetch`). */
+export const FormatQuery = Type.Object({ format: Type.Optional(EventFormat) });
+
+export const FORMAT_PARAMETERS = parametersOf('query', FormatQuery, {
+  format: {
+    description:
+      '`envelope` (default) or `cloudevents`: each `event` is then a CloudEvents 1.0 structured-mode object (docs/cloudevents.md).',
+    example: 'cloudevents',
+  },
+});
+
+/** A CloudEvents batch as the gateway answers it (`Accept: application/cloudevents-batch+json`). */
+export const CloudEventList = Type.Array(CloudEvent, { description: 'Structured-mode CloudEvents, in sequence order.' });

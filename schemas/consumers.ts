@@ -3,6 +3,7 @@
 // deleteConsumer,fetchConsumer,ackConsumer}.ts and the behaviour lives in src/bus/ (see
 // docs/consumers.md).
 import { type Static, Type } from '@sinclair/typebox';
+import { CloudEvent, FORMAT_PARAMETERS } from './cloudevents.ts';
 import { ErrorCode } from './errors.ts';
 import { ContentFilter, ContentFilterCondition } from './content-filter.ts';
 import { EventEnvelope } from './envelope.ts';
@@ -101,7 +102,9 @@ export const FetchedEvent = Type.Object(
     delivery: Type.Integer({ minimum: 1, description: 'How many times the consumer got this event, this time included.' }),
     ack_token: Type.String({ description: 'Pass to `POST /v1/consumers/{name}/ack`, on any gateway instance, before `ack_deadline`.' }),
     ack_deadline: Type.String({ format: 'date-time', description: 'After this the token is refused and the event is redelivered.' }),
-    event: EventEnvelope,
+    event: Type.Union([EventEnvelope, CloudEvent], {
+      description: 'The envelope, or with `format=cloudevents` a structured-mode CloudEvent (docs/cloudevents.md).',
+    }),
   },
   { title: 'FetchedEvent', additionalProperties: false },
 );
@@ -236,7 +239,7 @@ export const CONSUMER_OPERATIONS = [
       'an event delivered more than `max_deliver` times is moved to the dead letters instead of returned.',
     tag: 'consumers',
     scope: 'subscribe',
-    parameters: [NAME],
+    parameters: [NAME, ...FORMAT_PARAMETERS],
     requestBody: {
       description: 'How many events, and how long to wait.',
       schema: FetchRequest,

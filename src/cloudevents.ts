@@ -71,12 +71,18 @@ export function fromCloudEvent(raw: unknown): FromCloudEvent {
   const ce = raw as Record<string, unknown>;
   // Binary data and non-JSON data are a media type the gateway does not take, whatever else is wrong.
   if (ce.data_base64 !== undefined) {
-    return { ok: false, error: new GatewayError('GW_UNSUPPORTED_MEDIA_TYPE', 'Binary CloudEvent data (data_base64) is not taken: send JSON data') };
+    return {
+      ok: false,
+      error: new GatewayError('GW_UNSUPPORTED_MEDIA_TYPE', 'Binary CloudEvent data (data_base64) is not taken: send JSON data'),
+    };
   }
   if (typeof ce.datacontenttype === 'string' && !isJsonMediaType(ce.datacontenttype)) {
     return {
       ok: false,
-      error: new GatewayError('GW_UNSUPPORTED_MEDIA_TYPE', `datacontenttype "${ce.datacontenttype}" is not taken: the data of an event is JSON`),
+      error: new GatewayError(
+        'GW_UNSUPPORTED_MEDIA_TYPE',
+        `datacontenttype "${ce.datacontenttype}" is not taken: the data of an event is JSON`,
+      ),
     };
   }
   if (!validateCloudEvent(ce)) {
@@ -120,7 +126,11 @@ export function fromCloudEvent(raw: unknown): FromCloudEvent {
 export function asCloudEventError(err: GatewayError): GatewayError {
   if (!err.errors) return err;
   const errors = err.errors.map((e) => ({ ...e, pointer: attributePointer(e.pointer) }));
-  return new GatewayError(err.code, err.message, { errors, cause: err.cause, ...(err.retryAfter === undefined ? {} : { retryAfter: err.retryAfter }) });
+  return new GatewayError(err.code, err.message, {
+    errors,
+    cause: err.cause,
+    ...(err.retryAfter === undefined ? {} : { retryAfter: err.retryAfter }),
+  });
 }
 
 function attributePointer(pointer: string): string {

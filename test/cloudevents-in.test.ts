@@ -43,7 +43,13 @@ t.test('CloudEvents in', async (t) => {
     });
 
   await t.test('a structured-mode CloudEvent is stored as the envelope the mapping says, and a repeat is a duplicate', async (t) => {
-    const ce = sdkEvent({ correlationid: 'saga_7', causationid: 'evt_cause', traceparent: TRACEPARENT, tracestate: 'vendor=1', region: 'eu' });
+    const ce = sdkEvent({
+      correlationid: 'saga_7',
+      causationid: 'evt_cause',
+      traceparent: TRACEPARENT,
+      tracestate: 'vendor=1',
+      region: 'eu',
+    });
     const { headers, body } = HTTP.structured(ce);
     t.match(headers['content-type'], /^application\/cloudevents\+json/);
     const res = await post('/v1/events', headers as Record<string, string>, body as string);
@@ -166,7 +172,13 @@ t.test('CloudEvents in', async (t) => {
   });
 
   await t.test('a CloudEvent too large for the bus is a 413, as an envelope is', async (t) => {
-    const ce = { specversion: '1.0', id: 'evt_big', type: 'order.created', source: 'x', data: { order_id: 'o', pad: 'x'.repeat(1_100_000) } };
+    const ce = {
+      specversion: '1.0',
+      id: 'evt_big',
+      type: 'order.created',
+      source: 'x',
+      data: { order_id: 'o', pad: 'x'.repeat(1_100_000) },
+    };
     const res = await app.inject({
       method: 'POST',
       url: '/v1/events',

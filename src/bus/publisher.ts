@@ -99,7 +99,9 @@ export class Publisher {
     }
     try {
       return await new Promise<PublishResult>((resolve, reject) => {
-        this.#pending.push(opts?.trace ? { subject, payload, msgID, trace: opts.trace, resolve, reject } : { subject, payload, msgID, resolve, reject });
+        this.#pending.push(
+          opts?.trace ? { subject, payload, msgID, trace: opts.trace, resolve, reject } : { subject, payload, msgID, resolve, reject },
+        );
         if (!this.#sendScheduled) {
           this.#sendScheduled = true;
           setImmediate(this.#sendPending);

@@ -2,6 +2,8 @@
 // around the stored JSON (never re-encoded: one string per event). The connection
 // (src/websocket/connection.ts) owns the socket, its bounded buffering and corking; the sink only
 // asks it whether the client keeps up.
+import type { EventFormat } from '../../../schemas/cloudevents.ts';
+import { toCloudEvent } from '../../cloudevents.ts';
 import type { GatewayError } from '../../errors.ts';
 import type { EventRef, Sink } from '../engine.ts';
 
@@ -27,10 +29,12 @@ export function eventFrame(sub: string, seq: number, delivery: number, eventJson
 export class WebSocketSink implements Sink {
   readonly #sub: string;
   readonly #target: WebSocketTarget;
+  readonly #cloudEvents: boolean;
 
-  constructor(sub: string, target: WebSocketTarget) {
+  constructor(sub: string, target: WebSocketTarget, format: EventFormat = 'envelope') {
     this.#sub = sub;
     this.#target = target;
+    this.#cloudEvents = format === 'cloudevents';
   }
 
   get ready(): boolean {
@@ -42,7 +46,9 @@ export class WebSocketSink implements Sink {
   }
 
   write(event: EventRef, delivery: number, written?: (err?: Error) => void): void {
-    this.#target.sendRaw(eventFrame(this.#sub, event.seq, delivery, event.json), written);
+    // A CloudEvent is built from the parsed envelope; the envelope goes out as stored.
+    const json = this.#cloudEvents ? JSON.stringify(toCloudEvent(event.envelope)) : event.json;
+    this.#target.sendRaw(eventFrame(this.#sub, event.seq, delivery, json), written);
   }
 
   slow(): void {

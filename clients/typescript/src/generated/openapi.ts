@@ -728,8 +728,8 @@ export interface components {
         };
         /** EventPage */
         EventPage: {
-            /** @description Matching events in sequence order; at most `limit`. */
-            events: components["schemas"]["StoredEvent"][];
+            /** @description Matching events in sequence order; at most `limit`. `StoredCloudEvent`s with `format=cloudevents`. */
+            events: (components["schemas"]["StoredEvent"] | components["schemas"]["StoredCloudEvent"])[];
             /** @description Pass as `cursor` to read on; `null` when the stored history (or `until`) was reached. A page cut short by the scan budget can hold fewer than `limit` events, even none, with a non-null `next`. */
             next: string | null;
         };
@@ -777,7 +777,8 @@ export interface components {
              * @description After this the token is refused and the event is redelivered.
              */
             ack_deadline: string;
-            event: components["schemas"]["EventEnvelope"];
+            /** @description The envelope, or with `format=cloudevents` a structured-mode CloudEvent (docs/cloudevents.md). */
+            event: components["schemas"]["EventEnvelope"] | components["schemas"]["CloudEvent"];
         };
         /** FetchRequest */
         FetchRequest: {
@@ -919,6 +920,21 @@ export interface components {
              */
             time: string;
         };
+        /** StoredCloudEvent */
+        StoredCloudEvent: {
+            /**
+             * @description Stream sequence; history is ordered by it.
+             * @example 42
+             */
+            seq: number;
+            /**
+             * Format: date-time
+             * @description When JetStream stored the event; `since` and `until` compare with this time.
+             * @example 2026-03-15T10:05:22.123Z
+             */
+            stored_at: string;
+            event: components["schemas"]["CloudEvent"];
+        };
         /** StoredEvent */
         StoredEvent: {
             /**
@@ -990,6 +1006,7 @@ export type RedriveItem = components['schemas']['RedriveItem'];
 export type RedriveRequest = components['schemas']['RedriveRequest'];
 export type RedriveResult = components['schemas']['RedriveResult'];
 export type StartPosition = components['schemas']['StartPosition'];
+export type StoredCloudEvent = components['schemas']['StoredCloudEvent'];
 export type StoredEvent = components['schemas']['StoredEvent'];
 export type WsTicket = components['schemas']['WsTicket'];
 export type $defs = Record<string, never>;
@@ -1025,6 +1042,11 @@ export interface operations {
                 limit?: number;
                 /** @description `next` of the previous page. It carries the position and the filters; filter parameters may be repeated (they must equal the cursor's) or left out. Not with `from_seq` or `since`. */
                 cursor?: string;
+                /**
+                 * @description `envelope` (default) or `cloudevents`: each `event` is then a CloudEvents 1.0 structured-mode object (docs/cloudevents.md). With `Accept: application/cloudevents-batch+json` the answer is a CloudEvents batch (a JSON array) whatever `format` says, and the next page is in the `Link` header.
+                 * @example cloudevents
+                 */
+                format?: components["schemas"]["EventFormat"];
             };
             header?: never;
             path?: never;
@@ -1037,6 +1059,8 @@ export interface operations {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
                     "X-Request-Id"?: string;
+                    /** @description With `Accept: application/cloudevents-batch+json`: `</v1/events?cursor=...>; rel="next"` while there is a next page (the `next` of the JSON page). */
+                    Link?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1066,6 +1090,25 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["EventPage"];
+                    /**
+                     * @example [
+                     *       {
+                     *         "specversion": "1.0",
+                     *         "id": "evt_41",
+                     *         "source": "order-service",
+                     *         "type": "order.created",
+                     *         "time": "2026-03-15T10:05:22Z",
+                     *         "datacontenttype": "application/json",
+                     *         "tenantid": "ten_xyz789",
+                     *         "dataversion": "1.0",
+                     *         "correlationid": "req_abc123",
+                     *         "data": {
+                     *           "order_id": "ord_xyz789"
+                     *         }
+                     *       }
+                     *     ]
+                     */
+                    "application/cloudevents-batch+json": components["schemas"]["CloudEvent"][];
                 };
             };
             /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid, or the request is not the kind the endpoint takes. */
@@ -2280,7 +2323,13 @@ export interface operations {
     };
     fetchConsumer: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description `envelope` (default) or `cloudevents`: each `event` is then a CloudEvents 1.0 structured-mode object (docs/cloudevents.md).
+                 * @example cloudevents
+                 */
+                format?: components["schemas"]["EventFormat"];
+            };
             header?: never;
             path: {
                 /**

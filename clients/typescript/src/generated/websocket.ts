@@ -136,7 +136,67 @@ export interface components {
             seq: number;
             /** @description How many times this event was delivered to the subscription (or group); 1 the first time. */
             delivery: number;
-            event: components["schemas"]["EventEnvelope"];
+            /** @description The envelope, or with `format: "cloudevents"` a structured-mode CloudEvent (docs/cloudevents.md). */
+            event: components["schemas"]["EventEnvelope"] | ({
+                /**
+                 * @description CloudEvents version; only `1.0` is taken.
+                 * @constant
+                 */
+                specversion: "1.0";
+                /**
+                 * @description The envelope `id`: the dedupe key within the duplicate window (letters, digits, `_`, `-`).
+                 * @example evt_abc123
+                 */
+                id: string;
+                /**
+                 * @description The envelope `source`.
+                 * @example provisioning-service
+                 */
+                source: string;
+                /**
+                 * @description The envelope `type`: an event type of the catalogue (`GET /v1/event-types`).
+                 * @example order.created
+                 */
+                type: string;
+                /**
+                 * Format: date-time
+                 * @description The envelope `timestamp`; filled with now when omitted.
+                 */
+                time?: string;
+                /** @description Only JSON (`application/json`, `*\/*+json`); anything else is refused with 415. */
+                datacontenttype?: string;
+                /** @description Kept as `metadata.dataschema`. */
+                dataschema?: string;
+                /** @description Kept as `metadata.subject`. */
+                subject?: string;
+                /** @description The envelope `data`: a JSON object, validated against the schema of `type`. */
+                data?: unknown;
+                /** @description Binary data is not taken (415). */
+                data_base64?: string;
+                /**
+                 * @description Extension: the envelope `tenant_id`; must equal the API key's tenant (403 otherwise).
+                 * @example ten_xyz789
+                 */
+                tenantid?: string;
+                /**
+                 * @description Extension: the envelope `version` (major.minor of the type).
+                 * @example 1.0
+                 */
+                dataversion?: string;
+                /**
+                 * @description Extension: `metadata.correlation_id`.
+                 * @example req_abc123
+                 */
+                correlationid?: string;
+                /** @description Extension: `metadata.causation_id`. */
+                causationid?: string;
+                /** @description Distributed tracing extension: W3C trace context of the event; its trace id fills `metadata.trace_id`. */
+                traceparent?: string;
+                /** @description Distributed tracing extension: W3C `tracestate`. */
+                tracestate?: string;
+            } & {
+                [key: string]: string | number | boolean;
+            });
         };
         /** FieldError */
         FieldError: {
@@ -254,6 +314,11 @@ export interface components {
             filter?: {
                 [key: string]: unknown;
             };
+            /**
+             * EventFormat
+             * @description `envelope` (default): the gateway envelope. `cloudevents`: a CloudEvents 1.0 structured-mode object (docs/cloudevents.md).
+             */
+            format?: "envelope" | "cloudevents";
         };
         /**
          * UnsubscribedFrame
