@@ -62,6 +62,16 @@ const TABLE = {
   GW_TOO_MANY_SUBSCRIPTIONS: { status: 429, title: 'The connection holds the most subscriptions allowed', retryable: true },
   GW_NOT_IN_FLIGHT: { status: 409, title: 'No unacknowledged event with this seq on the subscription', retryable: false },
   GW_INTERNAL: { status: 500, title: 'Internal error', retryable: false },
+  GW_IDEMPOTENCY_KEY_MISMATCH: {
+    status: 422,
+    title: 'The Idempotency-Key was used for a different request (method, path or body) within its retention',
+    retryable: false,
+  },
+  GW_IDEMPOTENCY_IN_FLIGHT: {
+    status: 409,
+    title: 'A request with this Idempotency-Key is still being processed; repeat it once that one is answered',
+    retryable: false,
+  },
 } as const satisfies Record<string, ErrorRow>;
 
 /** Every code the gateway answers with. */

@@ -4,6 +4,12 @@
 import type { TObject, TSchema } from '@sinclair/typebox';
 import type { Scope } from './auth.ts';
 import { ERROR_CODES, type ErrorCode } from './errors.ts';
+import {
+  IDEMPOTENCY_KEY_PARAMETER,
+  IDEMPOTENT_REPLAYED_HEADER,
+  IDEMPOTENT_REPLAYED_RESPONSE_HEADER,
+  takesIdempotencyKey,
+} from './idempotency.ts';
 
 export type { Scope };
 
@@ -127,6 +133,10 @@ export function impliedErrors(op: OperationSpec): ErrorCode[] {
   }
   // Every request that arrives while the server closes is refused (src/plugins/http.ts, onRequest).
   codes.push('GW_INTERNAL', 'GW_SHUTTING_DOWN');
+  // The Idempotency-Key header (src/plugins/idempotency.ts): malformed, reused for another request, in flight.
+  if (takesIdempotencyKey(op.method, op.path, op.operationId)) {
+    codes.push('GW_INVALID_REQUEST', 'GW_IDEMPOTENCY_KEY_MISMATCH', 'GW_IDEMPOTENCY_IN_FLIGHT');
+  }
   return codes;
 }
 
@@ -212,7 +222,15 @@ export function buildDocument(info: DocumentInfo, operations: readonly Operation
   for (const op of operations) {
     const responses: Record<string, unknown> = {};
     for (const [status, r] of Object.entries(op.responses)) {
-      const response: Record<string, unknown> = { description: r.description, headers: { 'X-Request-Id': REQUEST_ID, ...r.headers } };
+      const idempotent = takesIdempotencyKey(op.method, op.path, op.operationId);
+      const response: Record<string, unknown> = {
+        description: r.description,
+        headers: {
+          'X-Request-Id': REQUEST_ID,
+          ...(idempotent ? { [IDEMPOTENT_REPLAYED_HEADER]: IDEMPOTENT_REPLAYED_RESPONSE_HEADER } : {}),
+          ...r.headers,
+        },
+      };
       if (r.schema) {
         const media: Record<string, unknown> = { schema: refs(plain(r.schema)) };
         const example = r.example ?? exampleFromSchema(plain(r.schema));
@@ -282,6 +300,9 @@ export function buildDocument(info: DocumentInfo, operations: readonly Operation
         return out;
       });
     }
+    if (takesIdempotencyKey(op.method, op.path, op.operationId)) {
+      operation.parameters = [...((operation.parameters as unknown[]) ?? []), { $ref: '#/components/parameters/IdempotencyKey' }];
+    }
     if (op.requestBody) {
       operation.requestBody = {
         required: true,
@@ -319,6 +340,7 @@ export function buildDocument(info: DocumentInfo, operations: readonly Operation
     paths,
     components: {
       schemas,
+      parameters: { IdempotencyKey: IDEMPOTENCY_KEY_PARAMETER },
       securitySchemes: {
         bearerAuth: {
           type: 'http',

@@ -19,6 +19,7 @@ import { cataloguePlugin } from './plugins/catalogue.ts';
 import { configPlugin } from './plugins/config.ts';
 import { contractPlugin } from './plugins/contract.ts';
 import { httpPlugin } from './plugins/http.ts';
+import { idempotencyPlugin } from './plugins/idempotency.ts';
 import { restPlugin } from './plugins/rest.ts';
 import { websocketPlugin } from './plugins/websocket.ts';
 import { clientErrorHandler, problemHandler } from './problem-handler.ts';
@@ -81,6 +82,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(cataloguePlugin, { catalogue: opts.catalogue });
   await app.register(contractPlugin);
   await app.register(websocketPlugin);
+  // Before the routes: it adds its hooks to each state-changing route as the route is registered.
+  await app.register(idempotencyPlugin);
   await app.register(restPlugin);
   return app;
 }

@@ -31,6 +31,7 @@ export type BusConfig = Pick<
   | 'DEAD_LETTER_MAX_AGE'
   | 'STREAM_UPDATE'
   | 'WS_TICKET_TTL'
+  | 'IDEMPOTENCY_RETENTION'
 >;
 
 export interface BusContext {

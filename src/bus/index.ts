@@ -16,6 +16,7 @@
 //   live-feed.ts    the per-instance live feed (stream republish → in-process listeners)
 //   dead-letters.ts dead-lettering, listing and redrive
 //   ticket-store.ts single use of WebSocket ticket nonces
+//   idempotency-store.ts  Idempotency-Key claims and stored answers (NATS KV)
 //   subjects.ts     the subject layout; errors.ts  translation and named codes
 import type { Logger } from 'pino';
 import type { EventEnvelope } from '../../schemas/envelope.ts';
@@ -52,6 +53,7 @@ import {
 import { translate, unavailable } from './errors.ts';
 import { firstSeqSince, type HistoryFilters, type HistoryLimits, type HistoryPage, readHistory } from './history.ts';
 import { HttpPullSource, settleHandle } from './http-pull.ts';
+import { type IdempotencyClaim, type IdempotentAnswer, IdempotencyStore } from './idempotency-store.ts';
 import { LiveFeed } from './live-feed.ts';
 import { type PublishOptions, Publisher, type PublishResult } from './publisher.ts';
 import { ensureStreams, type StreamBounds, streamBounds, streamReady } from './streams.ts';
@@ -64,6 +66,7 @@ export type { DeadLetterQuery, DeadLetterRecord, DeadLetterTarget, RedriveResult
 export type { AckedSource, Delivered, PulledDelivery } from './delivered.ts';
 export type { ConsumerDescription, ConsumerSpec, DurableConsumer, EnsureOutcome, StartFrom } from './durable-consumers.ts';
 export type { HistoryFilters, HistoryLimits, HistoryPage, StoredEvent } from './history.ts';
+export type { IdempotencyClaim, IdempotentAnswer } from './idempotency-store.ts';
 export { decodeCursor, encodeCursor, sameFilters } from './history.ts';
 export type { LiveEvent, LiveFeed, LiveListener } from './live-feed.ts';
 export type { PublishOptions, PublishResult } from './publisher.ts';
@@ -83,6 +86,7 @@ export class Bus {
   #readyPublisher: Publisher | undefined;
   #closed = false;
   #tickets: TicketNonces | undefined;
+  #idempotency: IdempotencyStore | undefined;
   /** Resolves once NATS is connected and the streams are ensured (pending for good if closed before). */
   readonly ready: Promise<void>;
   /**
@@ -313,6 +317,28 @@ export class Bus {
   redeemTicketNonce(tenant: string, nonce: string): Promise<boolean> {
     this.#tickets ??= new TicketNonces(this.#conn);
     return this.#tickets.redeem(tenant, nonce);
+  }
+
+  // ---- Idempotency-Key (NATS KV; see idempotency-store.ts)
+
+  get #keys(): IdempotencyStore {
+    this.#idempotency ??= new IdempotencyStore(this.#conn);
+    return this.#idempotency;
+  }
+
+  /** Claims a tenant's idempotency key for one request (atomic across instances), or says who has it. */
+  claimIdempotencyKey(tenant: string, key: string, leaseMs: number): Promise<IdempotencyClaim> {
+    return this.#keys.claim(tenant, key, leaseMs);
+  }
+
+  /** Stores the answer of a claimed key for IDEMPOTENCY_RETENTION; false when the claim was lost meanwhile. */
+  completeIdempotencyKey(tenant: string, key: string, revision: number, answer: IdempotentAnswer): Promise<boolean> {
+    return this.#keys.complete(tenant, key, revision, answer);
+  }
+
+  /** Frees a claimed key without an answer (the next request with it is processed). */
+  releaseIdempotencyKey(tenant: string, key: string, revision: number): Promise<void> {
+    return this.#keys.release(tenant, key, revision);
   }
 }
 

@@ -592,7 +592,7 @@ export interface components {
          * @description Stable machine-readable code; branch on this.
          * @enum {string}
          */
-        ErrorCode: "GW_UNAUTHORIZED" | "GW_FORBIDDEN_SCOPE" | "GW_TENANT_MISMATCH" | "GW_MALFORMED_REQUEST" | "GW_MALFORMED_JSON" | "GW_INVALID_REQUEST" | "GW_VALIDATION_FAILED" | "GW_UNKNOWN_EVENT_TYPE" | "GW_UNSUPPORTED_VERSION" | "GW_BATCH_TOO_LARGE" | "GW_BODY_TOO_DEEP" | "GW_PAYLOAD_TOO_LARGE" | "GW_UNSUPPORTED_MEDIA_TYPE" | "GW_NOT_FOUND" | "GW_METHOD_NOT_ALLOWED" | "GW_URI_TOO_LONG" | "GW_HEADERS_TOO_LARGE" | "GW_CONFLICT" | "GW_INVALID_FILTER" | "GW_INVALID_ACK_TOKEN" | "GW_ACK_TOKEN_EXPIRED" | "GW_NATS_UNAVAILABLE" | "GW_PUBLISH_TIMEOUT" | "GW_REQUEST_TIMEOUT" | "GW_NOT_READY" | "GW_SHUTTING_DOWN" | "GW_INVALID_TICKET" | "GW_INVALID_FRAME" | "GW_DUPLICATE_SUBSCRIPTION" | "GW_UNKNOWN_SUBSCRIPTION" | "GW_TOO_MANY_SUBSCRIPTIONS" | "GW_NOT_IN_FLIGHT" | "GW_INTERNAL";
+        ErrorCode: "GW_UNAUTHORIZED" | "GW_FORBIDDEN_SCOPE" | "GW_TENANT_MISMATCH" | "GW_MALFORMED_REQUEST" | "GW_MALFORMED_JSON" | "GW_INVALID_REQUEST" | "GW_VALIDATION_FAILED" | "GW_UNKNOWN_EVENT_TYPE" | "GW_UNSUPPORTED_VERSION" | "GW_BATCH_TOO_LARGE" | "GW_BODY_TOO_DEEP" | "GW_PAYLOAD_TOO_LARGE" | "GW_UNSUPPORTED_MEDIA_TYPE" | "GW_NOT_FOUND" | "GW_METHOD_NOT_ALLOWED" | "GW_URI_TOO_LONG" | "GW_HEADERS_TOO_LARGE" | "GW_CONFLICT" | "GW_INVALID_FILTER" | "GW_INVALID_ACK_TOKEN" | "GW_ACK_TOKEN_EXPIRED" | "GW_NATS_UNAVAILABLE" | "GW_PUBLISH_TIMEOUT" | "GW_REQUEST_TIMEOUT" | "GW_NOT_READY" | "GW_SHUTTING_DOWN" | "GW_INVALID_TICKET" | "GW_INVALID_FRAME" | "GW_DUPLICATE_SUBSCRIPTION" | "GW_UNKNOWN_SUBSCRIPTION" | "GW_TOO_MANY_SUBSCRIPTIONS" | "GW_NOT_IN_FLIGHT" | "GW_INTERNAL" | "GW_IDEMPOTENCY_KEY_MISMATCH" | "GW_IDEMPOTENCY_IN_FLIGHT";
         /** EventEnvelope */
         EventEnvelope: {
             /**
@@ -962,7 +962,13 @@ export interface components {
         };
     };
     responses: never;
-    parameters: never;
+    parameters: {
+        /**
+         * @description Makes the request safe to repeat: the first request with a key is processed and its answer kept for IDEMPOTENCY_RETENTION (default 24 h); a repeat with the same key, method, path and body gets that answer again with `Idempotent-Replayed: true`. The same key with another request: `422 GW_IDEMPOTENCY_KEY_MISMATCH`; while the first is still in flight: `409 GW_IDEMPOTENCY_IN_FLIGHT`. Keys are per tenant, 1-255 printable ASCII characters (a quoted structured-field string such as `"8e03978e-40d5-43e8"` is taken without its quotes). See docs/idempotency.md.
+         * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+         */
+        IdempotencyKey: string;
+    };
     requestBodies: never;
     headers: never;
     pathItems: never;
@@ -1009,6 +1015,7 @@ export type StartPosition = components['schemas']['StartPosition'];
 export type StoredCloudEvent = components['schemas']['StoredCloudEvent'];
 export type StoredEvent = components['schemas']['StoredEvent'];
 export type WsTicket = components['schemas']['WsTicket'];
+export type ParameterIdempotencyKey = components['parameters']['IdempotencyKey'];
 export type $defs = Record<string, never>;
 export interface operations {
     listEvents: {
@@ -1195,6 +1202,11 @@ export interface operations {
                 "ce-type"?: string;
                 /** @description Binary mode: the event source. */
                 "ce-source"?: string;
+                /**
+                 * @description Makes the request safe to repeat: the first request with a key is processed and its answer kept for IDEMPOTENCY_RETENTION (default 24 h); a repeat with the same key, method, path and body gets that answer again with `Idempotent-Replayed: true`. The same key with another request: `422 GW_IDEMPOTENCY_KEY_MISMATCH`; while the first is still in flight: `409 GW_IDEMPOTENCY_IN_FLIGHT`. Keys are per tenant, 1-255 printable ASCII characters (a quoted structured-field string such as `"8e03978e-40d5-43e8"` is taken without its quotes). See docs/idempotency.md.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -1212,6 +1224,8 @@ export interface operations {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
                     "X-Request-Id"?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1259,6 +1273,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `GW_IDEMPOTENCY_IN_FLIGHT`: a request with this idempotency-key is still being processed; repeat it once that one is answered. */
+            409: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `GW_PAYLOAD_TOO_LARGE`: the request body is larger than allowed. */
             413: {
                 headers: {
@@ -1281,7 +1306,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_UNKNOWN_EVENT_TYPE`, `GW_UNSUPPORTED_VERSION`, `GW_VALIDATION_FAILED`: the event type is not in the catalogue; the event's major version is not supported; the request body does not match its schema. */
+            /** @description `GW_UNKNOWN_EVENT_TYPE`, `GW_UNSUPPORTED_VERSION`, `GW_VALIDATION_FAILED`, `GW_IDEMPOTENCY_KEY_MISMATCH`: the event type is not in the catalogue; the event's major version is not supported; the request body does not match its schema; the idempotency-key was used for a different request (method, path or body) within its retention. */
             422: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1332,6 +1357,11 @@ export interface operations {
                  * @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
                  */
                 traceparent?: string;
+                /**
+                 * @description Makes the request safe to repeat: the first request with a key is processed and its answer kept for IDEMPOTENCY_RETENTION (default 24 h); a repeat with the same key, method, path and body gets that answer again with `Idempotent-Replayed: true`. The same key with another request: `422 GW_IDEMPOTENCY_KEY_MISMATCH`; while the first is still in flight: `409 GW_IDEMPOTENCY_IN_FLIGHT`. Keys are per tenant, 1-255 printable ASCII characters (a quoted structured-field string such as `"8e03978e-40d5-43e8"` is taken without its quotes). See docs/idempotency.md.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -1349,6 +1379,8 @@ export interface operations {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
                     "X-Request-Id"?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1414,6 +1446,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `GW_IDEMPOTENCY_IN_FLIGHT`: a request with this idempotency-key is still being processed; repeat it once that one is answered. */
+            409: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `GW_PAYLOAD_TOO_LARGE`: the request body is larger than allowed. */
             413: {
                 headers: {
@@ -1436,7 +1479,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_BATCH_TOO_LARGE`, `GW_VALIDATION_FAILED`: the batch holds more events than allowed; the request body does not match its schema. */
+            /** @description `GW_BATCH_TOO_LARGE`, `GW_VALIDATION_FAILED`, `GW_IDEMPOTENCY_KEY_MISMATCH`: the batch holds more events than allowed; the request body does not match its schema; the idempotency-key was used for a different request (method, path or body) within its retention. */
             422: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1828,7 +1871,13 @@ export interface operations {
     createWsTicket: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to repeat: the first request with a key is processed and its answer kept for IDEMPOTENCY_RETENTION (default 24 h); a repeat with the same key, method, path and body gets that answer again with `Idempotent-Replayed: true`. The same key with another request: `422 GW_IDEMPOTENCY_KEY_MISMATCH`; while the first is still in flight: `409 GW_IDEMPOTENCY_IN_FLIGHT`. Keys are per tenant, 1-255 printable ASCII characters (a quoted structured-field string such as `"8e03978e-40d5-43e8"` is taken without its quotes). See docs/idempotency.md.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1839,6 +1888,8 @@ export interface operations {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
                     "X-Request-Id"?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1849,6 +1900,17 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["WsTicket"];
+                };
+            };
+            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid, or the request is not the kind the endpoint takes. */
+            400: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description `GW_UNAUTHORIZED`: missing or unknown api key. */
@@ -1864,6 +1926,28 @@ export interface operations {
             };
             /** @description `GW_FORBIDDEN_SCOPE`: the api key lacks the scope this operation needs. */
             403: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_IDEMPOTENCY_IN_FLIGHT`: a request with this idempotency-key is still being processed; repeat it once that one is answered. */
+            409: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_IDEMPOTENCY_KEY_MISMATCH`: the idempotency-key was used for a different request (method, path or body) within its retention. */
+            422: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
                     "X-Request-Id"?: string;
@@ -2028,7 +2112,13 @@ export interface operations {
     putConsumer: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to repeat: the first request with a key is processed and its answer kept for IDEMPOTENCY_RETENTION (default 24 h); a repeat with the same key, method, path and body gets that answer again with `Idempotent-Replayed: true`. The same key with another request: `422 GW_IDEMPOTENCY_KEY_MISMATCH`; while the first is still in flight: `409 GW_IDEMPOTENCY_IN_FLIGHT`. Keys are per tenant, 1-255 printable ASCII characters (a quoted structured-field string such as `"8e03978e-40d5-43e8"` is taken without its quotes). See docs/idempotency.md.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description Consumer name, unique within the tenant. The same name as a WebSocket `group` is the same consumer.
@@ -2050,6 +2140,8 @@ export interface operations {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
                     "X-Request-Id"?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2091,6 +2183,8 @@ export interface operations {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
                     "X-Request-Id"?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2160,7 +2254,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_CONFLICT`: the request conflicts with the current state. */
+            /** @description `GW_CONFLICT`, `GW_IDEMPOTENCY_IN_FLIGHT`: the request conflicts with the current state; a request with this idempotency-key is still being processed; repeat it once that one is answered. */
             409: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2193,7 +2287,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_INVALID_FILTER`, `GW_VALIDATION_FAILED`: the content filter is invalid; the request body does not match its schema. */
+            /** @description `GW_INVALID_FILTER`, `GW_VALIDATION_FAILED`, `GW_IDEMPOTENCY_KEY_MISMATCH`: the content filter is invalid; the request body does not match its schema; the idempotency-key was used for a different request (method, path or body) within its retention. */
             422: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2492,7 +2586,13 @@ export interface operations {
     ackConsumer: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to repeat: the first request with a key is processed and its answer kept for IDEMPOTENCY_RETENTION (default 24 h); a repeat with the same key, method, path and body gets that answer again with `Idempotent-Replayed: true`. The same key with another request: `422 GW_IDEMPOTENCY_KEY_MISMATCH`; while the first is still in flight: `409 GW_IDEMPOTENCY_IN_FLIGHT`. Keys are per tenant, 1-255 printable ASCII characters (a quoted structured-field string such as `"8e03978e-40d5-43e8"` is taken without its quotes). See docs/idempotency.md.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description Consumer name, unique within the tenant. The same name as a WebSocket `group` is the same consumer.
@@ -2514,6 +2614,8 @@ export interface operations {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
                     "X-Request-Id"?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2571,6 +2673,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `GW_IDEMPOTENCY_IN_FLIGHT`: a request with this idempotency-key is still being processed; repeat it once that one is answered. */
+            409: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `GW_PAYLOAD_TOO_LARGE`: the request body is larger than allowed. */
             413: {
                 headers: {
@@ -2593,7 +2706,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_VALIDATION_FAILED`: the request body does not match its schema. */
+            /** @description `GW_VALIDATION_FAILED`, `GW_IDEMPOTENCY_KEY_MISMATCH`: the request body does not match its schema; the idempotency-key was used for a different request (method, path or body) within its retention. */
             422: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2753,7 +2866,13 @@ export interface operations {
     redriveDeadLetters: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to repeat: the first request with a key is processed and its answer kept for IDEMPOTENCY_RETENTION (default 24 h); a repeat with the same key, method, path and body gets that answer again with `Idempotent-Replayed: true`. The same key with another request: `422 GW_IDEMPOTENCY_KEY_MISMATCH`; while the first is still in flight: `409 GW_IDEMPOTENCY_IN_FLIGHT`. Keys are per tenant, 1-255 printable ASCII characters (a quoted structured-field string such as `"8e03978e-40d5-43e8"` is taken without its quotes). See docs/idempotency.md.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2769,6 +2888,8 @@ export interface operations {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
                     "X-Request-Id"?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2825,6 +2946,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `GW_IDEMPOTENCY_IN_FLIGHT`: a request with this idempotency-key is still being processed; repeat it once that one is answered. */
+            409: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `GW_PAYLOAD_TOO_LARGE`: the request body is larger than allowed. */
             413: {
                 headers: {
@@ -2847,7 +2979,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_VALIDATION_FAILED`: the request body does not match its schema. */
+            /** @description `GW_VALIDATION_FAILED`, `GW_IDEMPOTENCY_KEY_MISMATCH`: the request body does not match its schema; the idempotency-key was used for a different request (method, path or body) within its retention. */
             422: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
