@@ -135,7 +135,8 @@ export function impliedErrors(op: OperationSpec): ErrorCode[] {
   codes.push('GW_INTERNAL', 'GW_SHUTTING_DOWN');
   // The Idempotency-Key header (src/plugins/idempotency.ts): malformed, reused for another request, in flight.
   if (takesIdempotencyKey(op.method, op.path, op.operationId)) {
-    codes.push('GW_INVALID_REQUEST', 'GW_IDEMPOTENCY_KEY_MISMATCH', 'GW_IDEMPOTENCY_IN_FLIGHT');
+    // With the header the key is claimed in NATS KV, so the bus's unavailability can answer too.
+    codes.push('GW_INVALID_REQUEST', 'GW_IDEMPOTENCY_KEY_MISMATCH', 'GW_IDEMPOTENCY_IN_FLIGHT', 'GW_NATS_UNAVAILABLE', 'GW_NOT_READY');
   }
   return codes;
 }

@@ -185,7 +185,8 @@ t.test('Idempotency-Key', async (t) => {
       LOG_LEVEL: 'debug',
       IDEMPOTENCY_IN_FLIGHT_TIMEOUT: '2s',
     });
-    const url = await child.listening();
+    // A child process on a shared, loaded machine can take a while to load the code and listen.
+    const url = await child.listening(60_000);
     const body = JSON.stringify(sampleEvent({ source: 'idem-crash' }));
     const headers = { ...auth(KEYS.a), 'idempotency-key': 'k-crash' };
     const slow = slowPost(url, '/v1/events', headers, body);

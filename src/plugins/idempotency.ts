@@ -75,22 +75,25 @@ export const idempotencyPlugin = fp(
         return;
       }
       const tenant = req.principal.tenantId;
-      app.bus.claimIdempotencyKey(tenant, key, leaseMs).then(
-        (claimed) => {
-          if (claimed.outcome === 'in_flight') {
-            done(new GatewayError('GW_IDEMPOTENCY_IN_FLIGHT', 'A request with this Idempotency-Key is still being processed'));
-            return;
-          }
-          if (claimed.outcome === 'claimed') {
-            states.set(req, { kind: 'owner', tenant, key, revision: claimed.revision, settled: false });
-            req.log.debug({ revision: claimed.revision }, 'idempotency key claimed');
-          } else {
-            states.set(req, { kind: 'answered', answer: claimed.answer, replayed: false });
-          }
-          done(null, payload);
-        },
-        (err: unknown) => done(err as Error),
-      );
+      // (In a promise: a bus that is not ready yet throws GW_NOT_READY at once.)
+      Promise.resolve()
+        .then(() => app.bus.claimIdempotencyKey(tenant, key, leaseMs))
+        .then(
+          (claimed) => {
+            if (claimed.outcome === 'in_flight') {
+              done(new GatewayError('GW_IDEMPOTENCY_IN_FLIGHT', 'A request with this Idempotency-Key is still being processed'));
+              return;
+            }
+            if (claimed.outcome === 'claimed') {
+              states.set(req, { kind: 'owner', tenant, key, revision: claimed.revision, settled: false });
+              req.log.debug({ revision: claimed.revision }, 'idempotency key claimed');
+            } else {
+              states.set(req, { kind: 'answered', answer: claimed.answer, replayed: false });
+            }
+            done(null, payload);
+          },
+          (err: unknown) => done(err as Error),
+        );
     };
 
     const compare = (req: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
@@ -134,14 +137,16 @@ export const idempotencyPlugin = fp(
       const status = reply.statusCode;
       const keep = fingerprint !== undefined && body !== undefined && !retryableStatus(status);
       const contentType = reply.getHeader('content-type');
-      const stored = keep
-        ? app.bus.completeIdempotencyKey(tenant, key, revision, {
-            fingerprint,
-            status,
-            contentType: typeof contentType === 'string' ? contentType : undefined,
-            body,
-          })
-        : app.bus.releaseIdempotencyKey(tenant, key, revision).then(() => true);
+      const stored = Promise.resolve().then(() =>
+        keep
+          ? app.bus.completeIdempotencyKey(tenant, key, revision, {
+              fingerprint,
+              status,
+              contentType: typeof contentType === 'string' ? contentType : undefined,
+              body,
+            })
+          : app.bus.releaseIdempotencyKey(tenant, key, revision).then(() => true),
+      );
       stored.then(
         (ok) => {
           if (!ok) req.log.warn('the Idempotency-Key claim ran out (IDEMPOTENCY_IN_FLIGHT_TIMEOUT) before the answer; it was not stored');

@@ -1328,7 +1328,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance. */
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`, `GW_NOT_READY`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance; the gateway is not ready. */
             503: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1501,7 +1501,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_NATS_UNAVAILABLE`, `GW_SHUTTING_DOWN`: the event bus is unavailable; the gateway is shutting down; retry on another instance. */
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_SHUTTING_DOWN`, `GW_NOT_READY`: the event bus is unavailable; the gateway is shutting down; retry on another instance; the gateway is not ready. */
             503: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1968,7 +1968,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_SHUTTING_DOWN`: the gateway is shutting down; retry on another instance. */
+            /** @description `GW_SHUTTING_DOWN`, `GW_NATS_UNAVAILABLE`, `GW_NOT_READY`: the gateway is shutting down; retry on another instance; the event bus is unavailable; the gateway is not ready. */
             503: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2309,7 +2309,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance. */
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`, `GW_NOT_READY`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance; the gateway is not ready. */
             503: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2728,7 +2728,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_SHUTTING_DOWN`: the gateway is shutting down; retry on another instance. */
+            /** @description `GW_SHUTTING_DOWN`, `GW_NATS_UNAVAILABLE`, `GW_NOT_READY`: the gateway is shutting down; retry on another instance; the event bus is unavailable; the gateway is not ready. */
             503: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -3001,7 +3001,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance. */
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`, `GW_NOT_READY`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance; the gateway is not ready. */
             503: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
