@@ -28,7 +28,7 @@ export async function fetchConsumer(req: Request<'fetchConsumer'>, reply: Reply<
   const events = await fetchEvents(
     gateway.bus,
     consumer,
-    { max, waitMs: body.wait_ms ?? FETCH_DEFAULT_WAIT_MS, signal: abandoned.signal, log: req.log },
+    { max, waitMs: body.wait_ms ?? FETCH_DEFAULT_WAIT_MS, signal: abandoned.signal, log: req.log, format: req.query.format },
     gateway.ackTokens,
   ).finally(() => reply.raw.off('close', onClose));
   req.log.debug({ consumer: consumer.durable, count: events.length }, 'fetched');

@@ -7,11 +7,12 @@ import { getConsumer } from './getConsumer.ts';
 import { getCorrelation } from './getCorrelation.ts';
 import { getHealth } from './getHealth.ts';
 import { getReadiness } from './getReadiness.ts';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { Handler, OperationId } from './handler.ts';
 import { listDeadLetters } from './listDeadLetters.ts';
 import { listEvents } from './listEvents.ts';
 import { listEventTypes } from './listEventTypes.ts';
-import { publishEvent } from './publishEvent.ts';
+import { publishEvent, publishEventPreValidation } from './publishEvent.ts';
 import { publishEventBatch } from './publishEventBatch.ts';
 import { putConsumer } from './putConsumer.ts';
 import { redriveDeadLetters } from './redriveDeadLetters.ts';
@@ -46,4 +47,11 @@ export const handlers: { [Id in OperationId]: Handler<Id> } = {
   deleteApiKey,
   putTenant,
   getTenant,
+};
+
+/** Route-level `preValidation` hooks of operations that need one (mounted with their handler). */
+export const preValidation: Partial<
+  Record<OperationId, (req: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void>
+> = {
+  publishEvent: publishEventPreValidation,
 };

@@ -1,9 +1,11 @@
 // GET /v1/events: authenticate (onRequest hook, scope `read`), check the parameters the schema
 // cannot (pattern syntax, position conflicts, the cursor), read one page of the key's tenant's
 // history, answer it with a cursor to the next page.
+import { CLOUDEVENTS_BATCH_JSON } from '../schemas/cloudevents.ts';
 import { HISTORY_DEFAULT_LIMIT } from '../schemas/history.ts';
 import { principalOf } from '../src/auth/authenticate.ts';
 import { decodeCursor, encodeCursor, type HistoryFilters, sameFilters } from '../src/bus/index.ts';
+import { toCloudEvent } from '../src/cloudevents.ts';
 import { GatewayError } from '../src/errors.ts';
 import { isTypePattern } from '../src/type-patterns.ts';
 import type { Reply, Request } from './handler.ts';
@@ -70,5 +72,12 @@ export async function listEvents(req: Request<'listEvents'>, reply: Reply<'listE
           maxScanned: config.HISTORY_MAX_SCAN,
         });
   req.log.debug({ events: page.events.length, from_seq: fromSeq, next_seq: page.nextSeq }, 'history page read');
-  return { events: page.events, next: page.nextSeq === undefined ? null : encodeCursor(page.nextSeq, filters) };
+  const next = page.nextSeq === undefined ? null : encodeCursor(page.nextSeq, filters);
+  // A CloudEvents batch is a bare array: the cursor to read on travels in a Link header.
+  if (req.headers.accept?.includes(CLOUDEVENTS_BATCH_JSON)) {
+    if (next !== null) reply.header('link', `</v1/events?cursor=${encodeURIComponent(next)}>; rel="next"`);
+    return reply.type(CLOUDEVENTS_BATCH_JSON).send(page.events.map((e) => toCloudEvent(e.event)) as never);
+  }
+  if (q.format === 'cloudevents') return { events: page.events.map((e) => ({ ...e, event: toCloudEvent(e.event) })), next };
+  return { events: page.events, next };
 }

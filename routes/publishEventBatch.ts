@@ -1,8 +1,11 @@
 // POST /v1/events/batch: every entry is prepared and published on its own (publishes are pipelined
-// on the one NATS connection); valid entries are stored even when others fail.
+// on the one NATS connection); valid entries are stored even when others fail. The body is
+// `{"events": [envelopes]}`, or (`application/cloudevents-batch+json`) an array of CloudEvents.
+import { CLOUDEVENTS_BATCH_JSON } from '../schemas/cloudevents.ts';
 import { principalOf } from '../src/auth/authenticate.ts';
+import { asCloudEventError, fromCloudEvent, type TraceContext } from '../src/cloudevents.ts';
 import { GatewayError } from '../src/errors.ts';
-import { correlationIdFromHeader, traceIdFromTraceparent } from '../src/event-preparer.ts';
+import { correlationIdFromHeader, type Prepared, traceIdFromTraceparent } from '../src/event-preparer.ts';
 import { traceContextFrom } from '../src/tracing.ts';
 import type { Reply, Request, RouteOf } from './handler.ts';
 
@@ -11,8 +14,11 @@ type ItemError = Extract<Result, { error: unknown }>['error'];
 
 export async function publishEventBatch(req: Request<'publishEventBatch'>, reply: Reply<'publishEventBatch'>) {
   const { preparer, bus, config, quotas, metrics } = req.server;
-  const { events } = req.body;
-  const counted = metrics.eventsPublished(principalOf(req).tenantId);
+  const cloudEvents = req.mediaType === CLOUDEVENTS_BATCH_JSON;
+  // The route validated the body against the schema of its media type: an array of CloudEvents, or `{events}`.
+  const events: unknown[] = cloudEvents ? (req.body as unknown as unknown[]) : req.body.events;
+  const tenantId = principalOf(req).tenantId;
+  const counted = metrics.eventsPublished(tenantId);
   metrics.batchSize.observe(events.length);
   if (events.length > config.BATCH_MAX_EVENTS) {
     counted.rejected.inc(events.length);
@@ -23,12 +29,11 @@ export async function publishEventBatch(req: Request<'publishEventBatch'>, reply
     counted.rejected.inc(events.length);
     throw bus.unavailable('The event bus is not connected');
   }
-  const tenantId = principalOf(req).tenantId;
   // Every entry counts against the tenant's publish rate: the whole batch is admitted or refused.
   const limited = quotas.takePublish(tenantId, events.length);
   if (limited) reply.headers(limited);
-  // Every entry travels with the request's trace context (each gets a `send` span of its own).
-  const publishOptions = { trace: traceContextFrom(req.headers.traceparent, req.headers.tracestate) };
+  // Entries travel with their CloudEvent's trace context, else the request's (each gets a `send` span of its own).
+  const requestTrace = traceContextFrom(req.headers.traceparent, req.headers.tracestate);
   const ctx = {
     tenantId,
     correlationId: correlationIdFromHeader(req.headers['x-correlation-id']),
@@ -39,16 +44,23 @@ export async function publishEventBatch(req: Request<'publishEventBatch'>, reply
     if (err.errors) error.errors = err.errors;
     return { index, error };
   };
+  const prepare = (raw: unknown): { prepared: Prepared; trace?: TraceContext | undefined } => {
+    if (!cloudEvents) return { prepared: preparer.prepare(raw, ctx) };
+    const converted = fromCloudEvent(raw);
+    if (!converted.ok) return { prepared: converted };
+    const prepared = preparer.prepareValid(converted.input, ctx);
+    return { prepared: prepared.ok ? prepared : { ok: false, error: asCloudEventError(prepared.error) }, trace: converted.trace };
+  };
 
   const results = await Promise.all(
     events.map(async (raw, index): Promise<Result> => {
-      const prepared = preparer.prepare(raw, ctx);
+      const { prepared, trace } = prepare(raw);
       if (!prepared.ok) {
         counted.rejected.inc();
         return failure(index, prepared.error);
       }
       try {
-        const stored = await bus.publish(prepared.event, publishOptions);
+        const stored = await bus.publish(prepared.event, { trace: trace ?? requestTrace });
         (stored.duplicate ? counted.duplicate : counted.stored).inc();
         return { id: prepared.event.id, seq: stored.seq, duplicate: stored.duplicate };
       } catch (err) {

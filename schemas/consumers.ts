@@ -3,6 +3,7 @@
 // deleteConsumer,fetchConsumer,ackConsumer}.ts and the behaviour lives in src/bus/ (see
 // docs/consumers.md).
 import { type Static, Type } from '@sinclair/typebox';
+import { CloudEvent, FORMAT_PARAMETERS } from './cloudevents.ts';
 import { ErrorCode } from './errors.ts';
 import { ContentFilter, ContentFilterCondition } from './content-filter.ts';
 import { EventEnvelope } from './envelope.ts';
@@ -129,7 +130,9 @@ export const FetchedEvent = Type.Object(
       }),
     ),
     tracestate: Type.Optional(Type.String({ description: 'The W3C `tracestate` that travelled with `traceparent`, when there was one.' })),
-    event: EventEnvelope,
+    event: Type.Union([EventEnvelope, CloudEvent], {
+      description: 'The envelope, or with `format=cloudevents` a structured-mode CloudEvent (docs/cloudevents.md).',
+    }),
   },
   { title: 'FetchedEvent', additionalProperties: false },
 );
@@ -264,7 +267,7 @@ export const CONSUMER_OPERATIONS = [
       'an event delivered more than `max_deliver` times is moved to the dead letters instead of returned.',
     tag: 'consumers',
     scope: 'subscribe',
-    parameters: [NAME],
+    parameters: [NAME, ...FORMAT_PARAMETERS],
     requestBody: {
       description: 'How many events, and how long to wait.',
       schema: FetchRequest,

@@ -69,6 +69,16 @@ const TABLE = {
     title: "The tenant's quota is used up for now (see Retry-After and the RateLimit headers)",
     retryable: true,
   },
+  GW_IDEMPOTENCY_KEY_MISMATCH: {
+    status: 422,
+    title: 'The Idempotency-Key was used for a different request (method, path or body) within its retention',
+    retryable: false,
+  },
+  GW_IDEMPOTENCY_IN_FLIGHT: {
+    status: 409,
+    title: 'A request with this Idempotency-Key is still being processed; repeat it once that one is answered',
+    retryable: false,
+  },
 } as const satisfies Record<string, ErrorRow>;
 
 /** Every code the gateway answers with. */

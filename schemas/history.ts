@@ -2,6 +2,7 @@
 // `GET /v1/correlations/{correlation_id}` (one workflow and its summary). Operations, parameters
 // and response schemas; the handlers are routes/listEvents.ts and routes/getCorrelation.ts.
 import { type Static, Type } from '@sinclair/typebox';
+import { CLOUDEVENTS_BATCH_JSON, CloudEvent, CloudEventList, EventFormat } from './cloudevents.ts';
 import { EventEnvelope } from './envelope.ts';
 import { CorrelationId, Sequence } from './identifiers.ts';
 import { BUS_ERRORS, type OperationSpec, parametersOf } from './openapi-builder.ts';
@@ -23,9 +24,18 @@ export const StoredEvent = Type.Object(
 );
 export type StoredEvent = Static<typeof StoredEvent>;
 
+/** A stored event shown as a CloudEvent (`format=cloudevents`). */
+export const StoredCloudEvent = Type.Object(
+  { seq: StoredEvent.properties.seq, stored_at: StoredEvent.properties.stored_at, event: CloudEvent },
+  { title: 'StoredCloudEvent', additionalProperties: false },
+);
+export type StoredCloudEvent = Static<typeof StoredCloudEvent>;
+
 export const EventPage = Type.Object(
   {
-    events: Type.Array(StoredEvent, { description: 'Matching events in sequence order; at most `limit`.' }),
+    events: Type.Array(Type.Union([StoredEvent, StoredCloudEvent]), {
+      description: 'Matching events in sequence order; at most `limit`. `StoredCloudEvent`s with `format=cloudevents`.',
+    }),
     next: Type.Union([Type.String(), Type.Null()], {
       description:
         'Pass as `cursor` to read on; `null` when the stored history (or `until`) was reached. A page cut short by the scan budget can hold fewer than `limit` events, even none, with a non-null `next`.',
@@ -106,6 +116,7 @@ export const ListEventsQuery = Type.Object({
   source: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
   limit: Type.Integer({ minimum: 1, maximum: HISTORY_MAX_LIMIT, default: HISTORY_DEFAULT_LIMIT }),
   cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+  format: Type.Optional(EventFormat),
 });
 export type ListEventsQuery = Static<typeof ListEventsQuery>;
 
@@ -124,6 +135,12 @@ export const LIST_EVENTS_PARAMETERS = parametersOf('query', ListEventsQuery, {
   cursor: {
     description:
       "`next` of the previous page. It carries the position and the filters; filter parameters may be repeated (they must equal the cursor's) or left out. Not with `from_seq` or `since`.",
+  },
+  format: {
+    description:
+      '`envelope` (default) or `cloudevents`: each `event` is then a CloudEvents 1.0 structured-mode object (docs/cloudevents.md). ' +
+      'With `Accept: application/cloudevents-batch+json` the answer is a CloudEvents batch (a JSON array) whatever `format` says, and the next page is in the `Link` header.',
+    example: 'cloudevents',
   },
 });
 
@@ -165,6 +182,32 @@ export const HISTORY_OPERATIONS = [
         example: {
           events: [storedExample(41, 'order.created', 'order-service', { order_id: 'ord_xyz789' })],
           next: 'eyJ2IjoxLCJwIjo0MiwidCI6W119',
+        },
+        headers: {
+          Link: {
+            description:
+              'With `Accept: application/cloudevents-batch+json`: `</v1/events?cursor=...>; rel="next"` while there is a next page (the `next` of the JSON page).',
+            schema: { type: 'string' },
+          },
+        },
+        otherContent: {
+          [CLOUDEVENTS_BATCH_JSON]: {
+            schema: CloudEventList,
+            example: [
+              {
+                specversion: '1.0',
+                id: 'evt_41',
+                source: 'order-service',
+                type: 'order.created',
+                time: '2026-03-15T10:05:22Z',
+                datacontenttype: 'application/json',
+                tenantid: 'ten_xyz789',
+                dataversion: '1.0',
+                correlationid: 'req_abc123',
+                data: { order_id: 'ord_xyz789' },
+              },
+            ],
+          },
         },
       },
     },
@@ -221,4 +264,12 @@ export const HISTORY_OPERATIONS = [
   },
 ] as const satisfies readonly OperationSpec[];
 
-export const HISTORY_COMPONENTS = [StoredEvent, EventPage, CorrelationTrace, CorrelationSummary, FailedStep, Compensation];
+export const HISTORY_COMPONENTS = [
+  StoredEvent,
+  EventPage,
+  CorrelationTrace,
+  CorrelationSummary,
+  FailedStep,
+  Compensation,
+  StoredCloudEvent,
+];

@@ -4,6 +4,12 @@
 import type { TObject, TSchema } from '@sinclair/typebox';
 import type { Scope } from './auth.ts';
 import { ERROR_CODES, type ErrorCode } from './errors.ts';
+import {
+  IDEMPOTENCY_KEY_PARAMETER,
+  IDEMPOTENT_REPLAYED_HEADER,
+  IDEMPOTENT_REPLAYED_RESPONSE_HEADER,
+  takesIdempotencyKey,
+} from './idempotency.ts';
 
 export type { Scope };
 
@@ -44,6 +50,14 @@ export interface ResponseSpec {
   schema?: TSchema;
   example?: unknown;
   headers?: Record<string, { description: string; schema: Record<string, unknown> }>;
+  /** Other media types of the same answer (chosen by `Accept` or a parameter), besides `application/json`. */
+  otherContent?: Record<string, { schema: TSchema; example?: unknown }>;
+}
+
+/** A request body in another media type than `application/json` (e.g. CloudEvents' structured mode). */
+export interface MediaSpec {
+  schema: TSchema;
+  examples?: Record<string, { summary: string; value: unknown }>;
 }
 
 export interface OperationSpec {
@@ -56,7 +70,13 @@ export interface OperationSpec {
   /** The scope an API key needs; `'any'` for any valid key; omitted for unauthenticated routes. */
   scope?: Scope | 'any';
   parameters?: readonly ParameterSpec[];
-  requestBody?: { description: string; schema: TSchema; examples: Record<string, { summary: string; value: unknown }> };
+  requestBody?: {
+    description: string;
+    schema: TSchema;
+    examples: Record<string, { summary: string; value: unknown }>;
+    /** Other media types the operation takes, each validated against its own schema. */
+    otherContent?: Record<string, MediaSpec>;
+  };
   responses: Record<number, ResponseSpec>;
   /** Every error code the operation can answer with. */
   errors: readonly ErrorCode[];
@@ -129,6 +149,11 @@ export function impliedErrors(op: OperationSpec): ErrorCode[] {
   }
   // Every request that arrives while the server closes is refused (src/plugins/http.ts, onRequest).
   codes.push('GW_INTERNAL', 'GW_SHUTTING_DOWN');
+  // The Idempotency-Key header (src/plugins/idempotency.ts): malformed, reused for another request, in flight.
+  if (takesIdempotencyKey(op.method, op.path, op.operationId)) {
+    // With the header the key is claimed in NATS KV, so the bus's unavailability can answer too.
+    codes.push('GW_INVALID_REQUEST', 'GW_IDEMPOTENCY_KEY_MISMATCH', 'GW_IDEMPOTENCY_IN_FLIGHT', 'GW_NATS_UNAVAILABLE', 'GW_NOT_READY');
+  }
   return codes;
 }
 
@@ -214,12 +239,25 @@ export function buildDocument(info: DocumentInfo, operations: readonly Operation
   for (const op of operations) {
     const responses: Record<string, unknown> = {};
     for (const [status, r] of Object.entries(op.responses)) {
-      const response: Record<string, unknown> = { description: r.description, headers: { 'X-Request-Id': REQUEST_ID, ...r.headers } };
+      const idempotent = takesIdempotencyKey(op.method, op.path, op.operationId);
+      const response: Record<string, unknown> = {
+        description: r.description,
+        headers: {
+          'X-Request-Id': REQUEST_ID,
+          ...(idempotent ? { [IDEMPOTENT_REPLAYED_HEADER]: IDEMPOTENT_REPLAYED_RESPONSE_HEADER } : {}),
+          ...r.headers,
+        },
+      };
       if (r.schema) {
         const media: Record<string, unknown> = { schema: refs(plain(r.schema)) };
         const example = r.example ?? exampleFromSchema(plain(r.schema));
         if (example !== undefined) media.example = example;
         response.content = { 'application/json': media };
+      }
+      for (const [type, other] of Object.entries(r.otherContent ?? {})) {
+        const media: Record<string, unknown> = { schema: refs(plain(other.schema)) };
+        if (other.example !== undefined) media.example = other.example;
+        response.content = { ...(response.content as object), [type]: media };
       }
       responses[status] = response;
     }
@@ -280,11 +318,22 @@ export function buildDocument(info: DocumentInfo, operations: readonly Operation
         return out;
       });
     }
+    if (takesIdempotencyKey(op.method, op.path, op.operationId)) {
+      operation.parameters = [...((operation.parameters as unknown[]) ?? []), { $ref: '#/components/parameters/IdempotencyKey' }];
+    }
     if (op.requestBody) {
       operation.requestBody = {
         required: true,
         description: op.requestBody.description,
-        content: { 'application/json': { schema: refs(plain(op.requestBody.schema)), examples: op.requestBody.examples } },
+        content: {
+          'application/json': { schema: refs(plain(op.requestBody.schema)), examples: op.requestBody.examples },
+          ...Object.fromEntries(
+            Object.entries(op.requestBody.otherContent ?? {}).map(([type, media]) => [
+              type,
+              { schema: refs(plain(media.schema)), ...(media.examples ? { examples: media.examples } : {}) },
+            ]),
+          ),
+        },
       };
     }
     operation.responses = responses;
@@ -309,6 +358,7 @@ export function buildDocument(info: DocumentInfo, operations: readonly Operation
     paths,
     components: {
       schemas,
+      parameters: { IdempotencyKey: IDEMPOTENCY_KEY_PARAMETER },
       securitySchemes: {
         bearerAuth: {
           type: 'http',

@@ -17,6 +17,7 @@ import {
   PublishResult,
   Readiness,
 } from './api.ts';
+import { CLOUDEVENTS_BATCH_JSON, CLOUDEVENTS_JSON, CloudEvent, CloudEventBatch, EventFormat } from './cloudevents.ts';
 import { CONSUMER_COMPONENTS, CONSUMER_OPERATIONS } from './consumers.ts';
 import { ADMIN_COMPONENTS, ADMIN_OPERATIONS } from './admin.ts';
 import { DEAD_LETTER_COMPONENTS, DEAD_LETTER_OPERATIONS } from './dead-letters.ts';
@@ -46,6 +47,30 @@ const PUBLISH_HEADERS: ParameterSpec[] = [
   },
 ];
 
+/** The headers of a binary-mode CloudEvent (`POST /v1/events` with a JSON body that is the event's `data`). */
+const CLOUDEVENT_BINARY_HEADERS: ParameterSpec[] = [
+  {
+    name: 'ce-specversion',
+    in: 'header',
+    description:
+      'Binary-mode CloudEvent (docs/cloudevents.md): present, the body is the `data` of the event and its attributes are `ce-*` headers (`ce-id`, `ce-type`, `ce-source` required; `ce-time`, `ce-tenantid`, `ce-correlationid`, ... optional). Only `1.0`.',
+    schema: Type.String({ maxLength: 16 }),
+    example: '1.0',
+  },
+  { name: 'ce-id', in: 'header', description: 'Binary mode: the event id.', schema: Type.String({ maxLength: 1024 }) },
+  { name: 'ce-type', in: 'header', description: 'Binary mode: the event type.', schema: Type.String({ maxLength: 1024 }) },
+  { name: 'ce-source', in: 'header', description: 'Binary mode: the event source.', schema: Type.String({ maxLength: 1024 }) },
+];
+
+const cloudEventExample = (type: string, id: string) => ({
+  specversion: '1.0',
+  id,
+  source: 'docs-example',
+  type,
+  datacontenttype: 'application/json',
+  data: BUILTIN_CATALOGUE[type]?.example,
+});
+
 const example = (type: string) => ({
   type,
   source: 'docs-example',
@@ -63,10 +88,18 @@ export const CORE_OPERATIONS = [
       'Publishing the same `id` again within the duplicate window stores nothing new and answers `duplicate: true` with the original `seq`, so retrying after a `503` is always safe when the event has an `id`.',
     tag: 'publish',
     scope: 'publish',
-    parameters: PUBLISH_HEADERS,
+    parameters: [...PUBLISH_HEADERS, ...CLOUDEVENT_BINARY_HEADERS],
     requestBody: {
-      description: 'An event envelope. `id`, `timestamp`, `tenant_id`, `version` and `metadata` may be omitted.',
+      description:
+        'An event envelope. `id`, `timestamp`, `tenant_id`, `version` and `metadata` may be omitted. ' +
+        'Or a CloudEvent: structured mode as `application/cloudevents+json`, binary mode as `application/json` data with `ce-*` headers (docs/cloudevents.md).',
       schema: EventInput,
+      otherContent: {
+        [CLOUDEVENTS_JSON]: {
+          schema: CloudEvent,
+          examples: { structured: { summary: 'A CloudEvent in structured mode', value: cloudEventExample('order.created', 'evt_ce_1') } },
+        },
+      },
       examples: {
         // First, so "Try it out" in /docs works with any tenant's key (the design's example names a tenant).
         minimal: { summary: 'Only what the server cannot fill', value: example('order.created') },
@@ -98,8 +131,20 @@ export const CORE_OPERATIONS = [
     scope: 'publish',
     parameters: PUBLISH_HEADERS,
     requestBody: {
-      description: '`{"events": [...]}` with 1 to BATCH_MAX_EVENTS (default 500) envelopes.',
+      description:
+        '`{"events": [...]}` with 1 to BATCH_MAX_EVENTS (default 500) envelopes, or (`application/cloudevents-batch+json`) a JSON array of as many structured CloudEvents.',
       schema: BatchRequest,
+      otherContent: {
+        [CLOUDEVENTS_BATCH_JSON]: {
+          schema: CloudEventBatch,
+          examples: {
+            batch: {
+              summary: 'Two CloudEvents',
+              value: [cloudEventExample('order.created', 'evt_ce_2'), cloudEventExample('order.validated', 'evt_ce_3')],
+            },
+          },
+        },
+      },
       examples: {
         saga: {
           summary: 'Two steps of an order saga',
@@ -201,6 +246,9 @@ export const CORE_COMPONENTS = [
   FieldError,
   Health,
   Readiness,
+  CloudEvent,
+  CloudEventBatch,
+  EventFormat,
 ];
 
 export const OPERATIONS = [

@@ -2,6 +2,7 @@
 // schemas. They are the single source of the runtime frame validators (src/subscriptions/) and of
 // asyncapi/asyncapi.json (scripts/generate-asyncapi.ts); docs/websocket.md explains them.
 import { type Static, Type } from '@sinclair/typebox';
+import { CloudEvent, EventFormat } from './cloudevents.ts';
 import { ErrorCode, FieldError } from './errors.ts';
 import { EventEnvelope } from './envelope.ts';
 import { GroupName, Sequence, SubscriptionId } from './identifiers.ts';
@@ -62,6 +63,7 @@ export const SubscribeFrame = Type.Object(
           'Content filter on the envelope, evaluated by the gateway (docs/content-filter.md); filtered-out events are never sent.',
       }),
     ),
+    format: Type.Optional(EventFormat),
   },
   { additionalProperties: false, title: 'SubscribeFrame', description: 'Client → gateway: start a subscription.' },
 );
@@ -184,7 +186,9 @@ export const EventFrame = Type.Object(
       }),
     ),
     tracestate: Type.Optional(Type.String({ description: 'The W3C `tracestate` that travelled with `traceparent`, when there was one.' })),
-    event: EventEnvelope,
+    event: Type.Union([EventEnvelope, CloudEvent], {
+      description: 'The envelope, or with `format: "cloudevents"` a structured-mode CloudEvent (docs/cloudevents.md).',
+    }),
   },
   { additionalProperties: false, title: 'EventFrame', description: 'Gateway → client: one event.' },
 );

@@ -23,6 +23,7 @@ import { corsPlugin } from './plugins/cors.ts';
 import { httpPlugin } from './plugins/http.ts';
 import { quotasPlugin } from './plugins/quotas.ts';
 import { metricsPlugin } from './plugins/metrics.ts';
+import { idempotencyPlugin } from './plugins/idempotency.ts';
 import { restPlugin } from './plugins/rest.ts';
 import { uiPlugin } from './plugins/ui.ts';
 import { websocketPlugin } from './plugins/websocket.ts';
@@ -95,6 +96,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(contractPlugin);
   await app.register(websocketPlugin);
   await app.register(directoryPlugin);
+  // Before the routes: it adds its hooks to each state-changing route as the route is registered.
+  await app.register(idempotencyPlugin);
   await app.register(restPlugin);
   await app.register(uiPlugin);
   return app;

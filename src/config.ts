@@ -369,6 +369,16 @@ export const SETTINGS = {
     int(1, 10_000),
     'Most durable consumers read per sample; each gets its own `gateway_consumer_pending_messages` series.',
   ),
+  IDEMPOTENCY_RETENTION: setting(
+    '24h',
+    duration(60_000, 30 * 86_400_000),
+    'How long the answer to a request with an `Idempotency-Key` is kept: a repeat (same key, same request) within it gets the stored answer again (`Idempotent-Replayed: true`). The max age of a NATS KV bucket (`<STREAM_NAME>_idempotency`, `STREAM_REPLICAS` replicas, `STREAM_STORAGE`); see docs/idempotency.md.',
+  ),
+  IDEMPOTENCY_IN_FLIGHT_TIMEOUT: setting(
+    '2m',
+    duration(1000, 86_400_000),
+    'How long a request with an `Idempotency-Key` may stay in flight: repeats meanwhile answer `409 GW_IDEMPOTENCY_IN_FLIGHT`. Past it (the instance handling it crashed) the key is free again and the next repeat is processed. Keep it above the longest request (`HTTP_REQUEST_TIMEOUT`, which includes receiving the body, plus the handling).',
+  ),
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof SETTINGS;

@@ -40,10 +40,22 @@ interface Operation {
 const doc = JSON.parse(readFileSync(OPENAPI_PATH, 'utf8')) as {
   openapi: string;
   paths: Record<string, Record<string, Operation>>;
-  components: { schemas: Record<string, unknown>; securitySchemes: Record<string, Record<string, unknown>> };
+  components: {
+    schemas: Record<string, unknown>;
+    securitySchemes: Record<string, Record<string, unknown>>;
+    parameters?: Record<string, NonNullable<Operation['parameters']>[number]>;
+  };
 };
+// Shared parameters (`components.parameters`, e.g. Idempotency-Key) are read through their $ref.
+const resolveParameter = (p: NonNullable<Operation['parameters']>[number] & { $ref?: string }) =>
+  p.$ref ? (doc.components.parameters?.[p.$ref.replace('#/components/parameters/', '')] ?? p) : p;
 const operations = Object.entries(doc.paths).flatMap(([path, ops]) =>
-  Object.entries(ops).map(([method, op]) => ({ path, method, op, name: `${method.toUpperCase()} ${path}` })),
+  Object.entries(ops).map(([method, op]) => ({
+    path,
+    method,
+    op: op.parameters ? { ...op, parameters: op.parameters.map(resolveParameter) } : op,
+    name: `${method.toUpperCase()} ${path}`,
+  })),
 );
 
 // The document's schemas as one ajv registry, so examples are checked against what clients see.

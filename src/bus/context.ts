@@ -37,6 +37,7 @@ export type BusConfig = Pick<
   | 'NATS_TLS_CA'
   | 'NATS_TLS_CERT'
   | 'NATS_TLS_KEY'
+  | 'IDEMPOTENCY_RETENTION'
 >;
 
 /** A change of the NATS connection, as the Bus reports it (`Bus.onStatus`). */

@@ -28,6 +28,8 @@ export const JetStreamApiCodes = {
   MessageTooLarge: 10054,
   StreamNameInUse: 10058,
   StreamNotFound: 10059,
+  /** `wrong last sequence`: a compare-and-set write (KV create or update) lost to another writer. */
+  StreamWrongLastSequence: 10071,
 } as const;
 
 /** Status codes of the headers-only replies of a hand-rolled pull or direct get. */

@@ -20,6 +20,7 @@
 //   security.ts     credentials and TLS of the NATS connection, from their files
 //   presence.ts     instances announcing themselves and a small state to each other (a KV bucket)
 //   consumer-count.ts  a tenant's durable consumers, counted (quotas)
+//   idempotency-store.ts  Idempotency-Key claims and stored answers (NATS KV)
 //   subjects.ts     the subject layout; errors.ts  translation and named codes
 import type { Logger } from 'pino';
 import type { EventEnvelope } from '../../schemas/envelope.ts';
@@ -64,6 +65,7 @@ import {
 import { translate, unavailable } from './errors.ts';
 import { firstSeqSince, type HistoryFilters, type HistoryLimits, type HistoryPage, readHistory } from './history.ts';
 import { HttpPullSource, settleHandle } from './http-pull.ts';
+import { type IdempotencyClaim, type IdempotentAnswer, IdempotencyStore } from './idempotency-store.ts';
 import { LiveFeed } from './live-feed.ts';
 import { Presence, type PresenceOptions, presenceBucket } from './presence.ts';
 import { type PublishOptions, Publisher, type PublishResult } from './publisher.ts';
@@ -80,6 +82,7 @@ export type { AckedSource, CarriedTrace, Delivered, PulledDelivery } from './del
 export { traceContextOf } from './delivered.ts';
 export type { ConsumerBacklog, ConsumerDescription, ConsumerSpec, DurableConsumer, EnsureOutcome, StartFrom } from './durable-consumers.ts';
 export type { HistoryFilters, HistoryLimits, HistoryPage, StoredEvent } from './history.ts';
+export type { IdempotencyClaim, IdempotentAnswer } from './idempotency-store.ts';
 export { decodeCursor, encodeCursor, sameFilters } from './history.ts';
 export type { LiveEvent, LiveFeed, LiveListener } from './live-feed.ts';
 export type { PublishOptions, PublishResult } from './publisher.ts';
@@ -104,6 +107,7 @@ export class Bus {
   #admin: AdminBucket | undefined;
   readonly #adminWatches = new Set<AdminWatch>();
   readonly #presences = new Set<Promise<Presence>>();
+  #idempotency: IdempotencyStore | undefined;
   /** Resolves once NATS is connected and the streams are ensured (pending for good if closed before). */
   readonly ready: Promise<void>;
   /**
@@ -477,6 +481,28 @@ export class Bus {
   redeemTicketNonce(tenant: string, nonce: string): Promise<boolean> {
     this.#tickets ??= new TicketNonces(this.#conn);
     return this.#tickets.redeem(tenant, nonce);
+  }
+
+  // ---- Idempotency-Key (NATS KV; see idempotency-store.ts)
+
+  get #keys(): IdempotencyStore {
+    this.#idempotency ??= new IdempotencyStore(this.#conn);
+    return this.#idempotency;
+  }
+
+  /** Claims a tenant's idempotency key for one request (atomic across instances), or says who has it. */
+  claimIdempotencyKey(tenant: string, key: string, leaseMs: number): Promise<IdempotencyClaim> {
+    return this.#keys.claim(tenant, key, leaseMs);
+  }
+
+  /** Stores the answer of a claimed key for IDEMPOTENCY_RETENTION; false when the claim was lost meanwhile. */
+  completeIdempotencyKey(tenant: string, key: string, revision: number, answer: IdempotentAnswer): Promise<boolean> {
+    return this.#keys.complete(tenant, key, revision, answer);
+  }
+
+  /** Frees a claimed key without an answer (the next request with it is processed). */
+  releaseIdempotencyKey(tenant: string, key: string, revision: number): Promise<void> {
+    return this.#keys.release(tenant, key, revision);
   }
 }
 

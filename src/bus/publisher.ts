@@ -25,7 +25,7 @@ interface PendingPublish {
   subject: string;
   payload: string;
   msgID: string;
-  trace: PublishOptions['trace'];
+  trace?: PublishOptions['trace'];
   resolve: (ack: PublishResult) => void;
   reject: (err: unknown) => void;
 }

@@ -8,7 +8,17 @@ import cors from '@fastify/cors';
 import fp from 'fastify-plugin';
 
 /** Response headers a browser script may read besides the CORS-safelisted ones. */
-export const CORS_EXPOSED_HEADERS = ['X-Request-Id', 'Retry-After', 'RateLimit', 'RateLimit-Policy', 'Location', 'Allow'];
+export const CORS_EXPOSED_HEADERS = [
+  'X-Request-Id',
+  'Retry-After',
+  'RateLimit',
+  'RateLimit-Policy',
+  'Location',
+  'Allow',
+  // Idempotency-Key replays, and the next page of a history read as a CloudEvents batch.
+  'Idempotent-Replayed',
+  'Link',
+];
 
 /** How long a browser may cache a preflight answer (seconds). */
 const PREFLIGHT_MAX_AGE_S = 600;

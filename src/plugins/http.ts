@@ -3,6 +3,7 @@
 // request, and a 503 for requests that arrive while the server closes.
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import fp from 'fastify-plugin';
+import { CLOUDEVENTS_BATCH_JSON, CLOUDEVENTS_JSON } from '../../schemas/cloudevents.ts';
 import { GatewayError } from '../errors.ts';
 import { jsonDepthExceeds } from '../json-depth.ts';
 import { notFoundHandler, problemHandler } from '../problem-handler.ts';
@@ -46,7 +47,8 @@ export const httpPlugin = fp(
     const parseJson = app.getDefaultJsonParser('error', 'error');
     const { BODY_MAX_DEPTH } = app.config;
     app.removeContentTypeParser('application/json');
-    app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    // CloudEvents' structured and batched modes are JSON too (src/cloudevents.ts maps them).
+    app.addContentTypeParser(['application/json', CLOUDEVENTS_JSON, CLOUDEVENTS_BATCH_JSON], { parseAs: 'string' }, (req, body, done) => {
       if (jsonDepthExceeds(body as string, BODY_MAX_DEPTH)) {
         done(new GatewayError('GW_BODY_TOO_DEEP', `The body nests objects and arrays more than ${BODY_MAX_DEPTH} levels deep`), undefined);
         return;

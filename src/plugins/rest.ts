@@ -5,7 +5,7 @@
 import { errorCodes } from 'fastify';
 import openapiGlue from 'fastify-openapi-glue';
 import fp from 'fastify-plugin';
-import { handlers } from '../../routes/index.ts';
+import { handlers, preValidation } from '../../routes/index.ts';
 import { AckTokens } from '../ack-tokens.ts';
 import type { Scope } from '../auth/api-keys.ts';
 import { requireScope } from '../auth/authenticate.ts';
@@ -45,7 +45,12 @@ export const restPlugin = fp(
         const handler = byOperation[operationId];
         if (!handler) throw new Error(`No handler in routes/ for operationId ${operationId}`);
         const scope = scopes.get(operationId);
-        return (scope ? { handler, onRequest: requireScope(apiKeys, scope) } : { handler }) as never;
+        const hooks = preValidation[operationId as keyof typeof preValidation];
+        return {
+          handler,
+          ...(scope ? { onRequest: requireScope(apiKeys, scope) } : {}),
+          ...(hooks ? { preValidation: hooks } : {}),
+        } as never;
       },
     });
   },

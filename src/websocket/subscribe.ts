@@ -39,7 +39,7 @@ export async function openSubscription(
   }
   const content = frame.filter === undefined ? undefined : compileContentFilter(frame.filter, { pointer: '/filter' });
   const filter: DeliveryFilter = { tenant: target.tenant, matches: typeMatcher(frame.types), content };
-  const sink = new WebSocketSink(frame.sub, target);
+  const sink = new WebSocketSink(frame.sub, target, frame.format);
   const sub = frame.sub;
   const ack = frame.ack ?? 'auto';
   const sel = { types: frame.types, from: frame.from };

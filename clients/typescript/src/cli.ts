@@ -130,7 +130,8 @@ async function history(client: GatewayClient, v: Values): Promise<void> {
       },
     });
     for (const stored of page.events) {
-      out(stored, () => eventLine(stored.event, stored.seq));
+      // The CLI never asks for `format=cloudevents`: every event is an envelope.
+      out(stored, () => eventLine(stored.event as EventEnvelope, stored.seq));
       printed++;
     }
     progress(`${printed} event(s)`);
@@ -226,7 +227,7 @@ async function consumers(client: GatewayClient, args: string[], v: Values): Prom
       const waitMs = int(v['wait-ms'], 'wait-ms');
       const result = await client.fetchConsumer(name, { ...(max ? { max } : {}), ...(waitMs !== undefined ? { wait_ms: waitMs } : {}) });
       for (const e of result.events)
-        out(e, () => `${eventLine(e.event, e.seq)}\n  ${dim(`delivery ${e.delivery}, ack token ${e.ack_token}`)}`);
+        out(e, () => `${eventLine(e.event as EventEnvelope, e.seq)}\n  ${dim(`delivery ${e.delivery}, ack token ${e.ack_token}`)}`);
       progress(`${result.events.length} event(s)`);
       if (v.ack && result.events.length) {
         const acked = await client.ackConsumer(name, { acks: result.events.map((e) => e.ack_token) });

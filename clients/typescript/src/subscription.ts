@@ -297,7 +297,8 @@ class GatewaySubscription implements Subscription {
     // Auto-ack delivery is in order: anything at or below the last handled seq is a replayed duplicate.
     if (!clientAck && this.#lastSeq !== undefined && frame.seq <= this.#lastSeq) return;
     try {
-      await this.#opts.onEvent(frame.event, frame);
+      // The client subscribes without `format`: every event is an envelope.
+      await this.#opts.onEvent(frame.event as EventEnvelope, frame);
     } catch (err) {
       this.#opts.onError?.(err as Error);
       if (clientAck) {

@@ -2,9 +2,11 @@
 // gets an ack token carrying its delivery's opaque handle (src/ack-tokens.ts), so any gateway
 // instance can ack or nak it later (`settle`): the gateway keeps no state between requests.
 import type { Static } from '@sinclair/typebox';
+import type { EventFormat } from '../../../schemas/cloudevents.ts';
 import type { FetchedEvent as FetchedEventSchema } from '../../../schemas/consumers.ts';
 import type { AckTokens } from '../../ack-tokens.ts';
 import type { Bus, DurableConsumer } from '../../bus/index.ts';
+import { toCloudEvent } from '../../cloudevents.ts';
 import { type ErrorCode, GatewayError } from '../../errors.ts';
 import type { DeliveryLog, EventRef, Sink } from '../engine.ts';
 import { endSpan, startSettleSpan, tracingActive } from '../../tracing.ts';
@@ -18,10 +20,12 @@ export class HttpFetchSink implements Sink {
   readonly events: FetchedEvent[] = [];
   readonly #consumer: DurableConsumer;
   readonly #tokens: AckTokens;
+  readonly #cloudEvents: boolean;
 
-  constructor(consumer: DurableConsumer, tokens: AckTokens) {
+  constructor(consumer: DurableConsumer, tokens: AckTokens, format: EventFormat = 'envelope') {
     this.#consumer = consumer;
     this.#tokens = tokens;
+    this.#cloudEvents = format === 'cloudevents';
   }
 
   /** The answer is assembled in memory: it always keeps up. */
@@ -43,7 +47,7 @@ export class HttpFetchSink implements Sink {
       delivery,
       ack_token: this.#tokens.sign({ tenant, consumer: name, reply: event.handle as string, expiresAt }),
       ack_deadline: new Date(expiresAt).toISOString(),
-      event: event.envelope,
+      event: this.#cloudEvents ? toCloudEvent(event.envelope) : event.envelope,
     };
     if (event.traceparent) {
       item.traceparent = event.traceparent;
@@ -68,10 +72,10 @@ export class HttpFetchSink implements Sink {
 export async function fetchEvents(
   bus: Bus,
   consumer: DurableConsumer,
-  opts: { max: number; waitMs: number; signal?: AbortSignal | undefined; log: DeliveryLog },
+  opts: { max: number; waitMs: number; signal?: AbortSignal | undefined; log: DeliveryLog; format?: EventFormat | undefined },
   tokens: AckTokens,
 ): Promise<FetchedEvent[]> {
-  const sink = new HttpFetchSink(consumer, tokens);
+  const sink = new HttpFetchSink(consumer, tokens, opts.format);
   const delivery = openFetch(bus, consumer, opts.max, sink, opts.log);
   if (!(await delivery.fetch(opts.waitMs, opts.signal))) return [];
   delivery.release(); // the client settles them through their tokens

@@ -5,6 +5,8 @@
 // no string building, encoding or copying per subscriber. The connection
 // (src/websocket/connection.ts) owns the socket, its bounded buffering and corking; the sink only
 // asks it whether the client keeps up.
+import type { EventFormat } from '../../../schemas/cloudevents.ts';
+import { toCloudEvent } from '../../cloudevents.ts';
 import type { GatewayError } from '../../errors.ts';
 import type { EventRef, Sink } from '../engine.ts';
 
@@ -77,10 +79,12 @@ export class WebSocketSink implements Sink {
   readonly metricsName = 'websocket';
   readonly #sub: string;
   readonly #target: WebSocketTarget;
+  readonly #cloudEvents: boolean;
 
-  constructor(sub: string, target: WebSocketTarget) {
+  constructor(sub: string, target: WebSocketTarget, format: EventFormat = 'envelope') {
     this.#sub = sub;
     this.#target = target;
+    this.#cloudEvents = format === 'cloudevents';
   }
 
   get ready(): boolean {
@@ -92,6 +96,13 @@ export class WebSocketSink implements Sink {
   }
 
   write(event: EventRef, delivery: number, written?: (err?: Error) => void): void {
+    // A CloudEvent is built from the parsed envelope (per subscription); the envelope goes out as
+    // stored, its frame shared across the fan-out.
+    if (this.#cloudEvents) {
+      const json = JSON.stringify(toCloudEvent(event.envelope));
+      this.#target.sendRaw(eventFrame(this.#sub, event.seq, delivery, json, event), written);
+      return;
+    }
     this.#target.sendRaw(frameOf(this.#sub, event, delivery), written);
   }
 

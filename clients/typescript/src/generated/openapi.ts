@@ -443,6 +443,96 @@ export interface components {
             failed: number;
         };
         /**
+         * CloudEvent
+         * @description A CloudEvents 1.0 event in structured mode. Other extension attributes (names of 1-20 lower-case letters and digits) are kept as `metadata` entries. See docs/cloudevents.md.
+         * @example {
+         *       "specversion": "1.0",
+         *       "id": "evt_abc123",
+         *       "source": "provisioning-service",
+         *       "type": "order.provisioned",
+         *       "time": "2026-03-15T10:05:22Z",
+         *       "datacontenttype": "application/json",
+         *       "dataversion": "1.0",
+         *       "tenantid": "ten_xyz789",
+         *       "correlationid": "req_abc123",
+         *       "data": {
+         *         "order_id": "ord_xyz789",
+         *         "resources": [
+         *           {
+         *             "id": "res_vm_001",
+         *             "type": "virtual_machine",
+         *             "status": "running"
+         *           }
+         *         ]
+         *       }
+         *     }
+         */
+        CloudEvent: {
+            /**
+             * @description CloudEvents version; only `1.0` is taken.
+             * @constant
+             */
+            specversion: "1.0";
+            /**
+             * @description The envelope `id`: the dedupe key within the duplicate window (letters, digits, `_`, `-`).
+             * @example evt_abc123
+             */
+            id: string;
+            /**
+             * @description The envelope `source`.
+             * @example provisioning-service
+             */
+            source: string;
+            /**
+             * @description The envelope `type`: an event type of the catalogue (`GET /v1/event-types`).
+             * @example order.created
+             */
+            type: string;
+            /**
+             * Format: date-time
+             * @description The envelope `timestamp`; filled with now when omitted.
+             */
+            time?: string;
+            /** @description Only JSON (`application/json`, `*\/*+json`); anything else is refused with 415. */
+            datacontenttype?: string;
+            /** @description Kept as `metadata.dataschema`. */
+            dataschema?: string;
+            /** @description Kept as `metadata.subject`. */
+            subject?: string;
+            /** @description The envelope `data`: a JSON object, validated against the schema of `type`. */
+            data?: unknown;
+            /** @description Binary data is not taken (415). */
+            data_base64?: string;
+            /**
+             * @description Extension: the envelope `tenant_id`; must equal the API key's tenant (403 otherwise).
+             * @example ten_xyz789
+             */
+            tenantid?: string;
+            /**
+             * @description Extension: the envelope `version` (major.minor of the type).
+             * @example 1.0
+             */
+            dataversion?: string;
+            /**
+             * @description Extension: `metadata.correlation_id`.
+             * @example req_abc123
+             */
+            correlationid?: string;
+            /** @description Extension: `metadata.causation_id`. */
+            causationid?: string;
+            /** @description Distributed tracing extension: W3C trace context of the event; its trace id fills `metadata.trace_id`. */
+            traceparent?: string;
+            /** @description Distributed tracing extension: W3C `tracestate`. */
+            tracestate?: string;
+        } & {
+            [key: string]: string | number | boolean;
+        };
+        /**
+         * CloudEventBatch
+         * @description A CloudEvents batch: 1 to BATCH_MAX_EVENTS (default 500) structured CloudEvents.
+         */
+        CloudEventBatch: unknown[];
+        /**
          * Compensation
          * @description An event that followed a failed step.
          */
@@ -701,7 +791,7 @@ export interface components {
          * @description Stable machine-readable code; branch on this.
          * @enum {string}
          */
-        ErrorCode: "GW_UNAUTHORIZED" | "GW_FORBIDDEN_SCOPE" | "GW_TENANT_MISMATCH" | "GW_MALFORMED_REQUEST" | "GW_MALFORMED_JSON" | "GW_INVALID_REQUEST" | "GW_VALIDATION_FAILED" | "GW_UNKNOWN_EVENT_TYPE" | "GW_UNSUPPORTED_VERSION" | "GW_BATCH_TOO_LARGE" | "GW_BODY_TOO_DEEP" | "GW_PAYLOAD_TOO_LARGE" | "GW_UNSUPPORTED_MEDIA_TYPE" | "GW_NOT_FOUND" | "GW_METHOD_NOT_ALLOWED" | "GW_URI_TOO_LONG" | "GW_HEADERS_TOO_LARGE" | "GW_CONFLICT" | "GW_INVALID_FILTER" | "GW_INVALID_ACK_TOKEN" | "GW_ACK_TOKEN_EXPIRED" | "GW_NATS_UNAVAILABLE" | "GW_PUBLISH_TIMEOUT" | "GW_REQUEST_TIMEOUT" | "GW_NOT_READY" | "GW_SHUTTING_DOWN" | "GW_INVALID_TICKET" | "GW_INVALID_FRAME" | "GW_DUPLICATE_SUBSCRIPTION" | "GW_UNKNOWN_SUBSCRIPTION" | "GW_TOO_MANY_SUBSCRIPTIONS" | "GW_NOT_IN_FLIGHT" | "GW_INTERNAL" | "GW_API_KEY_EXPIRED" | "GW_TENANT_DISABLED" | "GW_RATE_LIMITED";
+        ErrorCode: "GW_UNAUTHORIZED" | "GW_FORBIDDEN_SCOPE" | "GW_TENANT_MISMATCH" | "GW_MALFORMED_REQUEST" | "GW_MALFORMED_JSON" | "GW_INVALID_REQUEST" | "GW_VALIDATION_FAILED" | "GW_UNKNOWN_EVENT_TYPE" | "GW_UNSUPPORTED_VERSION" | "GW_BATCH_TOO_LARGE" | "GW_BODY_TOO_DEEP" | "GW_PAYLOAD_TOO_LARGE" | "GW_UNSUPPORTED_MEDIA_TYPE" | "GW_NOT_FOUND" | "GW_METHOD_NOT_ALLOWED" | "GW_URI_TOO_LONG" | "GW_HEADERS_TOO_LARGE" | "GW_CONFLICT" | "GW_INVALID_FILTER" | "GW_INVALID_ACK_TOKEN" | "GW_ACK_TOKEN_EXPIRED" | "GW_NATS_UNAVAILABLE" | "GW_PUBLISH_TIMEOUT" | "GW_REQUEST_TIMEOUT" | "GW_NOT_READY" | "GW_SHUTTING_DOWN" | "GW_INVALID_TICKET" | "GW_INVALID_FRAME" | "GW_DUPLICATE_SUBSCRIPTION" | "GW_UNKNOWN_SUBSCRIPTION" | "GW_TOO_MANY_SUBSCRIPTIONS" | "GW_NOT_IN_FLIGHT" | "GW_INTERNAL" | "GW_API_KEY_EXPIRED" | "GW_TENANT_DISABLED" | "GW_RATE_LIMITED" | "GW_IDEMPOTENCY_KEY_MISMATCH" | "GW_IDEMPOTENCY_IN_FLIGHT";
         /** EventEnvelope */
         EventEnvelope: {
             /**
@@ -754,6 +844,11 @@ export interface components {
                 [key: string]: string;
             };
         };
+        /**
+         * EventFormat
+         * @description `envelope` (default): the gateway envelope. `cloudevents`: a CloudEvents 1.0 structured-mode object (docs/cloudevents.md).
+         */
+        EventFormat: "envelope" | "cloudevents";
         /**
          * EventInput
          * @example {
@@ -832,8 +927,8 @@ export interface components {
         };
         /** EventPage */
         EventPage: {
-            /** @description Matching events in sequence order; at most `limit`. */
-            events: components["schemas"]["StoredEvent"][];
+            /** @description Matching events in sequence order; at most `limit`. `StoredCloudEvent`s with `format=cloudevents`. */
+            events: (components["schemas"]["StoredEvent"] | components["schemas"]["StoredCloudEvent"])[];
             /** @description Pass as `cursor` to read on; `null` when the stored history (or `until`) was reached. A page cut short by the scan budget can hold fewer than `limit` events, even none, with a non-null `next`. */
             next: string | null;
         };
@@ -888,7 +983,8 @@ export interface components {
             traceparent?: string;
             /** @description The W3C `tracestate` that travelled with `traceparent`, when there was one. */
             tracestate?: string;
-            event: components["schemas"]["EventEnvelope"];
+            /** @description The envelope, or with `format=cloudevents` a structured-mode CloudEvent (docs/cloudevents.md). */
+            event: components["schemas"]["EventEnvelope"] | components["schemas"]["CloudEvent"];
         };
         /** FetchRequest */
         FetchRequest: {
@@ -1046,6 +1142,21 @@ export interface components {
              */
             time: string;
         };
+        /** StoredCloudEvent */
+        StoredCloudEvent: {
+            /**
+             * @description Stream sequence; history is ordered by it.
+             * @example 42
+             */
+            seq: number;
+            /**
+             * Format: date-time
+             * @description When JetStream stored the event; `since` and `until` compare with this time.
+             * @example 2026-03-15T10:05:22.123Z
+             */
+            stored_at: string;
+            event: components["schemas"]["CloudEvent"];
+        };
         /** StoredEvent */
         StoredEvent: {
             /**
@@ -1113,7 +1224,13 @@ export interface components {
         };
     };
     responses: never;
-    parameters: never;
+    parameters: {
+        /**
+         * @description Makes the request safe to repeat: the first request with a key is processed and its answer kept for IDEMPOTENCY_RETENTION (default 24 h); a repeat with the same key, method, path and body gets that answer again with `Idempotent-Replayed: true`. The same key with another request: `422 GW_IDEMPOTENCY_KEY_MISMATCH`; while the first is still in flight: `409 GW_IDEMPOTENCY_IN_FLIGHT`. Keys are per tenant, 1-255 printable ASCII characters (a quoted structured-field string such as `"8e03978e-40d5-43e8"` is taken without its quotes). See docs/idempotency.md.
+         * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+         */
+        IdempotencyKey: string;
+    };
     requestBodies: never;
     headers: never;
     pathItems: never;
@@ -1128,6 +1245,8 @@ export type BatchItemFailed = components['schemas']['BatchItemFailed'];
 export type BatchItemStored = components['schemas']['BatchItemStored'];
 export type BatchRequest = components['schemas']['BatchRequest'];
 export type BatchResult = components['schemas']['BatchResult'];
+export type CloudEvent = components['schemas']['CloudEvent'];
+export type CloudEventBatch = components['schemas']['CloudEventBatch'];
 export type Compensation = components['schemas']['Compensation'];
 export type Consumer = components['schemas']['Consumer'];
 export type ConsumerDefinition = components['schemas']['ConsumerDefinition'];
@@ -1144,6 +1263,7 @@ export type DeadLetter = components['schemas']['DeadLetter'];
 export type DeadLetterPage = components['schemas']['DeadLetterPage'];
 export type ErrorCode = components['schemas']['ErrorCode'];
 export type EventEnvelope = components['schemas']['EventEnvelope'];
+export type EventFormat = components['schemas']['EventFormat'];
 export type EventInput = components['schemas']['EventInput'];
 export type EventPage = components['schemas']['EventPage'];
 export type EventTypeInfo = components['schemas']['EventTypeInfo'];
@@ -1161,11 +1281,13 @@ export type RedriveItem = components['schemas']['RedriveItem'];
 export type RedriveRequest = components['schemas']['RedriveRequest'];
 export type RedriveResult = components['schemas']['RedriveResult'];
 export type StartPosition = components['schemas']['StartPosition'];
+export type StoredCloudEvent = components['schemas']['StoredCloudEvent'];
 export type StoredEvent = components['schemas']['StoredEvent'];
 export type Tenant = components['schemas']['Tenant'];
 export type TenantLimits = components['schemas']['TenantLimits'];
 export type TenantSettings = components['schemas']['TenantSettings'];
 export type WsTicket = components['schemas']['WsTicket'];
+export type ParameterIdempotencyKey = components['parameters']['IdempotencyKey'];
 export type $defs = Record<string, never>;
 export interface operations {
     listEvents: {
@@ -1199,6 +1321,11 @@ export interface operations {
                 limit?: number;
                 /** @description `next` of the previous page. It carries the position and the filters; filter parameters may be repeated (they must equal the cursor's) or left out. Not with `from_seq` or `since`. */
                 cursor?: string;
+                /**
+                 * @description `envelope` (default) or `cloudevents`: each `event` is then a CloudEvents 1.0 structured-mode object (docs/cloudevents.md). With `Accept: application/cloudevents-batch+json` the answer is a CloudEvents batch (a JSON array) whatever `format` says, and the next page is in the `Link` header.
+                 * @example cloudevents
+                 */
+                format?: components["schemas"]["EventFormat"];
             };
             header?: never;
             path?: never;
@@ -1211,6 +1338,8 @@ export interface operations {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
                     "X-Request-Id"?: string;
+                    /** @description With `Accept: application/cloudevents-batch+json`: `</v1/events?cursor=...>; rel="next"` while there is a next page (the `next` of the JSON page). */
+                    Link?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1240,6 +1369,25 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["EventPage"];
+                    /**
+                     * @example [
+                     *       {
+                     *         "specversion": "1.0",
+                     *         "id": "evt_41",
+                     *         "source": "order-service",
+                     *         "type": "order.created",
+                     *         "time": "2026-03-15T10:05:22Z",
+                     *         "datacontenttype": "application/json",
+                     *         "tenantid": "ten_xyz789",
+                     *         "dataversion": "1.0",
+                     *         "correlationid": "req_abc123",
+                     *         "data": {
+                     *           "order_id": "ord_xyz789"
+                     *         }
+                     *       }
+                     *     ]
+                     */
+                    "application/cloudevents-batch+json": components["schemas"]["CloudEvent"][];
                 };
             };
             /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid, or the request is not the kind the endpoint takes. */
@@ -1332,14 +1480,31 @@ export interface operations {
                  * @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
                  */
                 traceparent?: string;
+                /**
+                 * @description Binary-mode CloudEvent (docs/cloudevents.md): present, the body is the `data` of the event and its attributes are `ce-*` headers (`ce-id`, `ce-type`, `ce-source` required; `ce-time`, `ce-tenantid`, `ce-correlationid`, ... optional). Only `1.0`.
+                 * @example 1.0
+                 */
+                "ce-specversion"?: string;
+                /** @description Binary mode: the event id. */
+                "ce-id"?: string;
+                /** @description Binary mode: the event type. */
+                "ce-type"?: string;
+                /** @description Binary mode: the event source. */
+                "ce-source"?: string;
+                /**
+                 * @description Makes the request safe to repeat: the first request with a key is processed and its answer kept for IDEMPOTENCY_RETENTION (default 24 h); a repeat with the same key, method, path and body gets that answer again with `Idempotent-Replayed: true`. The same key with another request: `422 GW_IDEMPOTENCY_KEY_MISMATCH`; while the first is still in flight: `409 GW_IDEMPOTENCY_IN_FLIGHT`. Keys are per tenant, 1-255 printable ASCII characters (a quoted structured-field string such as `"8e03978e-40d5-43e8"` is taken without its quotes). See docs/idempotency.md.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
         };
-        /** @description An event envelope. `id`, `timestamp`, `tenant_id`, `version` and `metadata` may be omitted. */
+        /** @description An event envelope. `id`, `timestamp`, `tenant_id`, `version` and `metadata` may be omitted. Or a CloudEvent: structured mode as `application/cloudevents+json`, binary mode as `application/json` data with `ce-*` headers (docs/cloudevents.md). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["EventInput"];
+                "application/cloudevents+json": components["schemas"]["CloudEvent"];
             };
         };
         responses: {
@@ -1348,6 +1513,8 @@ export interface operations {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
                     "X-Request-Id"?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1395,6 +1562,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `GW_IDEMPOTENCY_IN_FLIGHT`: a request with this idempotency-key is still being processed; repeat it once that one is answered. */
+            409: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `GW_PAYLOAD_TOO_LARGE`: the request body is larger than allowed. */
             413: {
                 headers: {
@@ -1417,7 +1595,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_UNKNOWN_EVENT_TYPE`, `GW_UNSUPPORTED_VERSION`, `GW_VALIDATION_FAILED`: the event type is not in the catalogue; the event's major version is not supported; the request body does not match its schema. */
+            /** @description `GW_UNKNOWN_EVENT_TYPE`, `GW_UNSUPPORTED_VERSION`, `GW_VALIDATION_FAILED`, `GW_IDEMPOTENCY_KEY_MISMATCH`: the event type is not in the catalogue; the event's major version is not supported; the request body does not match its schema; the idempotency-key was used for a different request (method, path or body) within its retention. */
             422: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1456,7 +1634,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance. */
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`, `GW_NOT_READY`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance; the gateway is not ready. */
             503: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1485,14 +1663,20 @@ export interface operations {
                  * @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
                  */
                 traceparent?: string;
+                /**
+                 * @description Makes the request safe to repeat: the first request with a key is processed and its answer kept for IDEMPOTENCY_RETENTION (default 24 h); a repeat with the same key, method, path and body gets that answer again with `Idempotent-Replayed: true`. The same key with another request: `422 GW_IDEMPOTENCY_KEY_MISMATCH`; while the first is still in flight: `409 GW_IDEMPOTENCY_IN_FLIGHT`. Keys are per tenant, 1-255 printable ASCII characters (a quoted structured-field string such as `"8e03978e-40d5-43e8"` is taken without its quotes). See docs/idempotency.md.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
         };
-        /** @description `{"events": [...]}` with 1 to BATCH_MAX_EVENTS (default 500) envelopes. */
+        /** @description `{"events": [...]}` with 1 to BATCH_MAX_EVENTS (default 500) envelopes, or (`application/cloudevents-batch+json`) a JSON array of as many structured CloudEvents. */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["BatchRequest"];
+                "application/cloudevents-batch+json": components["schemas"]["CloudEventBatch"];
             };
         };
         responses: {
@@ -1501,6 +1685,8 @@ export interface operations {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
                     "X-Request-Id"?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1566,6 +1752,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `GW_IDEMPOTENCY_IN_FLIGHT`: a request with this idempotency-key is still being processed; repeat it once that one is answered. */
+            409: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `GW_PAYLOAD_TOO_LARGE`: the request body is larger than allowed. */
             413: {
                 headers: {
@@ -1588,7 +1785,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_BATCH_TOO_LARGE`, `GW_VALIDATION_FAILED`: the batch holds more events than allowed; the request body does not match its schema. */
+            /** @description `GW_BATCH_TOO_LARGE`, `GW_VALIDATION_FAILED`, `GW_IDEMPOTENCY_KEY_MISMATCH`: the batch holds more events than allowed; the request body does not match its schema; the idempotency-key was used for a different request (method, path or body) within its retention. */
             422: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -1627,7 +1824,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_NATS_UNAVAILABLE`, `GW_SHUTTING_DOWN`: the event bus is unavailable; the gateway is shutting down; retry on another instance. */
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_SHUTTING_DOWN`, `GW_NOT_READY`: the event bus is unavailable; the gateway is shutting down; retry on another instance; the gateway is not ready. */
             503: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2025,7 +2222,13 @@ export interface operations {
     createWsTicket: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to repeat: the first request with a key is processed and its answer kept for IDEMPOTENCY_RETENTION (default 24 h); a repeat with the same key, method, path and body gets that answer again with `Idempotent-Replayed: true`. The same key with another request: `422 GW_IDEMPOTENCY_KEY_MISMATCH`; while the first is still in flight: `409 GW_IDEMPOTENCY_IN_FLIGHT`. Keys are per tenant, 1-255 printable ASCII characters (a quoted structured-field string such as `"8e03978e-40d5-43e8"` is taken without its quotes). See docs/idempotency.md.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2036,6 +2239,8 @@ export interface operations {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
                     "X-Request-Id"?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2046,6 +2251,17 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["WsTicket"];
+                };
+            };
+            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid, or the request is not the kind the endpoint takes. */
+            400: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description `GW_UNAUTHORIZED`, `GW_API_KEY_EXPIRED`: missing or unknown api key; the api key has expired. */
@@ -2070,6 +2286,28 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `GW_IDEMPOTENCY_IN_FLIGHT`: a request with this idempotency-key is still being processed; repeat it once that one is answered. */
+            409: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_IDEMPOTENCY_KEY_MISMATCH`: the idempotency-key was used for a different request (method, path or body) within its retention. */
+            422: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `GW_INTERNAL`: internal error. */
             500: {
                 headers: {
@@ -2081,7 +2319,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_SHUTTING_DOWN`: the gateway is shutting down; retry on another instance. */
+            /** @description `GW_SHUTTING_DOWN`, `GW_NATS_UNAVAILABLE`, `GW_NOT_READY`: the gateway is shutting down; retry on another instance; the event bus is unavailable; the gateway is not ready. */
             503: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2225,7 +2463,13 @@ export interface operations {
     putConsumer: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to repeat: the first request with a key is processed and its answer kept for IDEMPOTENCY_RETENTION (default 24 h); a repeat with the same key, method, path and body gets that answer again with `Idempotent-Replayed: true`. The same key with another request: `422 GW_IDEMPOTENCY_KEY_MISMATCH`; while the first is still in flight: `409 GW_IDEMPOTENCY_IN_FLIGHT`. Keys are per tenant, 1-255 printable ASCII characters (a quoted structured-field string such as `"8e03978e-40d5-43e8"` is taken without its quotes). See docs/idempotency.md.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description Consumer name, unique within the tenant. The same name as a WebSocket `group` is the same consumer.
@@ -2247,6 +2491,8 @@ export interface operations {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
                     "X-Request-Id"?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2288,6 +2534,8 @@ export interface operations {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
                     "X-Request-Id"?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2357,7 +2605,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_CONFLICT`: the request conflicts with the current state. */
+            /** @description `GW_CONFLICT`, `GW_IDEMPOTENCY_IN_FLIGHT`: the request conflicts with the current state; a request with this idempotency-key is still being processed; repeat it once that one is answered. */
             409: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2390,7 +2638,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_INVALID_FILTER`, `GW_VALIDATION_FAILED`: the content filter is invalid; the request body does not match its schema. */
+            /** @description `GW_INVALID_FILTER`, `GW_VALIDATION_FAILED`, `GW_IDEMPOTENCY_KEY_MISMATCH`: the content filter is invalid; the request body does not match its schema; the idempotency-key was used for a different request (method, path or body) within its retention. */
             422: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2429,7 +2677,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance. */
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`, `GW_NOT_READY`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance; the gateway is not ready. */
             503: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2537,7 +2785,13 @@ export interface operations {
     };
     fetchConsumer: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description `envelope` (default) or `cloudevents`: each `event` is then a CloudEvents 1.0 structured-mode object (docs/cloudevents.md).
+                 * @example cloudevents
+                 */
+                format?: components["schemas"]["EventFormat"];
+            };
             header?: never;
             path: {
                 /**
@@ -2700,7 +2954,13 @@ export interface operations {
     ackConsumer: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to repeat: the first request with a key is processed and its answer kept for IDEMPOTENCY_RETENTION (default 24 h); a repeat with the same key, method, path and body gets that answer again with `Idempotent-Replayed: true`. The same key with another request: `422 GW_IDEMPOTENCY_KEY_MISMATCH`; while the first is still in flight: `409 GW_IDEMPOTENCY_IN_FLIGHT`. Keys are per tenant, 1-255 printable ASCII characters (a quoted structured-field string such as `"8e03978e-40d5-43e8"` is taken without its quotes). See docs/idempotency.md.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description Consumer name, unique within the tenant. The same name as a WebSocket `group` is the same consumer.
@@ -2722,6 +2982,8 @@ export interface operations {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
                     "X-Request-Id"?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2779,6 +3041,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `GW_IDEMPOTENCY_IN_FLIGHT`: a request with this idempotency-key is still being processed; repeat it once that one is answered. */
+            409: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `GW_PAYLOAD_TOO_LARGE`: the request body is larger than allowed. */
             413: {
                 headers: {
@@ -2801,7 +3074,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_VALIDATION_FAILED`: the request body does not match its schema. */
+            /** @description `GW_VALIDATION_FAILED`, `GW_IDEMPOTENCY_KEY_MISMATCH`: the request body does not match its schema; the idempotency-key was used for a different request (method, path or body) within its retention. */
             422: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -2823,7 +3096,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_SHUTTING_DOWN`: the gateway is shutting down; retry on another instance. */
+            /** @description `GW_SHUTTING_DOWN`, `GW_NATS_UNAVAILABLE`, `GW_NOT_READY`: the gateway is shutting down; retry on another instance; the event bus is unavailable; the gateway is not ready. */
             503: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -3064,7 +3337,13 @@ export interface operations {
     redriveDeadLetters: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to repeat: the first request with a key is processed and its answer kept for IDEMPOTENCY_RETENTION (default 24 h); a repeat with the same key, method, path and body gets that answer again with `Idempotent-Replayed: true`. The same key with another request: `422 GW_IDEMPOTENCY_KEY_MISMATCH`; while the first is still in flight: `409 GW_IDEMPOTENCY_IN_FLIGHT`. Keys are per tenant, 1-255 printable ASCII characters (a quoted structured-field string such as `"8e03978e-40d5-43e8"` is taken without its quotes). See docs/idempotency.md.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3080,6 +3359,8 @@ export interface operations {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
                     "X-Request-Id"?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3136,6 +3417,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `GW_IDEMPOTENCY_IN_FLIGHT`: a request with this idempotency-key is still being processed; repeat it once that one is answered. */
+            409: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `GW_PAYLOAD_TOO_LARGE`: the request body is larger than allowed. */
             413: {
                 headers: {
@@ -3158,7 +3450,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_VALIDATION_FAILED`: the request body does not match its schema. */
+            /** @description `GW_VALIDATION_FAILED`, `GW_IDEMPOTENCY_KEY_MISMATCH`: the request body does not match its schema; the idempotency-key was used for a different request (method, path or body) within its retention. */
             422: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -3180,7 +3472,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance. */
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`, `GW_NOT_READY`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance; the gateway is not ready. */
             503: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -3300,7 +3592,13 @@ export interface operations {
     createApiKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to repeat: the first request with a key is processed and its answer kept for IDEMPOTENCY_RETENTION (default 24 h); a repeat with the same key, method, path and body gets that answer again with `Idempotent-Replayed: true`. The same key with another request: `422 GW_IDEMPOTENCY_KEY_MISMATCH`; while the first is still in flight: `409 GW_IDEMPOTENCY_IN_FLIGHT`. Keys are per tenant, 1-255 printable ASCII characters (a quoted structured-field string such as `"8e03978e-40d5-43e8"` is taken without its quotes). See docs/idempotency.md.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3316,6 +3614,8 @@ export interface operations {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
                     "X-Request-Id"?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3369,6 +3669,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `GW_IDEMPOTENCY_IN_FLIGHT`: a request with this idempotency-key is still being processed; repeat it once that one is answered. */
+            409: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `GW_PAYLOAD_TOO_LARGE`: the request body is larger than allowed. */
             413: {
                 headers: {
@@ -3391,7 +3702,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_VALIDATION_FAILED`: the request body does not match its schema. */
+            /** @description `GW_VALIDATION_FAILED`, `GW_IDEMPOTENCY_KEY_MISMATCH`: the request body does not match its schema; the idempotency-key was used for a different request (method, path or body) within its retention. */
             422: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -3413,7 +3724,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance. */
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`, `GW_NOT_READY`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance; the gateway is not ready. */
             503: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -3613,7 +3924,13 @@ export interface operations {
     putTenant: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to repeat: the first request with a key is processed and its answer kept for IDEMPOTENCY_RETENTION (default 24 h); a repeat with the same key, method, path and body gets that answer again with `Idempotent-Replayed: true`. The same key with another request: `422 GW_IDEMPOTENCY_KEY_MISMATCH`; while the first is still in flight: `409 GW_IDEMPOTENCY_IN_FLIGHT`. Keys are per tenant, 1-255 printable ASCII characters (a quoted structured-field string such as `"8e03978e-40d5-43e8"` is taken without its quotes). See docs/idempotency.md.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The tenant.
@@ -3635,6 +3952,8 @@ export interface operations {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
                     "X-Request-Id"?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3684,6 +4003,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `GW_IDEMPOTENCY_IN_FLIGHT`: a request with this idempotency-key is still being processed; repeat it once that one is answered. */
+            409: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `GW_PAYLOAD_TOO_LARGE`: the request body is larger than allowed. */
             413: {
                 headers: {
@@ -3706,7 +4036,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_VALIDATION_FAILED`: the request body does not match its schema. */
+            /** @description `GW_VALIDATION_FAILED`, `GW_IDEMPOTENCY_KEY_MISMATCH`: the request body does not match its schema; the idempotency-key was used for a different request (method, path or body) within its retention. */
             422: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */
@@ -3728,7 +4058,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance. */
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`, `GW_NOT_READY`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance; the gateway is not ready. */
             503: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */

@@ -47,8 +47,8 @@ export function bindOperations(api: Client<paths>, unwrap: <T>(result: { data?: 
     deleteConsumer: async (name: string, options: { signal?: AbortSignal } = {}): Promise<Ok<operations['deleteConsumer']>> =>
       unwrap(await api.DELETE('/v1/consumers/{name}', { params: { path: { name } }, signal: options.signal } as never)),
     /** `POST /v1/consumers/{name}/fetch`: Fetch events (long poll) */
-    fetchConsumer: async (name: string, body: JsonBody<operations['fetchConsumer']>, options: { signal?: AbortSignal } = {}): Promise<Ok<operations['fetchConsumer']>> =>
-      unwrap(await api.POST('/v1/consumers/{name}/fetch', { params: { path: { name } }, body, signal: options.signal } as never)),
+    fetchConsumer: async (name: string, body: JsonBody<operations['fetchConsumer']>, options: { query?: NonNullable<operations['fetchConsumer']['parameters']['query']>; signal?: AbortSignal } = {}): Promise<Ok<operations['fetchConsumer']>> =>
+      unwrap(await api.POST('/v1/consumers/{name}/fetch', { params: { path: { name }, query: options.query }, body, signal: options.signal } as never)),
     /** `POST /v1/consumers/{name}/ack`: Acknowledge or reject fetched events */
     ackConsumer: async (name: string, body: JsonBody<operations['ackConsumer']>, options: { signal?: AbortSignal } = {}): Promise<Ok<operations['ackConsumer']>> =>
       unwrap(await api.POST('/v1/consumers/{name}/ack', { params: { path: { name } }, body, signal: options.signal } as never)),

@@ -42,7 +42,7 @@ export interface components {
          * @description Stable machine-readable code; branch on this.
          * @enum {string}
          */
-        ErrorCode: "GW_UNAUTHORIZED" | "GW_FORBIDDEN_SCOPE" | "GW_TENANT_MISMATCH" | "GW_MALFORMED_REQUEST" | "GW_MALFORMED_JSON" | "GW_INVALID_REQUEST" | "GW_VALIDATION_FAILED" | "GW_UNKNOWN_EVENT_TYPE" | "GW_UNSUPPORTED_VERSION" | "GW_BATCH_TOO_LARGE" | "GW_BODY_TOO_DEEP" | "GW_PAYLOAD_TOO_LARGE" | "GW_UNSUPPORTED_MEDIA_TYPE" | "GW_NOT_FOUND" | "GW_METHOD_NOT_ALLOWED" | "GW_URI_TOO_LONG" | "GW_HEADERS_TOO_LARGE" | "GW_CONFLICT" | "GW_INVALID_FILTER" | "GW_INVALID_ACK_TOKEN" | "GW_ACK_TOKEN_EXPIRED" | "GW_NATS_UNAVAILABLE" | "GW_PUBLISH_TIMEOUT" | "GW_REQUEST_TIMEOUT" | "GW_NOT_READY" | "GW_SHUTTING_DOWN" | "GW_INVALID_TICKET" | "GW_INVALID_FRAME" | "GW_DUPLICATE_SUBSCRIPTION" | "GW_UNKNOWN_SUBSCRIPTION" | "GW_TOO_MANY_SUBSCRIPTIONS" | "GW_NOT_IN_FLIGHT" | "GW_INTERNAL" | "GW_API_KEY_EXPIRED" | "GW_TENANT_DISABLED" | "GW_RATE_LIMITED";
+        ErrorCode: "GW_UNAUTHORIZED" | "GW_FORBIDDEN_SCOPE" | "GW_TENANT_MISMATCH" | "GW_MALFORMED_REQUEST" | "GW_MALFORMED_JSON" | "GW_INVALID_REQUEST" | "GW_VALIDATION_FAILED" | "GW_UNKNOWN_EVENT_TYPE" | "GW_UNSUPPORTED_VERSION" | "GW_BATCH_TOO_LARGE" | "GW_BODY_TOO_DEEP" | "GW_PAYLOAD_TOO_LARGE" | "GW_UNSUPPORTED_MEDIA_TYPE" | "GW_NOT_FOUND" | "GW_METHOD_NOT_ALLOWED" | "GW_URI_TOO_LONG" | "GW_HEADERS_TOO_LARGE" | "GW_CONFLICT" | "GW_INVALID_FILTER" | "GW_INVALID_ACK_TOKEN" | "GW_ACK_TOKEN_EXPIRED" | "GW_NATS_UNAVAILABLE" | "GW_PUBLISH_TIMEOUT" | "GW_REQUEST_TIMEOUT" | "GW_NOT_READY" | "GW_SHUTTING_DOWN" | "GW_INVALID_TICKET" | "GW_INVALID_FRAME" | "GW_DUPLICATE_SUBSCRIPTION" | "GW_UNKNOWN_SUBSCRIPTION" | "GW_TOO_MANY_SUBSCRIPTIONS" | "GW_NOT_IN_FLIGHT" | "GW_INTERNAL" | "GW_API_KEY_EXPIRED" | "GW_TENANT_DISABLED" | "GW_RATE_LIMITED" | "GW_IDEMPOTENCY_KEY_MISMATCH" | "GW_IDEMPOTENCY_IN_FLIGHT";
         /**
          * ErrorFrame
          * @description Gateway → client: a frame was refused, or a subscription failed (`sub` says which). The connection stays open.
@@ -143,7 +143,67 @@ export interface components {
             traceparent?: string;
             /** @description The W3C `tracestate` that travelled with `traceparent`, when there was one. */
             tracestate?: string;
-            event: components["schemas"]["EventEnvelope"];
+            /** @description The envelope, or with `format: "cloudevents"` a structured-mode CloudEvent (docs/cloudevents.md). */
+            event: components["schemas"]["EventEnvelope"] | ({
+                /**
+                 * @description CloudEvents version; only `1.0` is taken.
+                 * @constant
+                 */
+                specversion: "1.0";
+                /**
+                 * @description The envelope `id`: the dedupe key within the duplicate window (letters, digits, `_`, `-`).
+                 * @example evt_abc123
+                 */
+                id: string;
+                /**
+                 * @description The envelope `source`.
+                 * @example provisioning-service
+                 */
+                source: string;
+                /**
+                 * @description The envelope `type`: an event type of the catalogue (`GET /v1/event-types`).
+                 * @example order.created
+                 */
+                type: string;
+                /**
+                 * Format: date-time
+                 * @description The envelope `timestamp`; filled with now when omitted.
+                 */
+                time?: string;
+                /** @description Only JSON (`application/json`, `*\/*+json`); anything else is refused with 415. */
+                datacontenttype?: string;
+                /** @description Kept as `metadata.dataschema`. */
+                dataschema?: string;
+                /** @description Kept as `metadata.subject`. */
+                subject?: string;
+                /** @description The envelope `data`: a JSON object, validated against the schema of `type`. */
+                data?: unknown;
+                /** @description Binary data is not taken (415). */
+                data_base64?: string;
+                /**
+                 * @description Extension: the envelope `tenant_id`; must equal the API key's tenant (403 otherwise).
+                 * @example ten_xyz789
+                 */
+                tenantid?: string;
+                /**
+                 * @description Extension: the envelope `version` (major.minor of the type).
+                 * @example 1.0
+                 */
+                dataversion?: string;
+                /**
+                 * @description Extension: `metadata.correlation_id`.
+                 * @example req_abc123
+                 */
+                correlationid?: string;
+                /** @description Extension: `metadata.causation_id`. */
+                causationid?: string;
+                /** @description Distributed tracing extension: W3C trace context of the event; its trace id fills `metadata.trace_id`. */
+                traceparent?: string;
+                /** @description Distributed tracing extension: W3C `tracestate`. */
+                tracestate?: string;
+            } & {
+                [key: string]: string | number | boolean;
+            });
         };
         /** FieldError */
         FieldError: {
@@ -261,6 +321,11 @@ export interface components {
             filter?: {
                 [key: string]: unknown;
             };
+            /**
+             * EventFormat
+             * @description `envelope` (default): the gateway envelope. `cloudevents`: a CloudEvents 1.0 structured-mode object (docs/cloudevents.md).
+             */
+            format?: "envelope" | "cloudevents";
         };
         /**
          * UnsubscribedFrame
@@ -290,7 +355,13 @@ export interface components {
         };
     };
     responses: never;
-    parameters: never;
+    parameters: {
+        /**
+         * @description Makes the request safe to repeat: the first request with a key is processed and its answer kept for IDEMPOTENCY_RETENTION (default 24 h); a repeat with the same key, method, path and body gets that answer again with `Idempotent-Replayed: true`. The same key with another request: `422 GW_IDEMPOTENCY_KEY_MISMATCH`; while the first is still in flight: `409 GW_IDEMPOTENCY_IN_FLIGHT`. Keys are per tenant, 1-255 printable ASCII characters (a quoted structured-field string such as `"8e03978e-40d5-43e8"` is taken without its quotes). See docs/idempotency.md.
+         * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+         */
+        IdempotencyKey: string;
+    };
     requestBodies: never;
     headers: never;
     pathItems: never;
@@ -307,5 +378,6 @@ export type SubscribedFrame = components['schemas']['SubscribedFrame'];
 export type SubscribeFrame = components['schemas']['SubscribeFrame'];
 export type UnsubscribedFrame = components['schemas']['UnsubscribedFrame'];
 export type UnsubscribeFrame = components['schemas']['UnsubscribeFrame'];
+export type ParameterIdempotencyKey = components['parameters']['IdempotencyKey'];
 export type $defs = Record<string, never>;
 export type operations = Record<string, never>;
