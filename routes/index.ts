@@ -15,6 +15,7 @@ import { publishEvent } from './publishEvent.ts';
 import { publishEventBatch } from './publishEventBatch.ts';
 import { putConsumer } from './putConsumer.ts';
 import { redriveDeadLetters } from './redriveDeadLetters.ts';
+import { streamEvents } from './streamEvents.ts';
 
 // Typed per operation: a missing handler, or one whose types differ from its operation's schemas,
 // fails the typecheck.
@@ -34,4 +35,5 @@ export const handlers: { [Id in OperationId]: Handler<Id> } = {
   ackConsumer,
   listDeadLetters,
   redriveDeadLetters,
+  streamEvents,
 };

@@ -43,6 +43,8 @@ export interface ResponseSpec {
   description: string;
   schema?: TSchema;
   example?: unknown;
+  /** The media type of the body (default `application/json`), e.g. `text/event-stream` for a stream. */
+  mediaType?: string;
   headers?: Record<string, { description: string; schema: Record<string, unknown> }>;
 }
 
@@ -60,6 +62,11 @@ export interface OperationSpec {
   responses: Record<number, ResponseSpec>;
   /** Every error code the operation can answer with. */
   errors: readonly ErrorCode[];
+  /**
+   * A single-use ticket (`?ticket=`, POST /v1/ws-tickets) is accepted instead of the key, for
+   * browsers, which cannot send `Authorization` on a WebSocket or an EventSource.
+   */
+  ticket?: boolean;
 }
 
 const RETRY_AFTER = {
@@ -107,6 +114,7 @@ export function impliedErrors(op: OperationSpec): ErrorCode[] {
   const codes: ErrorCode[] = [];
   if (op.scope) codes.push('GW_UNAUTHORIZED');
   if (op.scope && op.scope !== 'any') codes.push('GW_FORBIDDEN_SCOPE');
+  if (op.ticket) codes.push('GW_INVALID_TICKET');
   if (op.parameters?.length) codes.push('GW_INVALID_REQUEST');
   if (op.requestBody) {
     codes.push('GW_MALFORMED_JSON', 'GW_INVALID_REQUEST', 'GW_PAYLOAD_TOO_LARGE', 'GW_UNSUPPORTED_MEDIA_TYPE', 'GW_VALIDATION_FAILED');
@@ -175,7 +183,9 @@ export function curlSamples(op: OperationSpec): { lang: string; label: string; s
   }
   if (op.scope) headers.push('-H "Authorization: Bearer $GATEWAY_API_KEY"');
   const url = `"\${GATEWAY_URL:-http://127.0.0.1:8080}${path}${query.length ? `?${query.join('&')}` : ''}"`;
-  const base = [`curl -sS${op.method === 'get' ? '' : ` -X ${op.method.toUpperCase()}`} ${url}`, ...headers];
+  // A stream is shown as it arrives (-N: no output buffering).
+  const streams = Object.values(op.responses).some((r) => r.mediaType === 'text/event-stream');
+  const base = [`curl -sS${streams ? 'N' : ''}${op.method === 'get' ? '' : ` -X ${op.method.toUpperCase()}`} ${url}`, ...headers];
   if (!op.requestBody) return [{ lang: 'Shell', label: 'curl', source: base.join(' \\\n  ') }];
   return Object.entries(op.requestBody.examples).map(([name, example]) => ({
     lang: 'Shell',
@@ -203,7 +213,7 @@ export function buildDocument(info: DocumentInfo, operations: readonly Operation
         const media: Record<string, unknown> = { schema: refs(plain(r.schema)) };
         const example = r.example ?? exampleFromSchema(plain(r.schema));
         if (example !== undefined) media.example = example;
-        response.content = { 'application/json': media };
+        response.content = { [r.mediaType ?? 'application/json']: media };
       }
       responses[status] = response;
     }
@@ -247,6 +257,10 @@ export function buildDocument(info: DocumentInfo, operations: readonly Operation
     if (op.scope) {
       operation.security = [{ bearerAuth: op.scope === 'any' ? [] : [op.scope] }];
       operation['x-required-scope'] = op.scope;
+      if (op.ticket) {
+        (operation.security as unknown[]).push({ ticket: [] });
+        operation['x-accepts-ticket'] = true;
+      }
     } else {
       operation.security = [];
     }
@@ -298,6 +312,13 @@ export function buildDocument(info: DocumentInfo, operations: readonly Operation
           scheme: 'bearer',
           description:
             'A tenant API key: `Authorization: Bearer <key>`. Keys carry scopes (`publish`, `subscribe`, `read`); an operation names the one it needs.',
+        },
+        ticket: {
+          type: 'apiKey',
+          in: 'query',
+          name: 'ticket',
+          description:
+            'A single-use ticket from `POST /v1/ws-tickets` (valid for WS_TICKET_TTL, the scopes of the key that asked for it), for browsers, which cannot send `Authorization` on a WebSocket or an EventSource. Accepted only by operations that list it.',
         },
       },
     },

@@ -238,6 +238,11 @@ export const SETTINGS = {
     duration(100, 600_000),
     'WebSocket ping interval; a connection that misses a pong for a whole interval is dropped.',
   ),
+  SSE_HEARTBEAT_INTERVAL: setting(
+    '15s',
+    duration(50, 600_000),
+    'How often a Server-Sent Events stream (`GET /v1/events/stream`) gets a `: hb` comment, so proxies keep it open and clients notice a dead one; a stream whose reader left queued bytes unread for a whole interval is closed as a slow consumer.',
+  ),
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof SETTINGS;

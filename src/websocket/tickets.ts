@@ -7,7 +7,9 @@
 // every ticket (WS_TICKET_TTL, which every instance should share), and a second redemption is
 // answered `duplicate` (src/bus/ticket-store.ts).
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Principal, Scope } from '../auth/api-keys.ts';
+import type { FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { ApiKeys, Principal, Scope } from '../auth/api-keys.ts';
+import { authorize, bearerKey } from '../auth/authenticate.ts';
 import type { Bus } from '../bus/index.ts';
 import { GatewayError } from '../errors.ts';
 
@@ -83,4 +85,22 @@ export class WsTickets {
     if (typeof claims.e !== 'number' || claims.e <= now) throw new GatewayError('GW_INVALID_TICKET', 'The ticket has expired');
     return claims;
   }
+}
+
+/**
+ * An onRequest hook for routes that accept a ticket instead of the key (EventSource in browsers,
+ * like the WebSocket upgrade): `?ticket=` when there is no `Authorization` header, else the key.
+ * Either way the principal needs `scope`.
+ */
+export function requireScopeOrTicket(keys: ApiKeys, tickets: WsTickets, scope: Scope): onRequestHookHandler {
+  return async function authenticateWithTicket(req: FastifyRequest) {
+    const ticket = (req.query as { ticket?: unknown }).ticket;
+    if (req.headers.authorization === undefined && typeof ticket === 'string') {
+      const principal = await tickets.redeem(ticket);
+      if (!principal.scopes.has(scope)) throw new GatewayError('GW_FORBIDDEN_SCOPE', `This operation needs the "${scope}" scope`);
+      req.principal = principal;
+      return;
+    }
+    req.principal = authorize(keys, bearerKey(req.headers.authorization), scope);
+  };
 }

@@ -8,7 +8,7 @@ type JsonBody<O> = O extends { requestBody?: { content: { 'application/json': in
 /** The JSON body of an operation's 2xx answer. */
 type Ok<O> = O extends { responses: infer R } ? { [S in keyof R]: S extends 200 | 201 | 202 ? (R[S] extends { content: { 'application/json': infer B } } ? B : never) : never }[keyof R] : never;
 
-export const OPERATION_IDS = ["publishEvent","listEvents","publishEventBatch","listEventTypes","getHealth","getReadiness","getCorrelation","createWsTicket","putConsumer","getConsumer","deleteConsumer","fetchConsumer","ackConsumer","listDeadLetters","redriveDeadLetters"] as const;
+export const OPERATION_IDS = ["publishEvent","listEvents","publishEventBatch","listEventTypes","getHealth","getReadiness","getCorrelation","createWsTicket","putConsumer","getConsumer","deleteConsumer","fetchConsumer","ackConsumer","listDeadLetters","redriveDeadLetters","streamEvents"] as const;
 
 /** Every operation of the document as a method; `unwrap` turns a non-2xx answer into an error. */
 export function bindOperations(api: Client<paths>, unwrap: <T>(result: { data?: T; error?: unknown; response: Response }) => T) {
@@ -58,6 +58,9 @@ export function bindOperations(api: Client<paths>, unwrap: <T>(result: { data?: 
     /** `POST /v1/dead-letters/redrive`: Put dead letters back to their consumer */
     redriveDeadLetters: async (body: JsonBody<operations['redriveDeadLetters']>, options: { signal?: AbortSignal } = {}): Promise<Ok<operations['redriveDeadLetters']>> =>
       unwrap(await api.POST('/v1/dead-letters/redrive', { body, signal: options.signal } as never)),
+    /** `GET /v1/events/stream`: Live events as Server-Sent Events */
+    streamEvents: async (options: { query?: NonNullable<operations['streamEvents']['parameters']['query']>; headers?: NonNullable<operations['streamEvents']['parameters']['header']>; signal?: AbortSignal } = {}): Promise<ReadableStream<Uint8Array>> =>
+      unwrap(await api.GET('/v1/events/stream', { params: { query: options.query, header: options.headers }, parseAs: 'stream', signal: options.signal } as never)),
   };
 }
 
