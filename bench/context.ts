@@ -28,6 +28,8 @@ export interface BenchSettings {
   e2eWarmupEvents: number;
   fanoutSubscribers: number[];
   fanoutEvents: number;
+  /** Server-Sent Events streams of scenario 6 (the same burst of `fanoutEvents`). */
+  sseFanoutSubscribers: number[];
   slowMs: number;
   slowRate: number;
 }
@@ -45,6 +47,7 @@ export const FULL: BenchSettings = {
   e2eWarmupEvents: 20_000,
   fanoutSubscribers: [1000, 5000],
   fanoutEvents: 20,
+  sseFanoutSubscribers: [1000, 5000],
   slowMs: 30_000,
   slowRate: 1000,
 };
@@ -62,6 +65,7 @@ export const QUICK: BenchSettings = {
   e2eWarmupEvents: 200,
   fanoutSubscribers: [20, 50],
   fanoutEvents: 5,
+  sseFanoutSubscribers: [20, 50],
   slowMs: 2_000,
   slowRate: 200,
 };
