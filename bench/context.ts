@@ -28,7 +28,7 @@ export interface BenchSettings {
   e2eWarmupEvents: number;
   fanoutSubscribers: number[];
   fanoutEvents: number;
-  /** Server-Sent Events streams of scenario 6 (the same burst of `fanoutEvents`). */
+  /** Server-Sent Events streams of scenario 7 (the same burst of `fanoutEvents`). */
   sseFanoutSubscribers: number[];
   slowMs: number;
   slowRate: number;

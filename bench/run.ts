@@ -251,7 +251,7 @@ async function main(): Promise<void> {
           if (n !== settings.sseFanoutSubscribers[0]) await ctx.freshGateway();
           const r = await sseFanOut(ctx, n);
           results.push(r);
-          const label = `6 SSE fan-out, ${fmt(n)} streams`;
+          const label = `7 SSE fan-out, ${fmt(n)} streams`;
           rows.push(
             {
               scenario: label,

@@ -5,6 +5,7 @@
 import t, { type Test } from 'tap';
 import { eventually, waitOut } from './helpers/eventually.ts';
 import { auth, KEYS, startGateway, type TestGateway } from './helpers/gateway.ts';
+import { spawnGateway } from './helpers/child-gateway.ts';
 import { startNats } from './helpers/nats.ts';
 import { SseClient } from './helpers/sse-client.ts';
 import { publish } from './helpers/ws-client.ts';
@@ -259,4 +260,30 @@ t.test('a slow reader of a resumed stream is paused, not dropped, and misses not
   sse.resume();
   await sse.until('every event', (c) => c.events.length >= published.length, 60_000);
   t.same(ids(sse), published, 'all of them, in order');
+});
+
+t.test('SIGTERM ends open streams cleanly (event: close, shutting_down) and the gateway exits 0 without waiting them out', async (t) => {
+  const key = 'gw_dev_sse_sigterm_key';
+  const nats = await startNats(t);
+  const gw = spawnGateway(t, { NATS_URL: nats.url, DEV_API_KEY: key, SHUTDOWN_DRAIN_MS: '300', SHUTDOWN_TIMEOUT_MS: '10000' });
+  const url = await gw.listening();
+  const sse = await SseClient.open(t, url, { key });
+  t.equal(sse.status, 200);
+  const res = await fetch(`${url}/v1/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ type: 'order.created', source: 'sse-test', data: { order_id: 'ord_sigterm' } }),
+  });
+  t.equal(res.status, 202);
+  const { seq } = (await res.json()) as { seq: number };
+  await sse.until('the event', (c) => c.events.length >= 1);
+  const started = Date.now();
+  gw.child.kill('SIGTERM');
+  await sse.untilEnded(15_000);
+  const close = sse.records.at(-1);
+  t.equal(close?.event, 'close');
+  t.match(JSON.parse(close?.data ?? '{}'), { reason: 'shutting_down', last_id: seq });
+  t.equal(await gw.exited, 0, 'exit 0');
+  const ms = Date.now() - started;
+  t.ok(ms < 5000, `exited ${ms} ms after the SIGTERM (SHUTDOWN_TIMEOUT_MS is 10 s)`);
 });

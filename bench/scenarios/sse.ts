@@ -1,4 +1,4 @@
-// Scenario 6: fan-out over Server-Sent Events (GET /v1/events/stream): `n` streams of one tenant on
+// Scenario 7: fan-out over Server-Sent Events (GET /v1/events/stream): `n` streams of one tenant on
 // one gateway, a burst of events published in one batch, and the time until every stream has every
 // event; the same shape as the WebSocket fan-out (scenario 4), so the two transports compare.
 import type { BenchContext, Usage } from '../context.ts';

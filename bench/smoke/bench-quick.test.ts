@@ -85,7 +85,7 @@ t.test('the quick bench prints the machine and a table, and writes matching JSON
   t.equal(slow.healthy_delivered, slow.accepted, 'slow consumer: a reader that keeps reading gets every event');
   t.ok(slow.rss_mib.length >= 2 && slow.rss_mib.every((m: number) => m > 0), 'slow consumer: RSS sampled over time');
 
-  for (const label of ['0 reference', '3 end to end', '4 fan-out', '5 slow consumer', '6 SSE fan-out'])
+  for (const label of ['0 reference', '3 end to end', '4 fan-out', '5 slow consumer', '7 SSE fan-out'])
     t.match(stdout, new RegExp(`^\\| ${label}`, 'm'), label);
   t.equal(report.rows.length > 0, true, 'table rows in the JSON');
 });
