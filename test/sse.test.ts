@@ -12,9 +12,13 @@ import { publish } from './helpers/ws-client.ts';
 
 const ids = (c: SseClient) => c.events.map((e) => e.id);
 
-/** Publishes `count` events of about 8 KiB for tenant a, in batches; their sequences. */
+/**
+ * Publishes `count` events of about 60 KiB for tenant a, in batches; their sequences. Loopback
+ * sockets buffer megabytes in the kernel before the gateway's own buffer grows, so a reader that
+ * stops reading is only behind the gateway's mark after several megabytes.
+ */
 async function publishBig(t: Test, app: TestGateway['app'], count: number): Promise<number[]> {
-  const data = { order_id: 'ord_big', note: 'x'.repeat(8000) };
+  const data = { order_id: 'ord_big', note: 'x'.repeat(60_000) };
   const seqs: number[] = [];
   for (let i = 0; i < count; i += 50) {
     const res = await app.inject({
@@ -28,6 +32,11 @@ async function publishBig(t: Test, app: TestGateway['app'], count: number): Prom
   }
   return seqs;
 }
+
+/** Big events: bodies of 50 of them. */
+const BIG = { WS_SEND_BUFFER_BYTES: 64 * 1024, BODY_LIMIT_BYTES: 8 * 1048576 };
+/** Events of publishBig that are far more than loopback's socket buffers hold (about 15 MB). */
+const MANY = 250;
 
 t.test('live events with type patterns and a content filter: id, event and data', async (t) => {
   const nats = await startNats(t);
@@ -224,42 +233,63 @@ t.test('errors before the stream starts are problem documents', async (t) => {
   t.equal(gw.app.wsSubscriptions.streamCount, 0, 'no stream was opened');
 });
 
-t.test('a slow reader is ended without stalling a fast one', async (t) => {
+t.test('a slow live reader is ended past the mark without stalling a fast one', async (t) => {
   const nats = await startNats(t);
-  // Loopback sockets can buffer megabytes in the kernel before the gateway's own buffer passes the
-  // mark, so the stall check (nothing read for a whole heartbeat interval) may be what ends it.
-  const gw = await startGateway(t, nats.url, { WS_SEND_BUFFER_BYTES: 64 * 1024, SSE_HEARTBEAT_INTERVAL: 1000 }, { listen: true });
+  const gw = await startGateway(t, nats.url, BIG, { listen: true });
   const slow = await SseClient.open(t, gw.url, { key: KEYS.a });
   const fast = await SseClient.open(t, gw.url, { key: KEYS.a });
   slow.pause();
-  // Events of about 8 KiB: a few hundred of them are far more than the socket buffers and the mark.
-  const total = 300;
-  const published = await publishBig(t, gw.app, total);
-  await fast.until(`all ${total} events`, (c) => c.events.length >= total, 60_000);
+  const published = await publishBig(t, gw.app, MANY);
+  await fast.until(`all ${MANY} events`, (c) => c.events.length >= MANY, 90_000);
   t.same(ids(fast), published, 'the fast reader got every event, in order');
-  // The slow one is ended (its `event: close` queued behind what it never read), then cut.
+  // The slow one is ended by the gateway (within the 30 s the test client waits for data), its
+  // `event: close` queued behind what it never read, then cut.
   await eventually(
-    'the slow stream to be dropped',
+    'the gateway to drop the slow stream',
     () => gw.app.wsSubscriptions.streamCount,
     (n) => n === 1,
-    { timeoutMs: 30_000 },
+    { timeoutMs: 20_000 },
   );
   t.notOk(fast.ended, 'the fast stream goes on');
+  slow.resume();
+  await slow.untilEnded(20_000);
+  t.ok(slow.events.length < MANY, `the slow reader got ${slow.events.length} of ${MANY} before it was ended`);
+  const close = slow.records.at(-1);
+  if (close?.event === 'close') t.match(JSON.parse(close.data), { reason: 'slow_consumer' }, 'told why, when it read that far');
   const after = await publish(gw.app, KEYS.a);
   await fast.until('a later event', (c) => c.events.some((e) => e.id === after.seq));
 });
 
 t.test('a slow reader of a resumed stream is paused, not dropped, and misses nothing', async (t) => {
   const nats = await startNats(t);
-  const gw = await startGateway(t, nats.url, { WS_SEND_BUFFER_BYTES: 64 * 1024 }, { listen: true });
-  const published = await publishBig(t, gw.app, 200);
+  const gw = await startGateway(t, nats.url, BIG, { listen: true });
+  const published = await publishBig(t, gw.app, MANY);
   const sse = await SseClient.open(t, gw.url, { key: KEYS.a, query: { from_seq: String(published[0]) } });
   sse.pause();
-  await waitOut(1000, 'a window in which the reader reads nothing: the replay must wait, not end');
+  await waitOut(3000, 'a window in which the reader reads nothing: the replay must wait past the mark, not end');
   t.equal(gw.app.wsSubscriptions.streamCount, 1, 'still open');
+  t.ok(sse.events.length < MANY, 'it was behind');
   sse.resume();
-  await sse.until('every event', (c) => c.events.length >= published.length, 60_000);
+  await sse.until('every event', (c) => c.events.length >= published.length, 90_000);
   t.same(ids(sse), published, 'all of them, in order');
+});
+
+t.test('a reader that reads nothing for a whole heartbeat interval is ended', async (t) => {
+  const nats = await startNats(t);
+  const gw = await startGateway(t, nats.url, { ...BIG, SSE_HEARTBEAT_INTERVAL: 300 }, { listen: true });
+  const published = await publishBig(t, gw.app, MANY);
+  // A resumed stream pauses past the mark instead of ending: only the stall check ends it.
+  const sse = await SseClient.open(t, gw.url, { key: KEYS.a, query: { from_seq: String(published[0]) } });
+  sse.pause();
+  await eventually(
+    'the gateway to end the stalled stream',
+    () => gw.app.wsSubscriptions.streamCount,
+    (n) => n === 0,
+    { timeoutMs: 20_000 },
+  );
+  sse.resume();
+  await sse.untilEnded(20_000);
+  t.ok(sse.events.length < MANY, 'ended before it read everything');
 });
 
 t.test('SIGTERM ends open streams cleanly (event: close, shutting_down) and the gateway exits 0 without waiting them out', async (t) => {

@@ -38,6 +38,12 @@ export class SseSink implements Sink {
   };
   #flushesAtBeat = 0;
   #pendingAtBeat = 0;
+  #corked = false;
+  readonly #uncork = () => {
+    if (!this.#corked) return;
+    this.#corked = false;
+    this.#res.socket?.uncork();
+  };
 
   constructor(res: ServerResponse, opts: { highWaterMark: number; log: DeliveryLog }) {
     this.#res = res;
@@ -58,7 +64,25 @@ export class SseSink implements Sink {
   }
 
   get ready(): boolean {
-    return !this.#ended && this.#res.writableLength <= this.#highWaterMark;
+    if (this.#ended) return false;
+    if (this.#res.writableLength <= this.#highWaterMark) return true;
+    // Corked records are not behind the reader: send them before judging.
+    this.#uncork();
+    return this.#res.writableLength <= this.#highWaterMark;
+  }
+
+  /**
+   * Records written in one turn (a batch from the live feed or a replay) leave in one writev
+   * instead of one system call each, which otherwise dominates the cost of fan-out (as on a
+   * WebSocket connection).
+   */
+  #cork(): void {
+    if (this.#corked) return;
+    const socket = this.#res.socket;
+    if (!socket) return;
+    this.#corked = true;
+    socket.cork();
+    process.nextTick(this.#uncork);
   }
 
   async waitReady(): Promise<boolean> {
@@ -84,6 +108,7 @@ export class SseSink implements Sink {
     }
     this.#lastId = event.seq;
     const record = sseRecord(event.seq, typeOf(event), event.json);
+    this.#cork();
     this.#res.write(
       record,
       written === undefined
@@ -133,6 +158,7 @@ export class SseSink implements Sink {
     if (this.#lastId !== undefined) close.last_id = this.#lastId;
     if (reason !== 'shutting_down')
       this.#log.info({ reason, buffered: this.#res.writableLength, last_id: this.#lastId }, 'ending event stream');
+    this.#uncork();
     this.#res.end(`event: close\ndata: ${JSON.stringify(close)}\n\n`);
     const res = this.#res;
     setTimeout(() => {
