@@ -118,3 +118,42 @@ t.test('tailEvents: a refused key ends the tail with the problem', async (t) => 
   t.equal((err as GatewayProblemError).code, 'GW_FORBIDDEN_SCOPE');
   await t.rejects(tail.ready);
 });
+
+t.test('tailEvents: a connection that goes silent is replaced and resumes after the last event', async (t) => {
+  const nats = await startNats(t);
+  // Heartbeats far apart: a silent stream is what a dead connection looks like to the client.
+  const gw = await startGateway(t, nats.url, { SSE_HEARTBEAT_INTERVAL: 600_000 }, { listen: true });
+  const received: number[] = [];
+  const tail = tailEvents({
+    baseUrl: gw.url,
+    apiKey: KEYS.a,
+    idleTimeoutMs: 500,
+    reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
+    onEvent: (_event, meta) => {
+      received.push(meta.id);
+    },
+  });
+  t.teardown(() => tail.close());
+  await tail.ready;
+  const rest = createGatewayClient({ baseUrl: gw.url, apiKey: KEYS.a });
+  const first = await rest.publishEvent(order('i1'));
+  await eventually(
+    'the first event',
+    () => received.length,
+    (n) => n >= 1,
+  );
+  await eventually(
+    'a reconnect after the silence',
+    () => tail.connections,
+    (n) => n >= 2,
+    { timeoutMs: 15_000 },
+  );
+  const second = await rest.publishEvent(order('i2'));
+  await eventually(
+    'the second event',
+    () => received.length,
+    (n) => n >= 2,
+    { timeoutMs: 15_000 },
+  );
+  t.same(received, [first.seq, second.seq], 'nothing lost, nothing twice');
+});

@@ -31,6 +31,11 @@ export interface TailOptions {
   /** Problems that do not end the tail: a failing handler, a lost connection about to be retried. */
   onError?: (err: Error) => void;
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number; maxAttempts?: number };
+  /**
+   * A connection that delivers nothing (not even the gateway's heartbeat, every 15 s by default)
+   * for this long is taken for dead and replaced (default 45 000 ms).
+   */
+  idleTimeoutMs?: number;
   fetch?: typeof globalThis.fetch;
 }
 
@@ -62,7 +67,7 @@ interface SseRecord {
  * Splits an SSE byte stream into records (the WHATWG event-stream rules: lines end in CRLF, LF or
  * CR; `:` starts a comment; a blank line dispatches; `data` lines join with LF).
  */
-export async function* sseRecords(body: ReadableStream<Uint8Array>, signal?: AbortSignal): AsyncGenerator<SseRecord> {
+export async function* sseRecords(body: ReadableStream<Uint8Array>, signal?: AbortSignal, onData?: () => void): AsyncGenerator<SseRecord> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let buffer = '';
@@ -74,6 +79,7 @@ export async function* sseRecords(body: ReadableStream<Uint8Array>, signal?: Abo
       if (signal?.aborted) return;
       const { value, done } = await reader.read();
       if (done) return;
+      onData?.();
       buffer += decoder.decode(value, { stream: true });
       for (;;) {
         const match = /\r\n|\r|\n/.exec(buffer);
@@ -170,12 +176,23 @@ class EventTail implements Tail {
     const fetchImpl = this.#opts.fetch ?? globalThis.fetch;
     while (!this.#stopped) {
       let failure: Error;
+      // One connection's own abort: the tail's close(), or no data for idleTimeoutMs.
+      const connection = new AbortController();
+      const stopConnection = () => connection.abort();
+      this.#abort.signal.addEventListener('abort', stopConnection);
+      const idleMs = this.#opts.idleTimeoutMs ?? 45_000;
+      let idle: ReturnType<typeof setTimeout> | undefined;
+      const alive = () => {
+        clearTimeout(idle);
+        idle = setTimeout(() => connection.abort(new Error(`no data for ${idleMs} ms`)), idleMs);
+      };
       try {
         const headers: Record<string, string> = { accept: 'text/event-stream' };
         if (this.#opts.apiKey) headers.authorization = `Bearer ${this.#opts.apiKey}`;
         if (this.#lastEventId !== undefined) headers['last-event-id'] = String(this.#lastEventId);
         const ticket = this.#opts.apiKey ? undefined : await this.#opts.getTicket?.();
-        const res = await fetchImpl(this.#url(ticket), { headers, signal: this.#abort.signal });
+        alive();
+        const res = await fetchImpl(this.#url(ticket), { headers, signal: connection.signal });
         if (!res.ok || !res.body) {
           const body: unknown = await res.json().catch(() => undefined);
           const err = GatewayProblemError.from(body, res);
@@ -192,7 +209,7 @@ class EventTail implements Tail {
         });
         this.#resolveReady();
         let handled = 0;
-        for await (const record of sseRecords(res.body, this.#abort.signal)) {
+        for await (const record of sseRecords(res.body, connection.signal, alive)) {
           if (record.event === 'close' && record.id === undefined) {
             this.#opts.onClose?.(JSON.parse(record.data) as StreamClose);
             continue;
@@ -207,12 +224,16 @@ class EventTail implements Tail {
             this.#opts.onError?.(err as Error);
           }
           this.#lastEventId = id;
+          alive(); // a slow handler is not a dead connection
           if (++handled === 1) this.#attempt = 0;
         }
         failure = new Error('the event stream ended');
       } catch (err) {
         if (this.#stopped) return undefined;
-        failure = err as Error;
+        failure = connection.signal.aborted && connection.signal.reason instanceof Error ? connection.signal.reason : (err as Error);
+      } finally {
+        clearTimeout(idle);
+        this.#abort.signal.removeEventListener('abort', stopConnection);
       }
       if (this.#stopped) return undefined;
       const { initialDelayMs = 250, maxDelayMs = 30_000, maxAttempts = Number.POSITIVE_INFINITY } = this.#opts.reconnect ?? {};
