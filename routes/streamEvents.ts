@@ -16,9 +16,13 @@ import type { Reply, Request } from './handler.ts';
 const invalid = (where: string, message: string) =>
   new GatewayError('GW_INVALID_REQUEST', `Invalid ${where}: ${message}`, { errors: [{ pointer: where, message }] });
 
+/** As many as a WebSocket subscription takes. */
+const MAX_TYPE_PATTERNS = 32;
+
 /** The type patterns of `types` (comma-separated or repeated); every type when none. */
 function typesOf(raw: readonly string[] | undefined): string[] {
   const types = [...new Set((raw ?? []).flatMap((t) => t.split(',')).map((t) => t.trim()))].filter(Boolean);
+  if (types.length > MAX_TYPE_PATTERNS) throw invalid('querystring/types', `at most ${MAX_TYPE_PATTERNS} type patterns`);
   for (const t of types)
     if (!isTypePattern(t)) throw invalid('querystring/types', `"${t}" is not a type pattern (order.created, order.* or *)`);
   return types.length === 0 || types.includes('*') ? ['*'] : types;

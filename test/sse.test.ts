@@ -219,6 +219,12 @@ t.test('errors before the stream starts are problem documents', async (t) => {
     ['a key without subscribe', { key: KEYS.aPublish }, 403, 'GW_FORBIDDEN_SCOPE'],
     ['a read-only key', { key: KEYS.aRead }, 403, 'GW_FORBIDDEN_SCOPE'],
     ['a bad type pattern', { key: KEYS.a, query: { types: 'order..x' } }, 400, 'GW_INVALID_REQUEST'],
+    [
+      'more than 32 type patterns',
+      { key: KEYS.a, query: { types: Array.from({ length: 33 }, (_, i) => `t${i}.*`).join(',') } },
+      400,
+      'GW_INVALID_REQUEST',
+    ],
     ['a filter that is not JSON', { key: KEYS.a, query: { filter: '{nope' } }, 400, 'GW_INVALID_REQUEST'],
     ['an invalid filter', { key: KEYS.a, query: { filter: '{"data":{"x":5}}' } }, 422, 'GW_INVALID_FILTER'],
     ['a bad from_seq', { key: KEYS.a, query: { from_seq: '-3' } }, 400, 'GW_INVALID_REQUEST'],
