@@ -72,12 +72,14 @@ export async function streamEvents(req: Request<'streamEvents'>, reply: Reply<'s
   }
   if (req.server.draining) headers.connection = 'close';
 
+  // Headers hooks already set on the reply (CORS, say) go out with the stream's own.
+  const early = Object.entries(reply.getHeaders()).filter((h): h is [string, string | number | string[]] => h[1] !== undefined);
   // From here on the answer is the stream: fastify no longer sends anything for this request.
   reply.hijack();
   const res = reply.raw;
   const stream = new SseStream(res, sink, delivery);
   if (res.destroyed) return reply; // the client left while the delivery was opened: `closed` stops it
-  res.writeHead(200, headers);
+  res.writeHead(200, { ...Object.fromEntries(early), ...headers });
   res.flushHeaders();
   if (!wsSubscriptions.addStream(stream)) {
     await stream.shutdown();

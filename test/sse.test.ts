@@ -40,13 +40,27 @@ const MANY = 250;
 
 t.test('live events with type patterns and a content filter: id, event and data', async (t) => {
   const nats = await startNats(t);
-  const gw = await startGateway(t, nats.url, {}, { listen: true });
+  const gw = await startGateway(
+    t,
+    nats.url,
+    {},
+    {
+      listen: true,
+      // Headers that hooks set on the reply (CORS, say) go out with the stream.
+      beforeReady: (app) =>
+        app.addHook('onRequest', (_req, reply, done) => {
+          reply.header('x-from-a-hook', 'yes');
+          done();
+        }),
+    },
+  );
   const filter = JSON.stringify({ data: { order_id: ['ord_keep'] } });
   const sse = await SseClient.open(t, gw.url, { key: KEYS.a, query: { types: 'order.*,invoice.paid', filter } });
   t.equal(sse.status, 200);
   t.match(sse.headers['content-type'], /^text\/event-stream/);
   t.equal(sse.headers['cache-control'], 'no-cache, no-transform');
   t.ok(sse.headers['x-request-id'], 'a request id like every answer');
+  t.equal(sse.headers['x-from-a-hook'], 'yes', "a hook's header");
 
   const kept = await publish(gw.app, KEYS.a, 'order.created', { data: { order_id: 'ord_keep' } });
   await publish(gw.app, KEYS.a, 'order.created', { data: { order_id: 'ord_drop' } }); // the filter drops it
