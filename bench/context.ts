@@ -33,6 +33,8 @@ export interface BenchSettings {
   peerBurstEvents: number;
   peerRate: number;
   peerLatencyMs: number;
+  /** Server-Sent Events streams of scenario 8 (the same burst of `fanoutEvents`). */
+  sseFanoutSubscribers: number[];
   slowMs: number;
   slowRate: number;
 }
@@ -54,6 +56,7 @@ export const FULL: BenchSettings = {
   peerBurstEvents: 200,
   peerRate: 200,
   peerLatencyMs: 20_000,
+  sseFanoutSubscribers: [1000, 5000],
   slowMs: 30_000,
   slowRate: 1000,
 };
@@ -75,6 +78,7 @@ export const QUICK: BenchSettings = {
   peerBurstEvents: 10,
   peerRate: 50,
   peerLatencyMs: 1_000,
+  sseFanoutSubscribers: [20, 50],
   slowMs: 2_000,
   slowRate: 200,
 };

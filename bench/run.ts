@@ -13,8 +13,9 @@ import { loadConfig } from '../src/config.ts';
 import { httpCeiling, type PublishScenarioResult, publishBatch, publishSingle, type SideSummary } from './scenarios/publish.ts';
 import { endToEnd, fanOut, slowConsumer } from './scenarios/websocket.ts';
 import { fanOutAgainstPeer } from './scenarios/fanout-peer.ts';
+import { sseFanOut } from './scenarios/sse.ts';
 
-const SCENARIOS = ['ceiling', 'publish', 'batch', 'e2e', 'fanout', 'peer', 'slow'] as const;
+const SCENARIOS = ['ceiling', 'publish', 'batch', 'e2e', 'fanout', 'peer', 'slow', 'ssefanout'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
 const { values } = parseArgs({
@@ -325,6 +326,36 @@ async function main(): Promise<void> {
             pass: undefined,
           },
         );
+      } else if (name === 'ssefanout') {
+        const results = [];
+        for (const n of settings.sseFanoutSubscribers) {
+          log(`SSE fan-out to ${n} streams`);
+          if (n !== settings.sseFanoutSubscribers[0]) await ctx.freshGateway();
+          const r = await sseFanOut(ctx, n);
+          results.push(r);
+          const label = `8 SSE fan-out, ${fmt(n)} streams`;
+          rows.push(
+            {
+              scenario: label,
+              metric: 'deliveries/s',
+              direct: '',
+              gateway: fmt(r.deliveries_per_s),
+              ratio: '',
+              target: 'every stream gets every event',
+              pass: r.pass,
+            },
+            {
+              scenario: label,
+              metric: 'gateway RSS total (MiB), per stream (KiB)',
+              direct: '',
+              gateway: `${fmt(r.rss_peak_mib)}, ${fmt(r.rss_per_connection_kib, 1)}`,
+              ratio: '',
+              target: '',
+              pass: undefined,
+            },
+          );
+        }
+        scenarios[name] = results;
       }
     }
 

@@ -22,6 +22,7 @@ import { getTenant } from './getTenant.ts';
 import { listApiKeys } from './listApiKeys.ts';
 import { listConsumers } from './listConsumers.ts';
 import { putTenant } from './putTenant.ts';
+import { streamEvents } from './streamEvents.ts';
 
 // Typed per operation: a missing handler, or one whose types differ from its operation's schemas,
 // fails the typecheck.
@@ -47,6 +48,7 @@ export const handlers: { [Id in OperationId]: Handler<Id> } = {
   deleteApiKey,
   putTenant,
   getTenant,
+  streamEvents,
 };
 
 /** Route-level `preValidation` hooks of operations that need one (mounted with their handler). */

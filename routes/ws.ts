@@ -10,6 +10,7 @@ import { authorize, bearerKey, principalOf } from '../src/auth/authenticate.ts';
 import type { Config } from '../src/config.ts';
 import { GatewayError } from '../src/errors.ts';
 import { WebSocketRegistry } from '../src/websocket/registry.ts';
+import { principalOfTicket } from '../src/websocket/tickets.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -44,14 +45,8 @@ export const wsRoute = fp(
     async function authenticateUpgrade(req: FastifyRequest) {
       const ticket = (req.query as { ticket?: unknown }).ticket;
       if (req.headers.authorization === undefined && typeof ticket === 'string') {
-        const principal = await subscriptions.tickets.redeem(ticket);
         // The key it was traded for may have been revoked, or its tenant disabled, since.
-        if (principal.keyId !== undefined && !apiKeys.keyValid(principal.keyId)) {
-          throw new GatewayError('GW_UNAUTHORIZED', 'The API key this ticket was issued for is no longer valid');
-        }
-        apiKeys.assertEnabled(principal.tenantId);
-        if (!principal.scopes.has('subscribe')) throw new GatewayError('GW_FORBIDDEN_SCOPE', 'This operation needs the "subscribe" scope');
-        req.principal = principal;
+        req.principal = await principalOfTicket(apiKeys, subscriptions.tickets, ticket, 'subscribe');
         return;
       }
       req.principal = authorize(apiKeys, bearerKey(req.headers.authorization), 'subscribe');

@@ -49,6 +49,8 @@ export interface ResponseSpec {
   description: string;
   schema?: TSchema;
   example?: unknown;
+  /** The media type of the body (default `application/json`), e.g. `text/event-stream` for a stream. */
+  mediaType?: string;
   headers?: Record<string, { description: string; schema: Record<string, unknown> }>;
   /** Other media types of the same answer (chosen by `Accept` or a parameter), besides `application/json`. */
   otherContent?: Record<string, { schema: TSchema; example?: unknown }>;
@@ -80,6 +82,11 @@ export interface OperationSpec {
   responses: Record<number, ResponseSpec>;
   /** Every error code the operation can answer with. */
   errors: readonly ErrorCode[];
+  /**
+   * A single-use ticket (`?ticket=`, POST /v1/ws-tickets) is accepted instead of the key, for
+   * browsers, which cannot send `Authorization` on a WebSocket or an EventSource.
+   */
+  ticket?: boolean;
 }
 
 const RETRY_AFTER = {
@@ -143,6 +150,7 @@ export function impliedErrors(op: OperationSpec): ErrorCode[] {
   if (op.scope) codes.push('GW_API_KEY_EXPIRED');
   // Admin operations act for the operator, not for the key's tenant (docs/admin.md).
   if (op.scope && op.scope !== 'admin') codes.push('GW_TENANT_DISABLED');
+  if (op.ticket) codes.push('GW_INVALID_TICKET');
   if (op.parameters?.length) codes.push('GW_INVALID_REQUEST');
   if (op.requestBody) {
     codes.push('GW_MALFORMED_JSON', 'GW_INVALID_REQUEST', 'GW_PAYLOAD_TOO_LARGE', 'GW_UNSUPPORTED_MEDIA_TYPE', 'GW_VALIDATION_FAILED');
@@ -216,7 +224,9 @@ export function curlSamples(op: OperationSpec): { lang: string; label: string; s
   }
   if (op.scope) headers.push('-H "Authorization: Bearer $GATEWAY_API_KEY"');
   const url = `"\${GATEWAY_URL:-http://127.0.0.1:8080}${path}${query.length ? `?${query.join('&')}` : ''}"`;
-  const base = [`curl -sS${op.method === 'get' ? '' : ` -X ${op.method.toUpperCase()}`} ${url}`, ...headers];
+  // A stream is shown as it arrives (-N: no output buffering).
+  const streams = Object.values(op.responses).some((r) => r.mediaType === 'text/event-stream');
+  const base = [`curl -sS${streams ? 'N' : ''}${op.method === 'get' ? '' : ` -X ${op.method.toUpperCase()}`} ${url}`, ...headers];
   if (!op.requestBody) return [{ lang: 'Shell', label: 'curl', source: base.join(' \\\n  ') }];
   return Object.entries(op.requestBody.examples).map(([name, example]) => ({
     lang: 'Shell',
@@ -252,7 +262,7 @@ export function buildDocument(info: DocumentInfo, operations: readonly Operation
         const media: Record<string, unknown> = { schema: refs(plain(r.schema)) };
         const example = r.example ?? exampleFromSchema(plain(r.schema));
         if (example !== undefined) media.example = example;
-        response.content = { 'application/json': media };
+        response.content = { [r.mediaType ?? 'application/json']: media };
       }
       for (const [type, other] of Object.entries(r.otherContent ?? {})) {
         const media: Record<string, unknown> = { schema: refs(plain(other.schema)) };
@@ -302,6 +312,10 @@ export function buildDocument(info: DocumentInfo, operations: readonly Operation
     if (op.scope) {
       operation.security = [{ bearerAuth: op.scope === 'any' ? [] : [op.scope] }];
       operation['x-required-scope'] = op.scope;
+      if (op.ticket) {
+        (operation.security as unknown[]).push({ ticket: [] });
+        operation['x-accepts-ticket'] = true;
+      }
     } else {
       operation.security = [];
     }
@@ -365,6 +379,13 @@ export function buildDocument(info: DocumentInfo, operations: readonly Operation
           scheme: 'bearer',
           description:
             'A tenant API key: `Authorization: Bearer <key>`. Keys carry scopes (`publish`, `subscribe`, `read`, `admin`); an operation names the one it needs.',
+        },
+        ticket: {
+          type: 'apiKey',
+          in: 'query',
+          name: 'ticket',
+          description:
+            'A single-use ticket from `POST /v1/ws-tickets` (valid for WS_TICKET_TTL, the scopes of the key that asked for it), for browsers, which cannot send `Authorization` on a WebSocket or an EventSource. Accepted only by operations that list it.',
         },
       },
     },

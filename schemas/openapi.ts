@@ -26,6 +26,7 @@ import { CorrelationId } from './identifiers.ts';
 import { HISTORY_COMPONENTS, HISTORY_OPERATIONS } from './history.ts';
 import { BUS_ERRORS, buildDocument, type OperationSpec, type ParameterSpec } from './openapi-builder.ts';
 import { WS_OPERATIONS, WsTicket } from './websocket.ts';
+import { SSE_COMPONENTS, SSE_OPERATIONS } from './sse.ts';
 
 // Each operation lists its own error codes; those of authentication, parsing and the catch-all are
 // added by impliedErrors (schemas/openapi-builder.ts).
@@ -258,6 +259,7 @@ export const OPERATIONS = [
   ...CONSUMER_OPERATIONS,
   ...DEAD_LETTER_OPERATIONS,
   ...ADMIN_OPERATIONS,
+  ...SSE_OPERATIONS,
 ] as const satisfies readonly OperationSpec[];
 export const COMPONENTS = [
   ...CORE_COMPONENTS,
@@ -266,6 +268,7 @@ export const COMPONENTS = [
   ...CONSUMER_COMPONENTS,
   ...DEAD_LETTER_COMPONENTS,
   ...ADMIN_COMPONENTS,
+  ...SSE_COMPONENTS,
 ];
 
 export function buildOpenApiDocument(): Record<string, unknown> {
@@ -280,7 +283,11 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         { name: 'publish', description: 'Store events on the bus.' },
         { name: 'catalogue', description: 'The event types the gateway accepts.' },
         { name: 'operations', description: 'Health and readiness probes.' },
-        { name: 'subscribe', description: 'WebSocket subscriptions (`GET /v1/ws`, docs/websocket.md, asyncapi/asyncapi.json).' },
+        {
+          name: 'subscribe',
+          description:
+            'WebSocket subscriptions (`GET /v1/ws`, docs/websocket.md, asyncapi/asyncapi.json) and Server-Sent Events (`GET /v1/events/stream`, docs/sse.md).',
+        },
         { name: 'history', description: "Read a tenant's stored events back: history pages and correlation traces." },
         {
           name: 'consumers',

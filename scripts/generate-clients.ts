@@ -89,6 +89,7 @@ interface DocumentOperation {
   summary?: string;
   parameters?: { in: string; name: string; required?: boolean }[];
   requestBody?: { required?: boolean };
+  responses?: Record<string, { content?: Record<string, unknown> }>;
 }
 
 /**
@@ -110,6 +111,8 @@ export function renderOperations(document: Record<string, unknown> = readOpenApi
       const pathParams = params.filter((p) => p.in === 'path').map((p) => p.name);
       const hasQuery = params.some((p) => p.in === 'query');
       const hasHeader = params.some((p) => p.in === 'header');
+      // A stream (text/event-stream) is answered as the response body's ReadableStream, unparsed.
+      const streams = Object.values(op.responses ?? {}).some((r) => r.content?.['text/event-stream'] !== undefined);
       const args = pathParams.map((n) => `${n}: string`);
       if (op.requestBody) args.push(`body: JsonBody<operations['${id}']>`);
       const optionFields = [
@@ -126,11 +129,12 @@ export function renderOperations(document: Record<string, unknown> = readOpenApi
       const init = [
         paramFields.length ? `params: { ${paramFields.join(', ')} }` : '',
         op.requestBody ? 'body' : '',
+        streams ? "parseAs: 'stream'" : '',
         'signal: options.signal',
       ].filter(Boolean);
       methods.push(
         `    /** \`${method.toUpperCase()} ${path}\`${op.summary ? `: ${op.summary.replace(/\*\//g, '*\\/')}` : ''} */\n` +
-          `    ${id}: async (${args.join(', ')}): Promise<Ok<operations['${id}']>> =>\n` +
+          `    ${id}: async (${args.join(', ')}): Promise<${streams ? 'ReadableStream<Uint8Array>' : `Ok<operations['${id}']>`}> =>\n` +
           `      unwrap(await api.${method.toUpperCase()}('${path}', { ${init.join(', ')} } as never)),`,
       );
     }

@@ -379,6 +379,11 @@ export const SETTINGS = {
     duration(1000, 86_400_000),
     'How long a request with an `Idempotency-Key` may stay in flight: repeats meanwhile answer `409 GW_IDEMPOTENCY_IN_FLIGHT`. Past it (the instance handling it crashed) the key is free again and the next repeat is processed. Keep it above the longest request (`HTTP_REQUEST_TIMEOUT`, which includes receiving the body, plus the handling).',
   ),
+  SSE_HEARTBEAT_INTERVAL: setting(
+    '15s',
+    duration(50, 600_000),
+    'How often a Server-Sent Events stream (`GET /v1/events/stream`) gets a `: hb` comment, so proxies keep it open and clients notice a dead one; a stream whose reader left queued bytes unread for a whole interval is closed as a slow consumer.',
+  ),
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof SETTINGS;

@@ -122,10 +122,47 @@ console.log(JSON.stringify({ websocket: typeof globalThis.WebSocket, published, 
     t.equal(out.traced, 3);
   });
 
+  t.test('an SSE tail script (fetch streaming, Last-Event-ID), on the oldest Node at hand', async (t) => {
+    writeFileSync(
+      join(project, 'tail.mjs'),
+      `import { createGatewayClient, tailEvents } from '@platforma/event-gateway-client';
+const [url, key] = process.argv.slice(2);
+const client = createGatewayClient({ baseUrl: url, apiKey: key });
+const received = [];
+let done;
+const all = new Promise((resolve) => { done = resolve; });
+const tail = tailEvents({
+  baseUrl: url, apiKey: key, types: ['order.*'],
+  onEvent: (event, meta) => { received.push({ id: event.id, seq: meta.id, type: meta.type }); if (received.length === 3) done(); },
+});
+await tail.ready;
+const published = [];
+for (const n of [1, 2, 3]) published.push(await client.publishEvent({ type: 'order.created', source: 'package-test', data: { order_id: 'ord_sse' + n } }));
+await all;
+await tail.close();
+console.log(JSON.stringify({ published, received, lastEventId: tail.lastEventId }));
+`,
+    );
+    const node = oldNode() ?? process.execPath;
+    t.comment(`running on ${node}`);
+    const result = await run(node, ['tail.mjs', gw.url, KEYS.a], { cwd: project, timeout: 60_000 });
+    t.equal(result.code, 0, result.stderr);
+    const out = JSON.parse(result.stdout) as {
+      published: { id: string; seq: number }[];
+      received: { id: string; seq: number; type: string }[];
+      lastEventId: number;
+    };
+    t.same(
+      out.received,
+      out.published.map((p) => ({ id: p.id, seq: p.seq, type: 'order.created' })),
+    );
+    t.equal(out.lastEventId, out.published.at(-1)?.seq);
+  });
+
   t.test('a TypeScript consumer typechecks against the shipped declarations', async (t) => {
     writeFileSync(
       join(project, 'consumer.ts'),
-      `import { createGatewayClient, GatewayProblemError, subscribe, type EventInput, type FetchResult } from '@platforma/event-gateway-client';
+      `import { createGatewayClient, GatewayProblemError, subscribe, tailEvents, type EventInput, type FetchResult } from '@platforma/event-gateway-client';
 const client = createGatewayClient({ baseUrl: 'http://127.0.0.1:8080', apiKey: 'k' });
 const event: EventInput = { type: 'order.created', source: 's', data: { order_id: 'o' } };
 const stored: { seq: number } = await client.publishEvent(event);
@@ -134,7 +171,8 @@ await client.putConsumer('billing', { types: ['order.*'] });
 await client.listEvents({ query: { types: ['order.*'], limit: 5 } });
 await client.redriveDeadLetters({ seqs: [1] });
 const sub = subscribe({ baseUrl: 'http://x', apiKey: 'k', types: ['*'], onEvent: (e) => void e.type });
-void sub; void stored; void page; void GatewayProblemError;
+const tail = tailEvents({ baseUrl: 'http://x', apiKey: 'k', types: ['order.*'], lastEventId: 42, onEvent: (e, meta) => void [e.type, meta.id] });
+void sub; void tail; void stored; void page; void GatewayProblemError;
 `,
     );
     writeFileSync(
@@ -257,5 +295,31 @@ void sub; void stored; void page; void GatewayProblemError;
     const events = lines(tailed);
     t.ok(events.length >= 1);
     for (const e of events) t.match(e, { seq: Number, event: { type: 'order.created', source: 'tail-me' } });
+
+    // tail --sse: the same over Server-Sent Events.
+    const sseTail = spawn(cli, ['tail', '--sse', '--types', 'order.*', '--filter', '{"source":["sse-tail-me"]}'], {
+      cwd: project,
+      env: { ...process.env, ...env },
+    });
+    t.teardown(() => sseTail.kill());
+    let sseTailed = '';
+    sseTail.stdout.on('data', (chunk: Buffer) => {
+      sseTailed += chunk;
+    });
+    await eventually(
+      'the SSE tail to print the matching event',
+      async () => {
+        await cliRun(['publish', '--type', 'order.created', '--source', 'other', '--data', '{"order_id":"x"}']);
+        await cliRun(['publish', '--type', 'order.created', '--source', 'sse-tail-me', '--data', '{"order_id":"y"}']);
+        return sseTailed;
+      },
+      (text) => text.includes('sse-tail-me'),
+    );
+    const sseExited = new Promise<number | null>((resolve) => sseTail.once('exit', resolve));
+    sseTail.kill('SIGINT');
+    t.equal(await sseExited, 0, 'tail --sse exits cleanly on SIGINT');
+    const sseEvents = lines(sseTailed);
+    t.ok(sseEvents.length >= 1);
+    for (const e of sseEvents) t.match(e, { seq: Number, event: { type: 'order.created', source: 'sse-tail-me' } });
   });
 });

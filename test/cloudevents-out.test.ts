@@ -7,6 +7,8 @@ import { toBinaryCloudEvent } from '../src/cloudevents.ts';
 import type { EventEnvelope } from '../schemas/envelope.ts';
 import { auth, KEYS, startGateway } from './helpers/gateway.ts';
 import { startNats } from './helpers/nats.ts';
+import { eventually } from './helpers/eventually.ts';
+import { SseClient } from './helpers/sse-client.ts';
 import { WsClient } from './helpers/ws-client.ts';
 
 t.test('CloudEvents out', async (t) => {
@@ -72,6 +74,21 @@ t.test('CloudEvents out', async (t) => {
       t.match(binary.json(), { id: 'evt_out_1', seq: stored.seq, duplicate: true });
     },
   );
+
+  await t.test('a Server-Sent Events stream with format=cloudevents carries CloudEvents the SDK reads', async (t) => {
+    const sse = await SseClient.open(t, gw.url, { key: KEYS.a, query: { types: 'order.validated', format: 'cloudevents' } });
+    t.equal(sse.status, 200);
+    const plain = await SseClient.open(t, gw.url, { key: KEYS.a, query: { types: 'order.validated' } });
+    const stored = await publish({ type: 'order.validated', source: 'sse-ce', data: { order_id: 'ord_sse' } });
+    await eventually('both streams to carry the event', () => sse.events.length + plain.events.length, (n) => n >= 2, { timeoutMs: 10_000 });
+    const [record] = sse.events;
+    t.equal(record?.id, stored.seq, 'id: is the stream sequence');
+    t.equal(record?.event, 'order.validated', 'event: is the type');
+    const ce = HTTP.toEvent({ headers: { 'content-type': 'application/cloudevents+json' }, body: JSON.stringify(record?.envelope) }) as CloudEvent;
+    t.match(ce, { specversion: '1.0', id: stored.id, type: 'order.validated', source: 'sse-ce', tenantid: 'ten_a' });
+    t.same(ce.data, { order_id: 'ord_sse' });
+    t.match(plain.events[0]?.envelope, { id: stored.id, tenant_id: 'ten_a' }, 'without format: the envelope');
+  });
 
   await t.test('history with format=cloudevents, and as a CloudEvents batch with a Link to the next page', async (t) => {
     const a = await publish({ type: 'order.validated', source: 'hist', data: { order_id: 'h1' } });

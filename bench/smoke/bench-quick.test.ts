@@ -15,7 +15,7 @@ t.test('the quick bench prints the machine and a table, and writes matching JSON
   t.teardown(() => rmSync(out, { recursive: true, force: true }));
   const { stdout } = await run(process.execPath, ['bench/run.ts', '--quick', `--out=${out}`], {
     cwd: join(import.meta.dirname, '..', '..'),
-    timeout: 170_000,
+    timeout: 370_000, // under the 400 s `npm run bench:smoke` gives a test file
     maxBuffer: 16 * 1048576,
   });
 
@@ -85,12 +85,17 @@ t.test('the quick bench prints the machine and a table, and writes matching JSON
   t.match(stdout, /^\| 1 single POST.*gateway CPU µs\/event vs floor .*\| [\d.]+ x /m, 'single POST against its floor, as a ratio');
   t.match(stdout, /^\| 2 batch of 100.*gateway CPU µs\/event vs floor .*\| [\d.]+ x /m, 'batch against the same floor');
   t.match(stdout, /^\| 3 end to end.*added by the gateway/m, 'latency added by the gateway printed');
+  t.equal(report.scenarios.ssefanout.length, report.settings.sseFanoutSubscribers.length, 'one SSE fan-out result per stream count');
+  for (const f of report.scenarios.ssefanout) {
+    for (const r of f.rounds) t.equal(r.deliveries, r.expected, `SSE fan-out to ${f.subscribers}: every stream got every event`);
+    t.ok(f.deliveries_per_s > 0, `SSE fan-out to ${f.subscribers}: deliveries/s measured`);
+  }
 
   const slow = report.scenarios.slow;
   t.equal(slow.healthy_delivered, slow.accepted, 'slow consumer: a reader that keeps reading gets every event');
   t.ok(slow.rss_mib.length >= 2 && slow.rss_mib.every((m: number) => m > 0), 'slow consumer: RSS sampled over time');
 
-  for (const label of ['0 reference', '3 end to end', '4 fan-out', '5 slow consumer'])
+  for (const label of ['0 reference', '3 end to end', '4 fan-out', '5 slow consumer', '7 SSE fan-out'])
     t.match(stdout, new RegExp(`^\\| ${label}`, 'm'), label);
   t.equal(report.rows.length > 0, true, 'table rows in the JSON');
 });

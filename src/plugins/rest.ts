@@ -9,6 +9,7 @@ import { handlers, preValidation } from '../../routes/index.ts';
 import { AckTokens } from '../ack-tokens.ts';
 import type { Scope } from '../auth/api-keys.ts';
 import { requireScope } from '../auth/authenticate.ts';
+import { requireScopeOrTicket } from '../websocket/tickets.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -26,8 +27,13 @@ export const restPlugin = fp(
     app.decorate('ackTokens', new AckTokens(config.ACK_TOKEN_SECRET));
 
     const scopes = new Map<string, Scope | 'any' | undefined>();
+    // Operations that take a single-use ticket instead of the key (browsers' EventSource).
+    const ticketed = new Set<string>();
     for (const ops of Object.values(openapi.paths)) {
       for (const op of Object.values(ops)) if (op.operationId) scopes.set(op.operationId, op['x-required-scope']);
+      for (const op of Object.values(ops) as { operationId?: string; 'x-accepts-ticket'?: boolean }[]) {
+        if (op.operationId && op['x-accepts-ticket']) ticketed.add(op.operationId);
+      }
     }
     const byOperation: Record<string, unknown> = handlers;
     // fastify-openapi-glue (4.11.4, lib/Parser.v3.js parseContent) collects the media types of
@@ -39,6 +45,10 @@ export const restPlugin = fp(
     app.addContentTypeParser('application/problem+json', (_req, _payload, done) => {
       done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE('application/problem+json'), undefined);
     });
+    // The same for `text/event-stream`, only ever an answer (GET /v1/events/stream).
+    app.addContentTypeParser('text/event-stream', (_req, _payload, done) => {
+      done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE('text/event-stream'), undefined);
+    });
     await app.register(openapiGlue, {
       specification: openapi,
       operationResolver: (operationId: string) => {
@@ -46,9 +56,15 @@ export const restPlugin = fp(
         if (!handler) throw new Error(`No handler in routes/ for operationId ${operationId}`);
         const scope = scopes.get(operationId);
         const hooks = preValidation[operationId as keyof typeof preValidation];
+        const onRequest =
+          scope && scope !== 'any' && ticketed.has(operationId)
+            ? requireScopeOrTicket(apiKeys, app.wsSubscriptions.tickets, scope)
+            : scope
+              ? requireScope(apiKeys, scope)
+              : undefined;
         return {
           handler,
-          ...(scope ? { onRequest: requireScope(apiKeys, scope) } : {}),
+          ...(onRequest ? { onRequest } : {}),
           ...(hooks ? { preValidation: hooks } : {}),
         } as never;
       },

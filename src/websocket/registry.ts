@@ -12,6 +12,17 @@ import type { Quotas } from '../quotas/quotas.ts';
 import { WsConnection } from './connection.ts';
 import { WsTickets } from './tickets.ts';
 
+/**
+ * A long-lived HTTP response the instance keeps open besides its WebSockets (a Server-Sent Events
+ * stream, src/delivery/sinks/sse.ts): it gets the heartbeat and is ended on shutdown.
+ */
+export interface OpenStream {
+  heartbeat(): void;
+  shutdown(): Promise<void>;
+  /** Resolves once the stream is over and its delivery stopped. */
+  readonly closed: Promise<void>;
+}
+
 export class WebSocketRegistry {
   /** The instance's live feed (the bus owns it). */
   readonly hub: LiveFeed;
@@ -25,6 +36,8 @@ export class WebSocketRegistry {
   readonly #quotas: Quotas | undefined;
   #pinger: NodeJS.Timeout | undefined;
   #closing = false;
+  readonly #streams = new Set<OpenStream>();
+  #streamBeat: NodeJS.Timeout | undefined;
 
   private constructor(bus: Bus, config: Config, log: Logger, quotas: Quotas | undefined) {
     this.#bus = bus;
@@ -46,6 +59,11 @@ export class WebSocketRegistry {
     // One timer for every connection: ping, and drop those that did not answer the previous ping.
     ws.#pinger = setInterval(() => ws.#heartbeat(), config.WS_PING_INTERVAL);
     ws.#pinger.unref();
+    // One timer for every event stream too: its `: hb` comment and stall check.
+    ws.#streamBeat = setInterval(() => {
+      for (const s of ws.#streams) s.heartbeat();
+    }, config.SSE_HEARTBEAT_INTERVAL);
+    ws.#streamBeat.unref();
     return ws;
   }
 
@@ -58,6 +76,19 @@ export class WebSocketRegistry {
     const counts = new Map<string, number>();
     for (const conn of this.#connections) conn.countSubscriptions(counts);
     return counts;
+  }
+
+  /** Open event streams (Server-Sent Events); WebSockets are `connectionCount`. */
+  get streamCount(): number {
+    return this.#streams.size;
+  }
+
+  /** Keeps an open stream until it closes; false (the caller ends it) once the instance is closing. */
+  addStream(stream: OpenStream): boolean {
+    if (this.#closing) return false;
+    this.#streams.add(stream);
+    void stream.closed.then(() => this.#streams.delete(stream));
+    return true;
   }
 
   accept(socket: WebSocket, principal: Principal, log: Logger): void {
@@ -99,14 +130,23 @@ export class WebSocketRegistry {
     for (const conn of this.#connections) conn.heartbeat();
   }
 
-  /** app.close(): every connection gets 1001 and its consumers are deleted before NATS drains. */
+  /**
+   * app.close(): every connection gets 1001, every event stream `event: close` (`shutting_down`),
+   * and their consumers are deleted before NATS drains.
+   */
   async close(): Promise<void> {
     this.#closing = true;
     clearInterval(this.#pinger);
+    clearInterval(this.#streamBeat);
     const conns = [...this.#connections];
     this.#connections.clear();
     for (const c of conns) c.close(CLOSE_CODES.GOING_AWAY.code, 'gateway shutting down');
-    await Promise.all(conns.map((c) => c.dispose().catch(() => undefined)));
+    const streams = [...this.#streams];
+    this.#streams.clear();
+    await Promise.all([
+      ...conns.map((c) => c.dispose().catch(() => undefined)),
+      ...streams.map((s) => s.shutdown().catch(() => undefined)),
+    ]);
   }
 }
 

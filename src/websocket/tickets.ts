@@ -8,7 +8,10 @@
 // every ticket (WS_TICKET_TTL, which every instance should share), and a second redemption is
 // answered `duplicate` (src/bus/ticket-store.ts).
 import { randomBytes } from 'node:crypto';
+import type { FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { Principal, Scope } from '../auth/api-keys.ts';
+import type { KeyRing } from '../auth/key-ring.ts';
+import { authorize, bearerKey } from '../auth/authenticate.ts';
 import type { Bus } from '../bus/index.ts';
 import { GatewayError } from '../errors.ts';
 import { SigningSecrets } from '../signing-secrets.ts';
@@ -86,4 +89,34 @@ export class WsTickets {
     if (typeof claims.e !== 'number' || claims.e <= now) throw new GatewayError('GW_INVALID_TICKET', 'The ticket has expired');
     return claims;
   }
+}
+
+/**
+ * An onRequest hook for routes that accept a ticket instead of the key (EventSource in browsers,
+ * like the WebSocket upgrade): `?ticket=` when there is no `Authorization` header, else the key.
+ * Either way the principal needs `scope`.
+ */
+export function requireScopeOrTicket(keys: KeyRing, tickets: WsTickets, scope: Scope): onRequestHookHandler {
+  return async function authenticateWithTicket(req: FastifyRequest) {
+    const ticket = (req.query as { ticket?: unknown }).ticket;
+    if (req.headers.authorization === undefined && typeof ticket === 'string') {
+      req.principal = await principalOfTicket(keys, tickets, ticket, scope);
+      return;
+    }
+    req.principal = authorize(keys, bearerKey(req.headers.authorization), scope);
+  };
+}
+
+/**
+ * The principal a ticket was issued to, if it may still act: the key it was traded for not revoked
+ * or expired since, its tenant enabled, and the scope the operation needs.
+ */
+export async function principalOfTicket(keys: KeyRing, tickets: WsTickets, ticket: string, scope: Scope): Promise<Principal> {
+  const principal = await tickets.redeem(ticket);
+  if (principal.keyId !== undefined && !keys.keyValid(principal.keyId)) {
+    throw new GatewayError('GW_UNAUTHORIZED', 'The API key this ticket was issued for is no longer valid');
+  }
+  keys.assertEnabled(principal.tenantId);
+  if (!principal.scopes.has(scope)) throw new GatewayError('GW_FORBIDDEN_SCOPE', `This operation needs the "${scope}" scope`);
+  return principal;
 }

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import http.client
 import json
+import random
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Union, cast
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Union, cast
 
 from .types import (
     AckResult,
@@ -26,6 +28,8 @@ from .types import (
     RedriveResult,
     StartPosition,
     StoredEvent,
+    StreamClose,
+    TailEvent,
 )
 
 
@@ -168,6 +172,72 @@ class GatewayClient:
         """``POST /v1/ws-tickets``: a single-use ticket for ``GET /v1/ws?ticket=``."""
         return cast(Dict[str, Any], self._request("POST", "/v1/ws-tickets"))
 
+    # Live tail (Server-Sent Events) -----------------------------------------------------------
+
+    def tail(
+        self,
+        types: Optional[Sequence[str]] = None,
+        filter: Optional[Mapping[str, Any]] = None,
+        last_event_id: Optional[int] = None,
+        from_seq: Optional[int] = None,
+        reconnect: bool = True,
+        max_attempts: Optional[int] = None,
+        read_timeout: float = 60.0,
+        on_close: Optional[Callable[[StreamClose], None]] = None,
+    ) -> Iterator[TailEvent]:
+        """``GET /v1/events/stream``: the tenant's events as they are stored, as a generator of
+        ``{"id", "type", "event"}`` (docs/sse.md). Only new events, unless ``last_event_id`` (resume
+        after it) or ``from_seq`` (start at it) is given. After a dropped connection, a read timeout
+        (no heartbeat for ``read_timeout`` seconds) or the gateway ending the stream (``on_close``
+        gets its ``event: close``), it reconnects with backoff sending ``Last-Event-ID``: no event is
+        skipped or yielded twice. A refused request (bad key, filter, ...) raises
+        :class:`GatewayProblem`. Stop by breaking out of the loop (or ``close()`` on the generator).
+
+            for item in client.tail(types=["order.*"]):
+                print(item["id"], item["type"], item["event"]["data"])
+        """
+        last = last_event_id
+        attempt = 0
+        while True:
+            query: Dict[str, Any] = {"types": ",".join(types) if types else None}
+            if filter is not None:
+                query["filter"] = json.dumps(dict(filter), separators=(",", ":"))
+            if last is None and from_seq is not None:
+                query["from_seq"] = from_seq
+            headers = {"Accept": "text/event-stream"}
+            if last is not None:
+                headers["Last-Event-ID"] = str(last)
+            try:
+                response = self._open("GET", "/v1/events/stream", headers=headers, query=query, timeout=read_timeout)
+                try:
+                    for record in _sse_records(response):
+                        if record["event"] == "close" and record["id"] is None:
+                            if on_close is not None:
+                                on_close(cast(StreamClose, json.loads(record["data"])))
+                            continue
+                        if record["id"] is None:
+                            continue
+                        seq = int(record["id"])
+                        if last is not None and seq <= last:
+                            continue  # already yielded: in order on one stream
+                        last = seq
+                        attempt = 0
+                        yield {"id": seq, "type": record["event"], "event": json.loads(record["data"])}
+                finally:
+                    response.close()
+                failure: Exception = ConnectionError("the event stream ended")
+            except GatewayProblem as problem:
+                if problem.status < 500 and problem.status != 429:
+                    raise
+                failure = problem
+            except (OSError, http.client.HTTPException) as err:  # URLError, timeouts, resets, IncompleteRead
+                failure = err
+            attempt += 1
+            if not reconnect or (max_attempts is not None and attempt > max_attempts):
+                raise ConnectionError(f"the event stream failed: {failure}") from failure
+            # Exponential backoff with jitter, so a restarted gateway is not hit by every client at once.
+            time.sleep(min(30.0, 0.25 * 2 ** (attempt - 1)) * (0.5 + random.random() / 2))
+
     # Pull consumers ---------------------------------------------------------------------------
 
     def put_consumer(
@@ -246,6 +316,29 @@ class GatewayClient:
 
     # HTTP -------------------------------------------------------------------------------------
 
+    def _open(
+        self,
+        method: str,
+        path: str,
+        headers: Optional[Dict[str, str]] = None,
+        query: Optional[Mapping[str, Any]] = None,
+        timeout: Optional[float] = None,
+    ) -> http.client.HTTPResponse:
+        """An open response to read as it arrives (a stream); a non-2xx answer is raised as GatewayProblem."""
+        url = self.base_url + path
+        if query:
+            pairs = {k: v for k, v in query.items() if v is not None}
+            if pairs:
+                url += "?" + urllib.parse.urlencode(pairs, doseq=True)
+        all_headers = dict(headers or {})
+        if self.api_key is not None:
+            all_headers["Authorization"] = f"Bearer {self.api_key}"
+        request = urllib.request.Request(url, method=method, headers=all_headers)
+        try:
+            return cast(http.client.HTTPResponse, urllib.request.urlopen(request, timeout=timeout or self.timeout))
+        except urllib.error.HTTPError as err:
+            raise _problem(err) from None
+
     def _request(
         self,
         method: str,
@@ -272,14 +365,47 @@ class GatewayClient:
             with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:
                 return json.loads(response.read() or b"null")
         except urllib.error.HTTPError as err:
-            raw = err.read()
+            raise _problem(err) from None
+
+
+def _problem(err: urllib.error.HTTPError) -> GatewayProblem:
+    raw = err.read()
+    problem = None
+    if (err.headers.get("Content-Type") or "").startswith("application/problem+json"):
+        try:
+            problem = json.loads(raw)
+        except ValueError:
             problem = None
-            if (err.headers.get("Content-Type") or "").startswith("application/problem+json"):
-                try:
-                    problem = json.loads(raw)
-                except ValueError:
-                    problem = None
-            raise GatewayProblem.from_response(err.code, problem, err.headers) from None
+    return GatewayProblem.from_response(err.code, problem, err.headers)
+
+
+def _sse_records(response: Any) -> Iterator[Dict[str, Any]]:
+    """The records of a ``text/event-stream`` (the WHATWG rules: ``:`` starts a comment, a blank
+    line dispatches, ``data`` lines join with a newline), read line by line as they arrive."""
+    record_id: Optional[str] = None
+    event = ""
+    data: List[str] = []
+    while True:
+        raw = response.readline()
+        if not raw:
+            return
+        line = raw.decode("utf-8").rstrip("\r\n")
+        if line == "":
+            if data or record_id is not None:
+                yield {"id": record_id, "event": event or "message", "data": "\n".join(data)}
+            record_id, event, data = None, "", []
+            continue
+        if line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        if value.startswith(" "):
+            value = value[1:]
+        if name == "id":
+            record_id = value
+        elif name == "event":
+            event = value
+        elif name == "data":
+            data.append(value)
 
 
 def _headers(correlation_id: Optional[str], traceparent: Optional[str]) -> Dict[str, str]:

@@ -183,3 +183,21 @@ class RedriveItem(TypedDict, total=False):
 class RedriveResult(TypedDict):
     results: List[RedriveItem]
     redriven: int
+
+
+class TailEvent(TypedDict):
+    """One event of :meth:`GatewayClient.tail` (Server-Sent Events): ``id`` is its stream sequence
+    (resume after it with ``last_event_id``), ``type`` its event type, ``event`` the stored envelope."""
+
+    id: int
+    type: str
+    event: EventEnvelope
+
+
+class StreamClose(TypedDict, total=False):
+    """The ``event: close`` record the gateway sends before it ends a stream."""
+
+    reason: Literal["slow_consumer", "shutting_down", "error"]
+    message: str
+    code: str
+    last_id: int

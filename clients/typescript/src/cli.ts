@@ -5,12 +5,14 @@
 import { parseArgs } from 'node:util';
 import { createGatewayClient, type GatewayClient, GatewayProblemError } from './gateway-client.ts';
 import type { EventEnvelope, EventInput, StartPosition, StoredEvent } from './generated/openapi.ts';
+import { tailEvents } from './sse.ts';
 import { subscribe } from './subscription.ts';
 
 const USAGE = `Usage: platforma-events [--url URL] [--key KEY] [--json] <command> ...
 
   publish --type T --source S --data JSON [--correlation-id ID] [--id ID]
   tail [--types P]... [--filter JSON] [--from new|all|SEQ|TIME] [--group G]
+  tail --sse [--types P]... [--filter JSON] [--from new|all|SEQ]   (Server-Sent Events: plain HTTP)
   history [--types P]... [--since TIME] [--until TIME] [--correlation-id ID] [--source S] [--limit N]
   saga <correlation_id>
   consumers get|delete <name>
@@ -49,6 +51,7 @@ const OPTIONS = {
   seq: { type: 'string', multiple: true },
   all: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
+  sse: { type: 'boolean' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -174,8 +177,37 @@ async function saga(client: GatewayClient, correlationId: string | undefined): P
   if (!json && trace.summary.failed) process.stdout.write(`${red('failed')}\n`);
 }
 
+/** `tail --sse`: the same tail over GET /v1/events/stream, resuming with Last-Event-ID after a drop. */
+async function tailSse(v: Values, baseUrl: string, apiKey: string): Promise<void> {
+  if (v.group) throw new UsageError('tail --sse has no consumer groups; use tail over WebSocket');
+  const types = list(v.types).length ? list(v.types) : ['*'];
+  let fromSeq: number | undefined;
+  if (v.from === 'all') fromSeq = 1;
+  else if (v.from !== undefined && v.from !== 'new') {
+    if (!/^[1-9][0-9]*$/.test(v.from)) throw new UsageError('tail --sse --from takes new, all or a sequence');
+    fromSeq = Number(v.from);
+  }
+  const stream = tailEvents({
+    baseUrl,
+    apiKey,
+    types,
+    ...(fromSeq !== undefined ? { fromSeq } : {}),
+    ...(v.filter ? { filter: parseJson(v.filter, 'filter') as Record<string, unknown> } : {}),
+    onOpen: (o) => progress(`streaming ${types.join(', ')}${o.startSeq !== undefined ? ` from #${o.startSeq}` : ''}`),
+    onEvent: (event, meta) => out({ seq: meta.id, event }, () => eventLine(event, meta.id)),
+    onClose: (c) => progress(`stream closed by the gateway (${c.reason}); resuming`),
+    onError: (err) => progress(`${err.message}`),
+  });
+  const stop = () => void stream.close();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const err = await stream.closed;
+  if (err) throw err;
+}
+
 async function tail(v: Values, baseUrl: string, apiKey: string | undefined): Promise<void> {
   if (!apiKey) throw new UsageError('tail needs a key (--key or PLATFORMA_KEY)');
+  if (v.sse) return tailSse(v, baseUrl, apiKey);
   const types = list(v.types).length ? list(v.types) : ['*'];
   const from = startPosition(v.from);
   const sub = subscribe({

@@ -14,3 +14,4 @@ export type {
 } from './generated/websocket.ts';
 export * from './gateway-client.ts';
 export * from './subscription.ts';
+export * from './sse.ts';

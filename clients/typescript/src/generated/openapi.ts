@@ -342,6 +342,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/events/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live events as Server-Sent Events
+         * @description The key's tenant's events as they are stored, as a `text/event-stream`: each event is `id: <stream sequence>`, `event: <type>`, `data: <the envelope as one line of JSON>`. Without a position only new events are sent; `Last-Event-ID` (what EventSource sends when it reconnects) resumes at the event after that sequence, `from_seq` starts at that sequence: no gap and no duplicate, and the stream goes on live. A `: hb` comment every SSE_HEARTBEAT_INTERVAL (default 15 s) keeps proxies from closing an idle stream. Type patterns, content filter, tenant isolation and slow-reader handling are those of WebSocket subscriptions: a live stream more than WS_SEND_BUFFER_BYTES behind is ended (`event: close`, reason `slow_consumer`; reconnect with `Last-Event-ID` to resume without loss), a resumed stream pauses instead. Browsers (EventSource cannot send `Authorization`) pass a single-use `ticket` from `POST /v1/ws-tickets`. Errors before the stream starts are problem documents. See docs/sse.md.
+         */
+        get: operations["streamEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1172,6 +1192,16 @@ export interface components {
             stored_at: string;
             event: components["schemas"]["EventEnvelope"];
         };
+        /** StreamClose */
+        StreamClose: {
+            /** @description `slow_consumer`: a live stream fell more than WS_SEND_BUFFER_BYTES behind, or its reader left bytes unread for a whole SSE_HEARTBEAT_INTERVAL; `shutting_down`: the instance stops (reconnect, to another instance); `error`: the delivery failed (`code`). */
+            reason: "slow_consumer" | "shutting_down" | "error";
+            message: string;
+            /** @description The error code, for `error`. */
+            code?: string;
+            /** @description The last event id written on this stream: resume after it. */
+            last_id?: number;
+        };
         /** Tenant */
         Tenant: {
             /**
@@ -1283,6 +1313,7 @@ export type RedriveResult = components['schemas']['RedriveResult'];
 export type StartPosition = components['schemas']['StartPosition'];
 export type StoredCloudEvent = components['schemas']['StoredCloudEvent'];
 export type StoredEvent = components['schemas']['StoredEvent'];
+export type StreamClose = components['schemas']['StreamClose'];
 export type Tenant = components['schemas']['Tenant'];
 export type TenantLimits = components['schemas']['TenantLimits'];
 export type TenantSettings = components['schemas']['TenantSettings'];
@@ -4059,6 +4090,135 @@ export interface operations {
                 };
             };
             /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`, `GW_NOT_READY`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance; the gateway is not ready. */
+            503: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    streamEvents: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Type patterns: `order.created` (one type), `order.*` (a domain) or `*` (all). Comma-separated or repeated; an event matching any pattern is sent. Omitted: all.
+                 * @example [
+                 *       "order.*"
+                 *     ]
+                 */
+                types?: string[];
+                /**
+                 * @description A content filter (docs/content-filter.md) as JSON, URL-encoded; events it rejects are not sent.
+                 * @example {"data":{"order_id":[{"prefix":"ord_"}]}}
+                 */
+                filter?: string;
+                /** @description Start at this stream sequence (inclusive; resume with the last `id` + 1), then go on live. `Last-Event-ID` takes precedence. Omitted: only new events. */
+                from_seq?: number;
+                /** @description A single-use ticket from `POST /v1/ws-tickets`, instead of `Authorization` (browsers). Never put an API key in a URL. */
+                ticket?: string;
+                /**
+                 * @description `envelope` (default): each `data:` is the stored envelope; `cloudevents`: a structured-mode CloudEvent 1.0 (docs/cloudevents.md).
+                 * @example cloudevents
+                 */
+                format?: components["schemas"]["EventFormat"];
+            };
+            header?: {
+                /**
+                 * @description The `id` of the last event received: the stream resumes at the next event of the tenant matching the selection.
+                 * @example 42
+                 */
+                "Last-Event-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stream (`text/event-stream`), until the client disconnects. Before the gateway ends it, it sends `event: close` with a `StreamClose` JSON object; `X-Start-Seq` is the first sequence the stream can send when it starts from a position, and `X-Stream-Truncated: true` says that position was older than the oldest event still stored. */
+            200: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The first sequence the stream sends, when it starts from a position. */
+                    "X-Start-Seq"?: number;
+                    /** @description `true` when the position was older than the oldest event still stored: the stream starts at the oldest. */
+                    "X-Stream-Truncated"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example id: 42
+                     *     event: order.created
+                     *     data: {"id":"evt_abc123","type":"order.created","version":"1.0","tenant_id":"ten_xyz789","timestamp":"2026-03-15T10:05:22Z","source":"order-service","data":{"order_id":"ord_xyz789"},"metadata":{"correlation_id":"req_abc123"}}
+                     *
+                     *     : hb
+                     */
+                    "text/event-stream": string;
+                };
+            };
+            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid, or the request is not the kind the endpoint takes. */
+            400: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_UNAUTHORIZED`, `GW_API_KEY_EXPIRED`, `GW_INVALID_TICKET`: missing or unknown api key; the api key has expired; the websocket ticket is invalid, expired or already used. */
+            401: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_FORBIDDEN_SCOPE`, `GW_TENANT_DISABLED`: the api key lacks the scope this operation needs; the api key's tenant is disabled. */
+            403: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_INVALID_FILTER`: the content filter is invalid. */
+            422: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_INTERNAL`: internal error. */
+            500: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance. */
             503: {
                 headers: {
                     /** @description Request id, also in logs and in problem bodies. */

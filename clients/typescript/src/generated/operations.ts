@@ -8,7 +8,7 @@ type JsonBody<O> = O extends { requestBody?: { content: { 'application/json': in
 /** The JSON body of an operation's 2xx answer. */
 type Ok<O> = O extends { responses: infer R } ? { [S in keyof R]: S extends 200 | 201 | 202 ? (R[S] extends { content: { 'application/json': infer B } } ? B : never) : never }[keyof R] : never;
 
-export const OPERATION_IDS = ["publishEvent","listEvents","publishEventBatch","listEventTypes","getHealth","getReadiness","getCorrelation","createWsTicket","putConsumer","getConsumer","deleteConsumer","fetchConsumer","ackConsumer","listConsumers","listDeadLetters","redriveDeadLetters","createApiKey","listApiKeys","deleteApiKey","putTenant","getTenant"] as const;
+export const OPERATION_IDS = ["publishEvent","listEvents","publishEventBatch","listEventTypes","getHealth","getReadiness","getCorrelation","createWsTicket","putConsumer","getConsumer","deleteConsumer","fetchConsumer","ackConsumer","listConsumers","listDeadLetters","redriveDeadLetters","createApiKey","listApiKeys","deleteApiKey","putTenant","getTenant","streamEvents"] as const;
 
 /** Every operation of the document as a method; `unwrap` turns a non-2xx answer into an error. */
 export function bindOperations(api: Client<paths>, unwrap: <T>(result: { data?: T; error?: unknown; response: Response }) => T) {
@@ -76,6 +76,9 @@ export function bindOperations(api: Client<paths>, unwrap: <T>(result: { data?: 
     /** `GET /v1/admin/tenants/{tenant_id}`: A tenant's settings */
     getTenant: async (tenant_id: string, options: { signal?: AbortSignal } = {}): Promise<Ok<operations['getTenant']>> =>
       unwrap(await api.GET('/v1/admin/tenants/{tenant_id}', { params: { path: { tenant_id } }, signal: options.signal } as never)),
+    /** `GET /v1/events/stream`: Live events as Server-Sent Events */
+    streamEvents: async (options: { query?: NonNullable<operations['streamEvents']['parameters']['query']>; headers?: NonNullable<operations['streamEvents']['parameters']['header']>; signal?: AbortSignal } = {}): Promise<ReadableStream<Uint8Array>> =>
+      unwrap(await api.GET('/v1/events/stream', { params: { query: options.query, header: options.headers }, parseAs: 'stream', signal: options.signal } as never)),
   };
 }
 
