@@ -15,6 +15,14 @@ import { publishEvent } from './publishEvent.ts';
 import { publishEventBatch } from './publishEventBatch.ts';
 import { putConsumer } from './putConsumer.ts';
 import { redriveDeadLetters } from './redriveDeadLetters.ts';
+import { deleteWebhook } from './deleteWebhook.ts';
+import { getWebhook } from './getWebhook.ts';
+import { listWebhookAttempts } from './listWebhookAttempts.ts';
+import { listWebhooks } from './listWebhooks.ts';
+import { pauseWebhook } from './pauseWebhook.ts';
+import { putWebhook } from './putWebhook.ts';
+import { resumeWebhook } from './resumeWebhook.ts';
+import { rotateWebhookSecret } from './rotateWebhookSecret.ts';
 
 // Typed per operation: a missing handler, or one whose types differ from its operation's schemas,
 // fails the typecheck.
@@ -34,4 +42,12 @@ export const handlers: { [Id in OperationId]: Handler<Id> } = {
   ackConsumer,
   listDeadLetters,
   redriveDeadLetters,
+  putWebhook,
+  listWebhooks,
+  getWebhook,
+  deleteWebhook,
+  pauseWebhook,
+  resumeWebhook,
+  rotateWebhookSecret,
+  listWebhookAttempts,
 };

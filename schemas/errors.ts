@@ -62,6 +62,11 @@ const TABLE = {
   GW_TOO_MANY_SUBSCRIPTIONS: { status: 429, title: 'The connection holds the most subscriptions allowed', retryable: true },
   GW_NOT_IN_FLIGHT: { status: 409, title: 'No unacknowledged event with this seq on the subscription', retryable: false },
   GW_INTERNAL: { status: 500, title: 'Internal error', retryable: false },
+  GW_WEBHOOK_URL_REFUSED: {
+    status: 422,
+    title: 'The webhook URL is refused: not https, or its host resolves to a loopback, private, link-local or metadata address',
+    retryable: false,
+  },
 } as const satisfies Record<string, ErrorRow>;
 
 /** Every code the gateway answers with. */

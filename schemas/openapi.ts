@@ -24,6 +24,7 @@ import { CorrelationId } from './identifiers.ts';
 import { HISTORY_COMPONENTS, HISTORY_OPERATIONS } from './history.ts';
 import { BUS_ERRORS, buildDocument, type OperationSpec, type ParameterSpec } from './openapi-builder.ts';
 import { WS_OPERATIONS, WsTicket } from './websocket.ts';
+import { WEBHOOK_COMPONENTS, WEBHOOK_DELIVERY_SECTION, WEBHOOK_OPERATIONS } from './webhooks.ts';
 
 // Each operation lists its own error codes; those of authentication, parsing and the catch-all are
 // added by impliedErrors (schemas/openapi-builder.ts).
@@ -208,11 +209,19 @@ export const OPERATIONS = [
   ...WS_OPERATIONS,
   ...CONSUMER_OPERATIONS,
   ...DEAD_LETTER_OPERATIONS,
+  ...WEBHOOK_OPERATIONS,
 ] as const satisfies readonly OperationSpec[];
-export const COMPONENTS = [...CORE_COMPONENTS, ...HISTORY_COMPONENTS, WsTicket, ...CONSUMER_COMPONENTS, ...DEAD_LETTER_COMPONENTS];
+export const COMPONENTS = [
+  ...CORE_COMPONENTS,
+  ...HISTORY_COMPONENTS,
+  WsTicket,
+  ...CONSUMER_COMPONENTS,
+  ...DEAD_LETTER_COMPONENTS,
+  ...WEBHOOK_COMPONENTS,
+];
 
 export function buildOpenApiDocument(): Record<string, unknown> {
-  return buildDocument(
+  const document = buildDocument(
     {
       title: 'PLATFORMA Event Gateway',
       version: '0.1.0',
@@ -229,9 +238,12 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           name: 'consumers',
           description: 'HTTP pull consumers (durable, stateless on the gateway) and their dead letters (docs/consumers.md).',
         },
+        { name: 'webhooks', description: 'Signed HTTP push of events to a URL of yours (docs/webhooks.md).' },
       ],
     },
     OPERATIONS,
     COMPONENTS,
   );
+  // OpenAPI 3.1: the requests the gateway itself sends (webhook deliveries).
+  return { ...document, webhooks: WEBHOOK_DELIVERY_SECTION };
 }

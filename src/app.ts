@@ -21,6 +21,7 @@ import { contractPlugin } from './plugins/contract.ts';
 import { httpPlugin } from './plugins/http.ts';
 import { restPlugin } from './plugins/rest.ts';
 import { websocketPlugin } from './plugins/websocket.ts';
+import { webhooksPlugin } from './plugins/webhooks.ts';
 import { clientErrorHandler, problemHandler } from './problem-handler.ts';
 
 declare module 'fastify' {
@@ -81,6 +82,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(cataloguePlugin, { catalogue: opts.catalogue });
   await app.register(contractPlugin);
   await app.register(websocketPlugin);
+  await app.register(webhooksPlugin);
   await app.register(restPlugin);
   return app;
 }

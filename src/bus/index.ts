@@ -16,6 +16,7 @@
 //   live-feed.ts    the per-instance live feed (stream republish → in-process listeners)
 //   dead-letters.ts dead-lettering, listing and redrive
 //   ticket-store.ts single use of WebSocket ticket nonces
+//   webhooks.ts     webhook definitions (KV), their consumers and recent delivery attempts
 //   subjects.ts     the subject layout; errors.ts  translation and named codes
 import type { Logger } from 'pino';
 import type { EventEnvelope } from '../../schemas/envelope.ts';
@@ -56,6 +57,15 @@ import { LiveFeed } from './live-feed.ts';
 import { Publisher, type PublishResult } from './publisher.ts';
 import { ensureStreams, type StreamBounds, streamBounds, streamReady } from './streams.ts';
 import { TicketNonces } from './ticket-store.ts';
+import {
+  deleteWebhookConsumer,
+  ensureWebhookConsumer,
+  openWebhookSource,
+  type WebhookConsumerSpec,
+  type WebhookPosition,
+  WebhookStore,
+  webhookPosition,
+} from './webhooks.ts';
 
 export type { OrderedSource, Selection } from './consumers.ts';
 export type { BusConfig } from './context.ts';
@@ -68,6 +78,8 @@ export { decodeCursor, encodeCursor, sameFilters } from './history.ts';
 export type { LiveEvent, LiveFeed, LiveListener } from './live-feed.ts';
 export type { PublishResult } from './publisher.ts';
 export type { StreamBounds } from './streams.ts';
+export type { WebhookConsumerSpec, WebhookPosition, WebhookRecord, WebhookStore } from './webhooks.ts';
+export { webhookDeadLetterName } from './webhooks.ts';
 
 /** How long `streamReady` waits for the event stream to answer (`/readyz` answers within a second). */
 const READINESS_TIMEOUT_MS = 750;
@@ -83,6 +95,7 @@ export class Bus {
   #readyPublisher: Publisher | undefined;
   #closed = false;
   #tickets: TicketNonces | undefined;
+  #webhooks: WebhookStore | undefined;
   /** Resolves once NATS is connected and the streams are ensured (pending for good if closed before). */
   readonly ready: Promise<void>;
   /**
@@ -304,6 +317,33 @@ export class Bus {
   ): Promise<void> {
     const durables = [durableName(who.tenant, who.consumer), legacyDurableName(who.tenant, who.consumer)];
     return settleHandle(this.#conn, handle, { consumer: who.consumer, durables }, action);
+  }
+
+  // ---- webhooks
+
+  /** Webhook definitions (get, create, compare-and-set update, delete, list, watch) and recent attempts. */
+  get webhooks(): WebhookStore {
+    this.#webhooks ??= new WebhookStore(this.#conn);
+    return this.#webhooks;
+  }
+
+  /** Creates the webhook's consumer or updates its types and limits; true when created now. */
+  ensureWebhookConsumer(tenant: string, name: string, spec: WebhookConsumerSpec): Promise<boolean> {
+    return ensureWebhookConsumer(this.#conn, tenant, name, spec);
+  }
+
+  deleteWebhookConsumer(tenant: string, name: string): Promise<boolean> {
+    return deleteWebhookConsumer(this.#conn, tenant, name);
+  }
+
+  /** How far the webhook's delivery is behind; undefined when it has no consumer. */
+  webhookPosition(tenant: string, name: string): Promise<WebhookPosition | undefined> {
+    return webhookPosition(this.#conn, tenant, name);
+  }
+
+  /** Pulls from the webhook's consumer (GW_NOT_FOUND when it has none). */
+  openWebhook(tenant: string, name: string): Promise<AckedSource> {
+    return openWebhookSource(this.#conn, tenant, name);
   }
 
   // ---- WebSocket tickets
