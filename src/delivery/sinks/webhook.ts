@@ -69,6 +69,9 @@ export interface TraceContext {
   tracestate?: string | undefined;
 }
 
+/** After a 410, when the event is offered again (to whichever instance still delivers the webhook). */
+const GONE_REDELIVERY_DELAY_MS = 2000;
+
 const signers = new Map<string, Signer>();
 
 /** A signer per secret, kept while the secret is in use (at most a few per webhook). */
@@ -142,6 +145,8 @@ export class WebhookSink implements Sink {
   #agent: http.Agent | https.Agent;
   #outstanding = 0;
   #closing = false;
+  /** The receiver answered 410: nothing more is sent (until the dispatcher restarts the delivery). */
+  #gone = false;
   #waiters: ((ready: boolean) => void)[] = [];
   #idle: (() => void)[] = [];
 
@@ -174,7 +179,7 @@ export class WebhookSink implements Sink {
   }
 
   get ready(): boolean {
-    return !this.#closing && this.#outstanding < this.#target.maxInFlight;
+    return !this.#closing && !this.#gone && this.#outstanding < this.#target.maxInFlight;
   }
 
   waitReady(): Promise<boolean> {
@@ -185,8 +190,8 @@ export class WebhookSink implements Sink {
 
   write(event: EventRef, delivery: number, written?: (err?: Error, retryAfterMs?: number) => void): void {
     const done = written ?? (() => undefined);
-    if (this.#closing) {
-      done(new Error('the webhook delivery is stopping'), 0);
+    if (this.#closing || this.#gone) {
+      done(new Error('the webhook delivery is stopping'), this.#gone ? GONE_REDELIVERY_DELAY_MS : 0);
       return;
     }
     this.#outstanding++;
@@ -216,8 +221,10 @@ export class WebhookSink implements Sink {
       } else if (status === 410) {
         record.outcome = 'disabled';
         record.error = 'HTTP 410 Gone: the webhook is disabled';
-        // It waits (unacknowledged) for a resume; no instance pulls a disabled webhook.
-        done(new Error('410 Gone'), 0);
+        // This instance sends nothing more; the others stop once the disabled state reaches them,
+        // well before the event is offered again. It waits, unacknowledged, for a resume.
+        this.#gone = true;
+        done(new Error('410 Gone'), GONE_REDELIVERY_DELAY_MS);
         this.#hooks.gone(`The receiver answered 410 Gone at ${new Date().toISOString()} (event ${id})`);
       } else {
         record.error = answer.error ?? `HTTP ${status}`;
