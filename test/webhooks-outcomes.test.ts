@@ -5,6 +5,7 @@
 // own webhook; the address check also runs at connect time.
 import t from 'tap';
 import { call, publish } from './helpers/consumers.ts';
+import { putWebhook } from './helpers/webhooks.ts';
 import { eventually, waitOut } from './helpers/eventually.ts';
 import { KEYS, startGateway } from './helpers/gateway.ts';
 import { startNats } from './helpers/nats.ts';
@@ -36,12 +37,12 @@ t.test('a receiver failing twice then succeeding gets the same event three times
     seen.set(r.id, n);
     return { status: n <= 2 ? 500 : 204 };
   });
-  const created = await call(app, KEYS.a, 'PUT', '/v1/webhooks/flaky', {
+  const created = await putWebhook(app, KEYS.a, 'flaky', {
     url: receiver.url,
     types: ['*'],
     retry: { max_attempts: 5, initial_backoff: 200, max_backoff: 1000 },
   });
-  t.equal(created.status, 201);
+  t.equal(created.status, 201, JSON.stringify(created.body));
   const events = [await publish(app, KEYS.a), await publish(app, KEYS.a), await publish(app, KEYS.a)];
   await eventually('every event delivered', () => events.every((e) => receiver.deliveredIds().has(e.id)), Boolean, { timeoutMs: 30_000 });
   for (const e of events) {
@@ -73,7 +74,7 @@ t.test('410 Gone disables the webhook (visible), nothing is sent until resume, t
   const { app } = await startGateway(t, nats.url, LOCAL);
   let gone = true;
   const receiver = await startReceiver(t, () => ({ status: gone ? 410 : 200 }));
-  t.equal((await call(app, KEYS.a, 'PUT', '/v1/webhooks/gone', { url: receiver.url, types: ['*'], max_in_flight: 1 })).status, 201);
+  t.equal((await putWebhook(app, KEYS.a, 'gone', { url: receiver.url, types: ['*'], max_in_flight: 1 })).status, 201);
   const first = await publish(app, KEYS.a);
   const webhook = await eventually(
     'the webhook to be disabled',
@@ -116,7 +117,7 @@ t.test('429 with Retry-After waits that long; a Retry-After beyond WEBHOOK_MAX_R
     { status: 200 },
   ];
   const receiver = await startReceiver(t, (r) => answers[r.n - 1] ?? { status: 200 });
-  await call(app, KEYS.a, 'PUT', '/v1/webhooks/busy', {
+  await putWebhook(app, KEYS.a, 'busy', {
     url: receiver.url,
     types: ['*'],
     retry: { max_attempts: 5, initial_backoff: 100 },
@@ -141,7 +142,7 @@ t.test('redirects are not followed: retried to max_attempts, dead-lettered as we
   const receiver = await startReceiver(t, () =>
     redirect ? { status: 302, headers: { location: `${elsewhere.url}/moved` } } : { status: 200 },
   );
-  await call(app, KEYS.a, 'PUT', '/v1/webhooks/moved', {
+  await putWebhook(app, KEYS.a, 'moved', {
     url: receiver.url,
     types: ['*'],
     retry: { max_attempts: 3, initial_backoff: 100 },
@@ -190,7 +191,7 @@ t.test('a receiver that does not answer in WEBHOOK_TIMEOUT counts as failed and 
   const nats = await startNats(t);
   const { app } = await startGateway(t, nats.url, { ...LOCAL, WEBHOOK_TIMEOUT: 1000 });
   const receiver = await startReceiver(t, (r) => (r.n === 1 ? { status: 200, hold: true } : { status: 200 }));
-  await call(app, KEYS.a, 'PUT', '/v1/webhooks/stuck', {
+  await putWebhook(app, KEYS.a, 'stuck', {
     url: receiver.url,
     types: ['*'],
     retry: { max_attempts: 3, initial_backoff: 100 },
@@ -219,8 +220,8 @@ t.test("one slow receiver holds only its own webhook: another tenant's is delive
   const { app } = await startGateway(t, nats.url, LOCAL);
   const slow = await startReceiver(t, () => ({ status: 200, hold: true }));
   const fast = await startReceiver(t);
-  await call(app, KEYS.a, 'PUT', '/v1/webhooks/slow', { url: slow.url, types: ['*'], max_in_flight: 3 });
-  await call(app, KEYS.b, 'PUT', '/v1/webhooks/fast', { url: fast.url, types: ['*'] });
+  await putWebhook(app, KEYS.a, 'slow', { url: slow.url, types: ['*'], max_in_flight: 3 });
+  await putWebhook(app, KEYS.b, 'fast', { url: fast.url, types: ['*'] });
   const slowEvents: { id: string }[] = [];
   for (let i = 0; i < 10; i++) slowEvents.push(await publish(app, KEYS.a));
   await eventually(
@@ -248,7 +249,7 @@ t.test('max_in_flight 1 keeps the stream order through retries', async (t) => {
   const nats = await startNats(t);
   const { app } = await startGateway(t, nats.url, LOCAL);
   const receiver = await startReceiver(t, (r) => ({ status: r.n % 3 === 2 ? 500 : 200, delayMs: 10 }));
-  await call(app, KEYS.a, 'PUT', '/v1/webhooks/ordered', {
+  await putWebhook(app, KEYS.a, 'ordered', {
     url: receiver.url,
     types: ['*'],
     max_in_flight: 1,

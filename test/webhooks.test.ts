@@ -4,6 +4,7 @@
 import t from 'tap';
 import { Webhook } from 'standardwebhooks';
 import { call, publish } from './helpers/consumers.ts';
+import { putWebhook } from './helpers/webhooks.ts';
 import { eventually, waitOut } from './helpers/eventually.ts';
 import { KEYS, startGateway } from './helpers/gateway.ts';
 import { startNats } from './helpers/nats.ts';
@@ -16,7 +17,7 @@ t.test('a webhook delivers each event once, signed per Standard Webhooks, with t
   const { app } = await startGateway(t, nats.url, LOCAL);
   const receiver = await startReceiver(t);
 
-  const created = await call(app, KEYS.a, 'PUT', '/v1/webhooks/orders', { url: `${receiver.url}/hook`, types: ['order.*'] });
+  const created = await putWebhook(app, KEYS.a, 'orders', { url: `${receiver.url}/hook`, types: ['order.*'] });
   t.equal(created.status, 201, JSON.stringify(created.body));
   const secret = created.body.secret as string;
   t.match(secret, /^whsec_[A-Za-z0-9+/]+=*$/);
@@ -69,7 +70,7 @@ t.test('a webhook delivers each event once, signed per Standard Webhooks, with t
     (b) => b.lag === 0 && (b.last_delivered_seq as number) > 0,
   );
 
-  const again = await call(app, KEYS.a, 'PUT', '/v1/webhooks/orders', {
+  const again = await putWebhook(app, KEYS.a, 'orders', {
     url: `${receiver.url}/other`,
     types: ['order.*'],
     max_in_flight: 3,
@@ -109,16 +110,16 @@ t.test('scopes and tenants: subscribe manages, each tenant sees only its own web
   const ra = await startReceiver(t);
   const rb = await startReceiver(t);
   const body = (url: string) => ({ url, types: ['*'] });
-  t.equal((await call(app, KEYS.aPublish, 'PUT', '/v1/webhooks/x', body(ra.url))).status, 403, 'publish-only key refused');
+  t.equal((await putWebhook(app, KEYS.aPublish, 'x', body(ra.url))).status, 403, 'publish-only key refused');
   t.equal((await call(app, KEYS.aRead, 'GET', '/v1/webhooks')).status, 403, 'read-only key refused');
-  t.equal((await call(app, KEYS.aSubscribe, 'PUT', '/v1/webhooks/x', body(ra.url))).status, 201);
+  t.equal((await putWebhook(app, KEYS.aSubscribe, 'x', body(ra.url))).status, 201);
   t.equal((await call(app, KEYS.b, 'GET', '/v1/webhooks/x')).status, 404, "another tenant's webhook is not found");
   t.same((await call(app, KEYS.b, 'GET', '/v1/webhooks')).body, { webhooks: [] });
   t.equal((await call(app, KEYS.b, 'POST', '/v1/webhooks/x/pause')).status, 404);
   t.equal((await call(app, KEYS.b, 'POST', '/v1/webhooks/x/rotate-secret')).status, 404);
   t.equal((await call(app, KEYS.b, 'GET', '/v1/webhooks/x/attempts')).status, 404);
   t.same((await call(app, KEYS.b, 'DELETE', '/v1/webhooks/x')).body, { name: 'x', deleted: false }, 'nor deleted');
-  t.equal((await call(app, KEYS.b, 'PUT', '/v1/webhooks/x', body(rb.url))).status, 201, 'the same name is free for another tenant');
+  t.equal((await putWebhook(app, KEYS.b, 'x', body(rb.url))).status, 201, 'the same name is free for another tenant');
 
   const ea = await publish(app, KEYS.a, { type: 'order.created' });
   const eb = await publish(app, KEYS.b, { type: 'order.created' });
@@ -133,7 +134,7 @@ t.test('pause stops delivery on the instance, resume delivers what waited', asyn
   const nats = await startNats(t);
   const { app } = await startGateway(t, nats.url, LOCAL);
   const receiver = await startReceiver(t);
-  t.equal((await call(app, KEYS.a, 'PUT', '/v1/webhooks/p', { url: receiver.url, types: ['*'], max_in_flight: 1 })).status, 201);
+  t.equal((await putWebhook(app, KEYS.a, 'p', { url: receiver.url, types: ['*'], max_in_flight: 1 })).status, 201);
   const first = await publish(app, KEYS.a);
   await eventually('the first delivery', () => receiver.deliveredIds().has(first.id));
   const paused = await call(app, KEYS.a, 'POST', '/v1/webhooks/p/pause');
@@ -160,7 +161,7 @@ t.test('rotating the secret: both secrets sign during the window, each verifies 
   const nats = await startNats(t);
   const { app } = await startGateway(t, nats.url, LOCAL);
   const receiver = await startReceiver(t);
-  const created = await call(app, KEYS.a, 'PUT', '/v1/webhooks/r', { url: receiver.url, types: ['*'] });
+  const created = await putWebhook(app, KEYS.a, 'r', { url: receiver.url, types: ['*'] });
   const oldSecret = created.body.secret as string;
   const rotated = await call(app, KEYS.a, 'POST', '/v1/webhooks/r/rotate-secret');
   t.equal(rotated.status, 200);
@@ -185,7 +186,7 @@ t.test('a rotation window of 0 signs with the new secret only', async (t) => {
   const nats = await startNats(t);
   const { app } = await startGateway(t, nats.url, { ...LOCAL, WEBHOOK_SECRET_ROTATION_WINDOW: 0 });
   const receiver = await startReceiver(t);
-  const created = await call(app, KEYS.a, 'PUT', '/v1/webhooks/r0', { url: receiver.url, types: ['*'] });
+  const created = await putWebhook(app, KEYS.a, 'r0', { url: receiver.url, types: ['*'] });
   const rotated = await call(app, KEYS.a, 'POST', '/v1/webhooks/r0/rotate-secret');
   await waitOut(500, 'the rotation to reach the dispatcher');
   const e = await publish(app, KEYS.a);
@@ -198,7 +199,7 @@ t.test('a rotation window of 0 signs with the new secret only', async (t) => {
 t.test('URLs refused at PUT: private, loopback, link-local and metadata addresses, http, credentials', async (t) => {
   const nats = await startNats(t);
   const { app } = await startGateway(t, nats.url); // no WEBHOOK_ALLOWED_HOSTS, https only
-  const put = (url: string) => call(app, KEYS.a, 'PUT', '/v1/webhooks/ssrf', { url, types: ['*'] });
+  const put = (url: string) => putWebhook(app, KEYS.a, 'ssrf', { url, types: ['*'] });
   for (const url of [
     'https://10.0.0.1/hook',
     'https://169.254.169.254/latest/meta-data/',

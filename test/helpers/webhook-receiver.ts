@@ -16,9 +16,13 @@ export interface Received {
   headers: IncomingHttpHeaders;
   body: string;
   id: string;
+  /** The sender's TCP port (which process sent it: see the failover test). */
+  remotePort: number;
   at: number;
-  /** Answered (or the connection closed) at. */
+  /** Answered at. */
   answeredAt?: number;
+  /** The sender closed the connection before the answer (it died, or gave up). */
+  abandoned?: boolean;
 }
 
 export interface Answer {
@@ -72,17 +76,22 @@ export async function startReceiver(t: Teardown, respond: (r: Received) => Answe
         headers: req.headers,
         body: Buffer.concat(chunks).toString('utf8'),
         id: String(req.headers['webhook-id'] ?? ''),
+        remotePort: req.socket.remotePort ?? 0,
         at: Date.now(),
       };
       receiver.received.push(r);
       receiver.inFlight++;
       receiver.maxInFlight = Math.max(receiver.maxInFlight, receiver.inFlight);
       const a = respond(r);
+      res.once('close', () => {
+        if (r.answeredAt === undefined) r.abandoned = true;
+      });
       const send = () => {
         receiver.inFlight--;
         r.answeredAt = Date.now();
-        if (a.status >= 200 && a.status < 300) ok.add(r.id);
+        // An answer the sender no longer waits for delivered nothing.
         if (res.destroyed) return;
+        if (a.status >= 200 && a.status < 300) ok.add(r.id);
         res.writeHead(a.status, a.headers ?? {});
         res.end(a.body ?? '');
       };
