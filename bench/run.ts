@@ -12,8 +12,9 @@ import { type BenchReport, formatMachine, formatTable, type Row, writeReport } f
 import { loadConfig } from '../src/config.ts';
 import { httpCeiling, type PublishScenarioResult, publishBatch, publishSingle, type SideSummary } from './scenarios/publish.ts';
 import { endToEnd, fanOut, slowConsumer } from './scenarios/websocket.ts';
+import { webhookDeliveries } from './scenarios/webhooks.ts';
 
-const SCENARIOS = ['ceiling', 'publish', 'batch', 'e2e', 'fanout', 'slow'] as const;
+const SCENARIOS = ['ceiling', 'publish', 'batch', 'e2e', 'fanout', 'slow', 'webhooks'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
 const { values } = parseArgs({
@@ -84,7 +85,8 @@ async function main(): Promise<void> {
     ctx = await BenchContext.create(
       nats.server.url,
       nats.server.process.pid as number,
-      () => startGatewayProcess(nats.server.url, {}, values['cpu-prof']),
+      // Webhooks (scenario 6) deliver to a receiver on 127.0.0.1 over plain http.
+      () => startGatewayProcess(nats.server.url, { WEBHOOK_ALLOWED_HOSTS: '127.0.0.1', WEBHOOK_ALLOW_HTTP: 'true' }, values['cpu-prof']),
       settings,
     );
 
@@ -240,6 +242,32 @@ async function main(): Promise<void> {
             gateway: `${r.slow_cut_off_after_s ?? '-'} s; ${r.slow_close_code ?? 'open'}`,
             ratio: '',
             target: 'cut off',
+            pass: undefined,
+          },
+        );
+      } else if (name === 'webhooks') {
+        const r = await webhookDeliveries(ctx);
+        scenarios[name] = r;
+        const label = `6 webhook, ${fmt(r.events)} events (${r.in_flight} in flight); direct: a bare HTTP client`;
+        rows.push(
+          {
+            scenario: label,
+            metric: 'deliveries/s to a local receiver',
+            direct: fmt(r.bare.deliveries_per_s),
+            gateway: fmt(r.webhook.deliveries_per_s),
+            ratio: `${fmt(r.ratio * 100, 1)} %`,
+            target: 'every event delivered',
+            pass: r.all_delivered,
+          },
+          {
+            scenario: label,
+            metric: 'CPU % sender (gateway / bare client), nats, bench (receiver)',
+            direct: `${fmt(r.bare.cpu_percent ?? Number.NaN)}, -, -`,
+            gateway: r.webhook.usage
+              ? `${fmt(r.webhook.usage.cpu_percent.gateway)}, ${fmt(r.webhook.usage.cpu_percent.nats)}, ${fmt(r.webhook.usage.cpu_percent.load_generator)}`
+              : '',
+            ratio: '',
+            target: '',
             pass: undefined,
           },
         );

@@ -7,7 +7,8 @@
 //
 // - A definition that becomes paused, disabled or deleted stops the delivery here (requests under
 //   way finish first, up to WEBHOOK_TIMEOUT); one that changes its URL, secret or retry policy
-//   updates the running sink; one that changes types, filter or max_in_flight restarts it.
+//   updates the running sink; one that changes types, filter, max_in_flight or max_attempts
+//   restarts it (the consumer's subjects and limits, read when the delivery opens, changed).
 // - A 410 Gone marks the webhook disabled in the store, which stops it on every instance.
 // - Attempts are buffered per webhook and stored about once a second, one batch per webhook.
 import type { Logger } from 'pino';
@@ -33,7 +34,7 @@ const FLUSH_EVERY_MS = 1000;
 interface Running {
   tenant: string;
   name: string;
-  /** What a change of forces a restart (types, filter, window). */
+  /** What a change of forces a restart (see shapeOf). */
   shape: string;
   sink: WebhookSink;
   delivery: AckedDelivery | undefined;
@@ -54,7 +55,8 @@ function targetOf(w: StoredWebhook): WebhookTarget {
   };
 }
 
-const shapeOf = (w: StoredWebhook) => JSON.stringify([w.types, w.filter ?? null, w.max_in_flight]);
+/** What the running delivery was opened with: its consumer's subjects and limits, the filter, the window. */
+const shapeOf = (w: StoredWebhook) => JSON.stringify([w.types, w.filter ?? null, w.max_in_flight, w.retry.max_attempts]);
 
 export class WebhookDispatcher {
   readonly #bus: Bus;

@@ -103,15 +103,19 @@ export function outgoingHeaders(
     'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
     'webhook-signature': signature,
   };
-  // Trace context: passed on as the delivered message carries it (W3C `traceparent` and
-  // `tracestate`). The bus's delivered-message type gets these fields from the tracing work; until
-  // then `traceOf` finds none and nothing is added.
+  // Trace context (W3C `traceparent`, `tracestate`), passed on as the delivered message carries it:
+  // see traceOf.
   if (event.trace?.traceparent) headers.traceparent = event.trace.traceparent;
   if (event.trace?.tracestate) headers.tracestate = event.trace.tracestate;
   return headers;
 }
 
-/** The trace context of a delivered event, where the bus provides one (see outgoingHeaders). */
+/**
+ * The trace context of a delivered event, where the bus provides one (see outgoingHeaders).
+ * INTEGRATION POINT (tracing): the bus's delivered-message type is getting optional
+ * `traceparent` / `tracestate`; once the engine's EventRef carries them, read them here. Until
+ * then no event has them and no trace header is sent.
+ */
 function traceOf(event: EventRef): TraceContext | undefined {
   const e = event as EventRef & TraceContext;
   return e.traceparent ? { traceparent: e.traceparent, tracestate: e.tracestate } : undefined;
