@@ -245,6 +245,26 @@ t.test("one slow receiver holds only its own webhook: another tenant's is delive
   t.ok(slow.maxInFlight <= 3);
 });
 
+t.test("a receiver's long answer is read up to WEBHOOK_RESPONSE_MAX_BYTES and dropped: the event counts as delivered", async (t) => {
+  const nats = await startNats(t);
+  const { app } = await startGateway(t, nats.url, { ...LOCAL, WEBHOOK_RESPONSE_MAX_BYTES: 1024 });
+  const receiver = await startReceiver(t, () => ({ status: 200, body: 'x'.repeat(8 * 1048576) }));
+  await putWebhook(app, KEYS.a, 'chatty', { url: receiver.url, types: ['*'], retry: { max_attempts: 2, initial_backoff: 100 } });
+  const events = [await publish(app, KEYS.a), await publish(app, KEYS.a)];
+  const attempts = await eventually(
+    'both attempts recorded',
+    () => attemptsOf(app, 'chatty'),
+    (a) => a.length >= 2,
+    { timeoutMs: 20_000 },
+  );
+  t.match(attempts, [
+    { status: 200, outcome: 'delivered' },
+    { status: 200, outcome: 'delivered' },
+  ]);
+  t.same(attempts.map((a) => a.event_id).sort(), events.map((e) => e.id).sort());
+  t.equal(receiver.received.length, 2, 'each sent once');
+});
+
 t.test('max_in_flight 1 keeps the stream order through retries', async (t) => {
   const nats = await startNats(t);
   const { app } = await startGateway(t, nats.url, LOCAL);

@@ -5,7 +5,8 @@
 // - Definitions: a KV bucket `<STREAM_NAME>_webhooks` (file storage, STREAM_REPLICAS replicas),
 //   key `<tenant>.<name>` (both are subject tokens, so a tenant's keys are `<tenant>.*`), written
 //   with compare-and-set on the revision so concurrent changes on two instances cannot lose one.
-//   Every instance watches the bucket and runs a delivery for each active webhook.
+//   Every instance reads the bucket (last value per key, then each change) and runs a delivery for
+//   each active webhook.
 // - Consumer: a durable JetStream consumer `gwh<length of tenant>_<tenant>_<name>` (its own
 //   namespace: a webhook and an HTTP consumer of the same name are different things), explicit
 //   acks, `max_ack_pending` = the webhook's max_in_flight (a cluster-wide limit: 1 keeps the
@@ -15,8 +16,8 @@
 //   subject of `webhook:<name>`, the name its dead letters are kept and redriven under.
 // - Attempts: a KV bucket `<STREAM_NAME>_webhook_attempts` keeping the last 32 batches per webhook
 //   (a batch: the attempts of one instance over about a second), for a day.
-import { AckPolicy, type ConsumerInfo, StorageType } from '@nats-io/jetstream';
-import { type KV, KvWatchInclude, Kvm } from '@nats-io/kv';
+import { AckPolicy, type ConsumerInfo, DeliverPolicy, StorageType, type StoredMsg } from '@nats-io/jetstream';
+import { type KV, Kvm } from '@nats-io/kv';
 import { nanos } from '@nats-io/transport-node';
 import { GatewayError } from '../errors.ts';
 import type { BusContext } from './context.ts';
@@ -63,6 +64,8 @@ export interface WebhookPosition {
 }
 
 const HISTORY_OF_ATTEMPTS = 32;
+/** How often the definitions are read again from the start (what a lost update could have missed). */
+const RESYNC_MS = 60_000;
 const ATTEMPTS_MAX_AGE_MS = 86_400_000;
 
 const key = (tenant: string, name: string) => `${tenant}.${name}`;
@@ -176,39 +179,60 @@ export class WebhookStore {
 
   /**
    * Calls `onChange` with every definition, then with each change (undefined: deleted), until the
-   * returned function is called. A watch that fails or ends (NATS away, the bucket lost) starts
-   * again, replaying every current definition.
+   * returned function is called. Read with an ordered pull consumer on the bucket's stream (last
+   * value per key, then live), as the rest of the bus reads: nats.js's KV watcher is a push
+   * consumer whose heartbeat monitor can outlive a connection closed while NATS was away. The read
+   * starts again every RESYNC_MS, and after a failure, replaying every current definition.
    */
   watch(onChange: (tenant: string, name: string, record: WebhookRecord | undefined) => void): () => void {
     let stopped = false;
     let current: { stop(): void } | undefined;
+    const bucket = `${this.#ctx.config.STREAM_NAME}_webhooks`;
+    const prefix = `$KV.${bucket}.`;
     const loop = async () => {
       for (let failures = 0; !stopped; ) {
         try {
-          const kv = await this.#bucket('definitions');
-          const watch = await kv.watch({ key: '>', include: KvWatchInclude.LastValue });
-          current = watch;
-          if (stopped) watch.stop();
-          for await (const e of watch) {
-            failures = 0;
-            const dot = e.key.indexOf('.');
-            if (dot < 0) continue;
-            const tenant = e.key.slice(0, dot);
-            const name = e.key.slice(dot + 1);
-            if (e.operation !== 'PUT' || e.length === 0) onChange(tenant, name, undefined);
-            else {
-              try {
-                onChange(tenant, name, { tenant, name, value: e.json<Record<string, unknown>>(), revision: e.revision });
-              } catch (err) {
-                this.#ctx.log.warn({ err, key: e.key }, 'a webhook definition could not be applied');
+          await this.#bucket('definitions');
+          const consumer = await this.#ctx.js.consumers.get(`KV_${bucket}`, {
+            filter_subjects: [`${prefix}>`],
+            deliver_policy: DeliverPolicy.LastPerSubject,
+          });
+          try {
+            const messages = await consumer.consume({ max_messages: 256 });
+            current = messages;
+            if (stopped) messages.stop();
+            const resync = setTimeout(() => messages.stop(), RESYNC_MS);
+            resync.unref();
+            try {
+              for await (const m of messages) {
+                failures = 0;
+                const key = m.subject.slice(prefix.length);
+                const dot = key.indexOf('.');
+                if (dot < 0) continue;
+                const tenant = key.slice(0, dot);
+                const name = key.slice(dot + 1);
+                const op = m.headers?.get('KV-Operation') ?? '';
+                if (op === 'DEL' || op === 'PURGE' || m.data.length === 0) onChange(tenant, name, undefined);
+                else {
+                  try {
+                    onChange(tenant, name, { tenant, name, value: m.json<Record<string, unknown>>(), revision: m.seq });
+                  } catch (err) {
+                    this.#ctx.log.warn({ err, key }, 'a webhook definition could not be applied');
+                  }
+                }
               }
+            } finally {
+              clearTimeout(resync);
             }
+          } finally {
+            void consumer.delete().catch(() => undefined);
           }
         } catch (err) {
           if (stopped) return;
           this.#definitions = undefined;
           failures++;
-          this.#ctx.log.warn({ err, failures }, 'watching webhook definitions failed; retrying');
+          // Retried; a single failure (a timeout on a busy server) is not worth a warning.
+          this.#ctx.log[failures > 2 ? 'warn' : 'info']({ err, failures }, 'reading webhook definitions failed; retrying');
         }
         if (!stopped) await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** Math.min(failures, 6))).unref());
       }
@@ -227,13 +251,28 @@ export class WebhookStore {
     });
   }
 
-  /** Every recorded attempt of the webhook still kept, batch by batch, oldest batch first. */
+  /**
+   * Every recorded attempt of the webhook still kept, batch by batch, oldest batch first: direct
+   * gets along the key's subject (at most HISTORY_OF_ATTEMPTS), no consumer.
+   */
   readAttempts(tenant: string, name: string): Promise<unknown[]> {
-    return this.#run('attempts', async (kv) => {
+    return this.#run('attempts', async () => {
+      const bucket = `${this.#ctx.config.STREAM_NAME}_webhook_attempts`;
+      const subject = `$KV.${bucket}.${key(tenant, name)}`;
       const out: unknown[] = [];
-      const history = await kv.history({ key: key(tenant, name) });
-      for await (const e of history) {
-        if (e.operation === 'PUT' && e.length > 0) out.push(...e.json<unknown[]>());
+      let seq = 1;
+      for (let reads = 0; reads <= HISTORY_OF_ATTEMPTS; reads++) {
+        let m: StoredMsg | null;
+        try {
+          m = await this.#ctx.jsm.direct.getMessage(`KV_${bucket}`, { seq, next_by_subj: subject });
+        } catch (err) {
+          if (isApiError(err, JetStreamApiCodes.NoMessageFound)) break;
+          throw err;
+        }
+        if (!m) break;
+        seq = m.seq + 1;
+        const op = m.header?.get('KV-Operation') ?? '';
+        if (op === '' && m.data.length > 0) out.push(...m.json<unknown[]>());
       }
       return out;
     });

@@ -182,8 +182,14 @@ export class WebhookSink implements Sink {
     return this.#outstanding;
   }
 
+  /**
+   * Room for a quarter of the window at least (one event when the window is 1-4): the engine then
+   * pulls events in batches rather than one per finished request, each pull costing a JetStream
+   * request of its own.
+   */
   get ready(): boolean {
-    return !this.#closing && !this.#gone && this.#outstanding < this.#target.maxInFlight;
+    const max = this.#target.maxInFlight;
+    return !this.#closing && !this.#gone && max - this.#outstanding >= Math.max(1, Math.floor(max / 4));
   }
 
   waitReady(): Promise<boolean> {
