@@ -102,6 +102,14 @@ t.test('a webhook delivers each event once, signed per Standard Webhooks, with t
   await publish(app, KEYS.a, { type: 'order.created' });
   await waitOut(1000, 'a deleted webhook must not deliver');
   t.equal(receiver.received.length, count, 'nothing after delete');
+
+  const recreated = await putWebhook(app, KEYS.a, 'orders', { url: `${receiver.url}/again`, types: ['order.*'] });
+  t.equal(recreated.status, 201, 'the name can be used again, with a new secret');
+  t.not(recreated.body.secret, secret);
+  const fresh = await publish(app, KEYS.a, { type: 'order.created' });
+  const r = (await eventually('delivery by the new webhook', () => receiver.received.find((x) => x.id === fresh.id))) as Received;
+  t.equal(r.path, '/again');
+  verify(recreated.body.secret as string, r);
 });
 
 t.test('scopes and tenants: subscribe manages, each tenant sees only its own webhooks', async (t) => {

@@ -113,7 +113,8 @@ export class WebhookDispatcher {
         if (running) await this.#stop(key, running, this.#settings.WEBHOOK_TIMEOUT);
         return;
       }
-      if (running && running.shape === shapeOf(w)) {
+      // (A sink that got a 410 restarts: the webhook was resumed before its disabling reached us.)
+      if (running && running.shape === shapeOf(w) && !running.sink.gone) {
         running.sink.update(targetOf(w));
         return;
       }

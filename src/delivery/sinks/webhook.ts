@@ -178,6 +178,11 @@ export class WebhookSink implements Sink {
     }
   }
 
+  /** The receiver answered 410: this sink sends nothing more. */
+  get gone(): boolean {
+    return this.#gone;
+  }
+
   get outstanding(): number {
     return this.#outstanding;
   }
