@@ -14,8 +14,9 @@ import { httpCeiling, type PublishScenarioResult, publishBatch, publishSingle, t
 import { endToEnd, fanOut, slowConsumer } from './scenarios/websocket.ts';
 import { fanOutAgainstPeer } from './scenarios/fanout-peer.ts';
 import { sseFanOut } from './scenarios/sse.ts';
+import { webhookDeliveries } from './scenarios/webhooks.ts';
 
-const SCENARIOS = ['ceiling', 'publish', 'batch', 'e2e', 'fanout', 'peer', 'slow', 'ssefanout'] as const;
+const SCENARIOS = ['ceiling', 'publish', 'batch', 'e2e', 'fanout', 'peer', 'slow', 'ssefanout', 'webhooks'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
 const { values } = parseArgs({
@@ -118,7 +119,8 @@ async function main(): Promise<void> {
     ctx = await BenchContext.create(
       nats.server.url,
       nats.server.process.pid as number,
-      () => startGatewayProcess(nats.server.url, {}, values['cpu-prof']),
+      // Webhooks (scenario 6) deliver to a receiver on 127.0.0.1 over plain http.
+      () => startGatewayProcess(nats.server.url, { WEBHOOK_ALLOWED_HOSTS: '127.0.0.1', WEBHOOK_ALLOW_HTTP: 'true' }, values['cpu-prof']),
       settings,
     );
 
@@ -356,6 +358,32 @@ async function main(): Promise<void> {
           );
         }
         scenarios[name] = results;
+      } else if (name === 'webhooks') {
+        const r = await webhookDeliveries(ctx);
+        scenarios[name] = r;
+        const label = `6 webhook, ${fmt(r.events)} events (${r.in_flight} in flight); direct: a bare HTTP client`;
+        rows.push(
+          {
+            scenario: label,
+            metric: 'deliveries/s to a local receiver',
+            direct: fmt(r.bare.deliveries_per_s),
+            gateway: fmt(r.webhook.deliveries_per_s),
+            ratio: `${fmt(r.ratio * 100, 1)} %`,
+            target: 'every event delivered',
+            pass: r.all_delivered,
+          },
+          {
+            scenario: label,
+            metric: 'CPU % sender (gateway / bare client), nats, bench (receiver)',
+            direct: `${fmt(r.bare.cpu_percent ?? Number.NaN)}, -, -`,
+            gateway: r.webhook.usage
+              ? `${fmt(r.webhook.usage.cpu_percent.gateway)}, ${fmt(r.webhook.usage.cpu_percent.nats)}, ${fmt(r.webhook.usage.cpu_percent.load_generator)}`
+              : '',
+            ratio: '',
+            target: '',
+            pass: undefined,
+          },
+        );
       }
     }
 

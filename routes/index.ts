@@ -23,6 +23,14 @@ import { listApiKeys } from './listApiKeys.ts';
 import { listConsumers } from './listConsumers.ts';
 import { putTenant } from './putTenant.ts';
 import { streamEvents } from './streamEvents.ts';
+import { deleteWebhook } from './deleteWebhook.ts';
+import { getWebhook } from './getWebhook.ts';
+import { listWebhookAttempts } from './listWebhookAttempts.ts';
+import { listWebhooks } from './listWebhooks.ts';
+import { pauseWebhook } from './pauseWebhook.ts';
+import { putWebhook } from './putWebhook.ts';
+import { resumeWebhook } from './resumeWebhook.ts';
+import { rotateWebhookSecret } from './rotateWebhookSecret.ts';
 
 // Typed per operation: a missing handler, or one whose types differ from its operation's schemas,
 // fails the typecheck.
@@ -49,6 +57,14 @@ export const handlers: { [Id in OperationId]: Handler<Id> } = {
   putTenant,
   getTenant,
   streamEvents,
+  putWebhook,
+  listWebhooks,
+  getWebhook,
+  deleteWebhook,
+  pauseWebhook,
+  resumeWebhook,
+  rotateWebhookSecret,
+  listWebhookAttempts,
 };
 
 /** Route-level `preValidation` hooks of operations that need one (mounted with their handler). */

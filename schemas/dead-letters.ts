@@ -13,10 +13,13 @@ export const DEAD_LETTERS_MAX_LIMIT = 100;
 export const DEAD_LETTERS_DEFAULT_LIMIT = 20;
 export const REDRIVE_MAX = 1000;
 
+/** Whose dead letters: a consumer's name, or `webhook:<name>` for a webhook's (schemas/webhooks.ts). */
+export const DeadLetterOwner = Type.String({ pattern: `^(webhook:)?${ConsumerName.pattern?.slice(1)}`, examples: ['billing'] });
+
 export const DeadLetter = Type.Object(
   {
     seq: Type.Integer({ minimum: 1, description: 'Sequence in the dead-letter stream: the handle for redrive and paging.' }),
-    consumer: Type.String({ description: 'The consumer that failed to process it.' }),
+    consumer: Type.String({ description: 'The consumer that failed to process it (`webhook:<name>` for a webhook).' }),
     reason: Type.String({
       description: '`max_deliver_exceeded`, or `undecodable` for a stored message that is not an event.',
       examples: ['max_deliver_exceeded'],
@@ -63,7 +66,7 @@ export const RedriveRequest = Type.Union(
       {
         filter: Type.Object(
           {
-            consumer: Type.Optional(ConsumerName),
+            consumer: Type.Optional(DeadLetterOwner),
             types: Type.Optional(Type.Array(TypePattern, { minItems: 1, maxItems: 32 })),
           },
           { additionalProperties: false, description: 'Every dead letter of the tenant matching all given fields (`{}`: all).' },
@@ -128,7 +131,7 @@ export type RedriveResult = Static<typeof RedriveResult>;
 
 /** The query of `GET /v1/dead-letters`; `limit` is filled with its default when absent. */
 export const ListDeadLettersQuery = Type.Object({
-  consumer: Type.Optional(ConsumerName),
+  consumer: Type.Optional(DeadLetterOwner),
   after_seq: Type.Optional(Sequence({ minimum: 0 })),
   limit: Type.Integer({ minimum: 1, maximum: DEAD_LETTERS_MAX_LIMIT, default: DEAD_LETTERS_DEFAULT_LIMIT }),
 });
@@ -146,7 +149,7 @@ export const DEAD_LETTER_OPERATIONS = [
     tag: 'consumers',
     scope: 'read',
     parameters: parametersOf('query', ListDeadLettersQuery, {
-      consumer: { description: "Only this consumer's dead letters.", example: 'billing' },
+      consumer: { description: "Only this consumer's dead letters (`webhook:<name>`: a webhook's).", example: 'billing' },
       after_seq: { description: '`next_after_seq` of the previous page.' },
       limit: { description: `Most dead letters in the page (default ${DEAD_LETTERS_DEFAULT_LIMIT}).` },
     }),

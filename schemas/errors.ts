@@ -79,6 +79,11 @@ const TABLE = {
     title: 'A request with this Idempotency-Key is still being processed; repeat it once that one is answered',
     retryable: false,
   },
+  GW_WEBHOOK_URL_REFUSED: {
+    status: 422,
+    title: 'The webhook URL is refused: not https, or its host resolves to a loopback, private, link-local or metadata address',
+    retryable: false,
+  },
 } as const satisfies Record<string, ErrorRow>;
 
 /** Every code the gateway answers with. */

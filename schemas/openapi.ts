@@ -27,6 +27,7 @@ import { HISTORY_COMPONENTS, HISTORY_OPERATIONS } from './history.ts';
 import { BUS_ERRORS, buildDocument, type OperationSpec, type ParameterSpec } from './openapi-builder.ts';
 import { WS_OPERATIONS, WsTicket } from './websocket.ts';
 import { SSE_COMPONENTS, SSE_OPERATIONS } from './sse.ts';
+import { WEBHOOK_COMPONENTS, WEBHOOK_DELIVERY_SECTION, WEBHOOK_OPERATIONS } from './webhooks.ts';
 
 // Each operation lists its own error codes; those of authentication, parsing and the catch-all are
 // added by impliedErrors (schemas/openapi-builder.ts).
@@ -260,6 +261,7 @@ export const OPERATIONS = [
   ...DEAD_LETTER_OPERATIONS,
   ...ADMIN_OPERATIONS,
   ...SSE_OPERATIONS,
+  ...WEBHOOK_OPERATIONS,
 ] as const satisfies readonly OperationSpec[];
 export const COMPONENTS = [
   ...CORE_COMPONENTS,
@@ -269,10 +271,11 @@ export const COMPONENTS = [
   ...DEAD_LETTER_COMPONENTS,
   ...ADMIN_COMPONENTS,
   ...SSE_COMPONENTS,
+  ...WEBHOOK_COMPONENTS,
 ];
 
 export function buildOpenApiDocument(): Record<string, unknown> {
-  return buildDocument(
+  const document = buildDocument(
     {
       title: 'PLATFORMA Event Gateway',
       version: '0.1.0',
@@ -294,9 +297,12 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           description: 'HTTP pull consumers (durable, stateless on the gateway) and their dead letters (docs/consumers.md).',
         },
         { name: 'admin', description: 'API keys and tenant settings at run time, for keys with the `admin` scope (docs/admin.md).' },
+        { name: 'webhooks', description: 'Signed HTTP push of events to a URL of yours (docs/webhooks.md).' },
       ],
     },
     OPERATIONS,
     COMPONENTS,
   );
+  // OpenAPI 3.1: the requests the gateway itself sends (webhook deliveries).
+  return { ...document, webhooks: WEBHOOK_DELIVERY_SECTION };
 }

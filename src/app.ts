@@ -27,6 +27,7 @@ import { idempotencyPlugin } from './plugins/idempotency.ts';
 import { restPlugin } from './plugins/rest.ts';
 import { uiPlugin } from './plugins/ui.ts';
 import { websocketPlugin } from './plugins/websocket.ts';
+import { webhooksPlugin } from './plugins/webhooks.ts';
 import { clientErrorHandler, problemHandler } from './problem-handler.ts';
 import type { QuotaOptions } from './quotas/quotas.ts';
 
@@ -96,6 +97,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(contractPlugin);
   await app.register(websocketPlugin);
   await app.register(directoryPlugin);
+  await app.register(webhooksPlugin);
   // Before the routes: it adds its hooks to each state-changing route as the route is registered.
   await app.register(idempotencyPlugin);
   await app.register(restPlugin);

@@ -384,6 +384,38 @@ export const SETTINGS = {
     duration(50, 600_000),
     'How often a Server-Sent Events stream (`GET /v1/events/stream`) gets a `: hb` comment, so proxies keep it open and clients notice a dead one; a stream whose reader left queued bytes unread for a whole interval is closed as a slow consumer.',
   ),
+  WEBHOOK_ALLOWED_HOSTS: setting(
+    '',
+    str,
+    'Comma-separated hosts, IP addresses and CIDRs (`hooks.internal`, `10.1.2.3`, `10.0.0.0/8`, `fd00::/8`) webhooks may reach although they are loopback, private, link-local or metadata addresses, which are refused otherwise (checked at `PUT` and again at every connection, so DNS rebinding cannot reach them). A host entry allows that host whatever it resolves to; an address or CIDR allows those addresses for any host.',
+  ),
+  WEBHOOK_ALLOW_HTTP: setting('false', bool, '`true`: webhook URLs may be plain `http://` (else `https://` only).'),
+  WEBHOOK_CONNECT_TIMEOUT: setting(
+    '5s',
+    duration(100, 120_000),
+    'How long a webhook delivery may take to connect (DNS and TCP/TLS) before it counts as failed.',
+  ),
+  WEBHOOK_TIMEOUT: setting(
+    '15s',
+    duration(500, 600_000),
+    "How long one webhook delivery may take in all (connect, send, the receiver's answer) before it counts as failed and is retried. The webhook's consumer redelivers an event no instance settled within this plus 5 s (a crashed instance's deliveries go to another).",
+  ),
+  WEBHOOK_MAX_RETRY_AFTER: setting(
+    '10m',
+    duration(0, 12 * 3_600_000),
+    'The longest `Retry-After` of a `429`/`503` answer a webhook delivery honours; a longer one waits this long.',
+  ),
+  WEBHOOK_RESPONSE_MAX_BYTES: setting(
+    '4096',
+    int(0, 1048576),
+    "Bytes of a receiver's answer read (and discarded) before the connection is dropped.",
+  ),
+  WEBHOOK_SECRET_ROTATION_WINDOW: setting(
+    '24h',
+    duration(0, 30 * 86_400_000),
+    'After `POST /v1/webhooks/{name}/rotate-secret`, how long deliveries carry a second signature made with the previous secret.',
+  ),
+  WEBHOOK_MAX_PER_TENANT: setting('100', int(1, 10_000), 'Most webhooks one tenant may have.'),
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof SETTINGS;

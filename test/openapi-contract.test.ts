@@ -158,7 +158,8 @@ t.test('the examples are requests that work against a live gateway', async (t) =
   // The examples are written for the design's tenant, ten_xyz789; a key of that tenant with every scope.
   const key = 'contract-example-key';
   const nats = await startNats(t);
-  const app = await buildApp(configWith({ NATS_URL: [nats.url], PUBLISH_TIMEOUT_MS: 2000 }), {
+  // The webhook examples name hooks.example.com, which resolves nowhere here: allowed by name, it is not looked up.
+  const app = await buildApp(configWith({ NATS_URL: [nats.url], PUBLISH_TIMEOUT_MS: 2000, WEBHOOK_ALLOWED_HOSTS: 'hooks.example.com' }), {
     apiKeys: ApiKeys.fromDocument({ keys: [{ tenant_id: 'ten_xyz789', key_sha256: sha256(key).toString('hex'), scopes: [...SCOPES] }] }),
     logger: pino({ level: 'silent' }),
   });

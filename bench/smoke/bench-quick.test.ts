@@ -95,7 +95,16 @@ t.test('the quick bench prints the machine and a table, and writes matching JSON
   t.equal(slow.healthy_delivered, slow.accepted, 'slow consumer: a reader that keeps reading gets every event');
   t.ok(slow.rss_mib.length >= 2 && slow.rss_mib.every((m: number) => m > 0), 'slow consumer: RSS sampled over time');
 
-  for (const label of ['0 reference', '3 end to end', '4 fan-out', '5 slow consumer', '7 SSE fan-out'])
+  const webhooks = report.scenarios.webhooks;
+  t.ok(webhooks.all_delivered, 'webhooks: every stored event reached the receiver');
+  t.ok(webhooks.webhook.deliveries_per_s > 0 && webhooks.bare.deliveries_per_s > 0, 'webhooks: both sides delivered');
+  t.equal(
+    webhooks.ratio,
+    Math.round((webhooks.webhook.deliveries_per_s / webhooks.bare.deliveries_per_s) * 1000) / 1000,
+    'webhooks: ratio',
+  );
+
+  for (const label of ['0 reference', '3 end to end', '4 fan-out', '5 slow consumer', '6 webhook', '7 fan-out vs nats-server', '8 SSE fan-out'])
     t.match(stdout, new RegExp(`^\\| ${label}`, 'm'), label);
   t.equal(report.rows.length > 0, true, 'table rows in the JSON');
 });

@@ -9,7 +9,7 @@
 // `<durable>:<consumer created>:<stream seq>`, so a crash between the publish and the `term` cannot
 // store it twice; only once JetStream acknowledged the dead letter is the original `term`ed.
 // Redrive republishes a dead letter to `redriveSubject(prefix, tenant, consumer)` in the main
-// stream, which only that consumer filters on, and deletes it from the dead-letter stream once the
+// stream, which only that consumer (or, for `webhook:<name>`, that webhook's consumer) filters on, and deletes it from the dead-letter stream once the
 // republish is acknowledged.
 
 import type { StoredMsg } from '@nats-io/jetstream';
@@ -24,6 +24,7 @@ import type { DeadLetterTarget } from './delivered.ts';
 import { getDurableConsumer } from './durable-consumers.ts';
 import { isApiError, JetStreamApiCodes, translate } from './errors.ts';
 import { deadLetterSubject, redriveSubject } from './subjects.ts';
+import { webhookConsumerExists, webhookOfDeadLetterName } from './webhooks.ts';
 
 export type { DeadLetterTarget } from './delivered.ts';
 export { ensureDeadLetterStream } from './streams.ts';
@@ -215,9 +216,23 @@ export async function redriveDeadLetters(
     }
     const consumer = m.header.get(DEAD_LETTER_HEADERS.consumer);
     try {
-      if (!consumerExists.has(consumer)) consumerExists.set(consumer, (await getDurableConsumer(ctx, tenant, consumer)) !== undefined);
+      // A webhook's dead letters (`webhook:<name>`) go back to the webhook's consumer.
+      const webhook = webhookOfDeadLetterName(consumer);
+      if (!consumerExists.has(consumer)) {
+        consumerExists.set(
+          consumer,
+          webhook === undefined
+            ? (await getDurableConsumer(ctx, tenant, consumer)) !== undefined
+            : await webhookConsumerExists(ctx, tenant, webhook),
+        );
+      }
       if (!consumerExists.get(consumer)) {
-        throw new GatewayError('GW_NOT_FOUND', `The consumer "${consumer}" no longer exists; create it again, then redrive`);
+        throw new GatewayError(
+          'GW_NOT_FOUND',
+          webhook === undefined
+            ? `The consumer "${consumer}" no longer exists; create it again, then redrive`
+            : `The webhook "${webhook}" no longer exists; create it again, then redrive`,
+        );
       }
       if (opts.dryRun) {
         results.push({ seq: m.seq, status: 'would_redrive', consumer });

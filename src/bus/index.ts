@@ -21,6 +21,7 @@
 //   presence.ts     instances announcing themselves and a small state to each other (a KV bucket)
 //   consumer-count.ts  a tenant's durable consumers, counted (quotas)
 //   idempotency-store.ts  Idempotency-Key claims and stored answers (NATS KV)
+//   webhooks.ts     webhook definitions (KV), their consumers and recent delivery attempts
 //   subjects.ts     the subject layout; errors.ts  translation and named codes
 import type { Logger } from 'pino';
 import type { EventEnvelope } from '../../schemas/envelope.ts';
@@ -72,6 +73,15 @@ import { type PublishOptions, Publisher, type PublishResult } from './publisher.
 import { eventSubject } from './subjects.ts';
 import { ensureStreams, type StreamBounds, streamBounds, streamReady } from './streams.ts';
 import { TicketNonces } from './ticket-store.ts';
+import {
+  deleteWebhookConsumer,
+  ensureWebhookConsumer,
+  openWebhookSource,
+  type WebhookConsumerSpec,
+  type WebhookPosition,
+  WebhookStore,
+  webhookPosition,
+} from './webhooks.ts';
 
 export type { AdminChange, AdminWatch } from './admin-bucket.ts';
 export type { OrderedSource, Selection } from './consumers.ts';
@@ -89,6 +99,8 @@ export type { PublishOptions, PublishResult } from './publisher.ts';
 export type { StreamBounds } from './streams.ts';
 export { natsSecurityOptions } from './security.ts';
 export type { Presence } from './presence.ts';
+export type { WebhookConsumerSpec, WebhookPosition, WebhookRecord, WebhookStore } from './webhooks.ts';
+export { webhookDeadLetterName } from './webhooks.ts';
 
 /** How long `streamReady` waits for the event stream to answer (`/readyz` answers within a second). */
 const READINESS_TIMEOUT_MS = 750;
@@ -108,6 +120,7 @@ export class Bus {
   readonly #adminWatches = new Set<AdminWatch>();
   readonly #presences = new Set<Promise<Presence>>();
   #idempotency: IdempotencyStore | undefined;
+  #webhooks: WebhookStore | undefined;
   /** Resolves once NATS is connected and the streams are ensured (pending for good if closed before). */
   readonly ready: Promise<void>;
   /**
@@ -473,6 +486,33 @@ export class Bus {
     } catch (err) {
       throw this.translate(err);
     }
+  }
+
+  // ---- webhooks
+
+  /** Webhook definitions (get, create, compare-and-set update, delete, list, watch) and recent attempts. */
+  get webhooks(): WebhookStore {
+    this.#webhooks ??= new WebhookStore(this.#conn);
+    return this.#webhooks;
+  }
+
+  /** Creates the webhook's consumer or updates its types and limits; true when created now. */
+  ensureWebhookConsumer(tenant: string, name: string, spec: WebhookConsumerSpec): Promise<boolean> {
+    return ensureWebhookConsumer(this.#conn, tenant, name, spec);
+  }
+
+  deleteWebhookConsumer(tenant: string, name: string): Promise<boolean> {
+    return deleteWebhookConsumer(this.#conn, tenant, name);
+  }
+
+  /** How far the webhook's delivery is behind; undefined when it has no consumer. */
+  webhookPosition(tenant: string, name: string): Promise<WebhookPosition | undefined> {
+    return webhookPosition(this.#conn, tenant, name);
+  }
+
+  /** Pulls from the webhook's consumer (GW_NOT_FOUND when it has none). */
+  openWebhook(tenant: string, name: string): Promise<AckedSource> {
+    return openWebhookSource(this.#conn, tenant, name);
   }
 
   // ---- WebSocket tickets

@@ -121,3 +121,22 @@ export function openFetch(bus: Bus, consumer: DurableConsumer, max: number, sink
   delivery.kind = 'fetch';
   return delivery;
 }
+
+/**
+ * A webhook's delivery on this instance: its durable consumer (shared by every instance, which
+ * each run one), acks on write (the sink's 2xx), at most `window` requests outstanding here. The
+ * webhook's content filter is applied by the engine.
+ */
+export async function openWebhook(
+  bus: Bus,
+  tenant: string,
+  name: string,
+  filter: Pick<DeliveryFilter, 'content'>,
+  window: number,
+  sink: Sink,
+  log: DeliveryLog,
+): Promise<AckedDelivery> {
+  const source = await bus.openWebhook(tenant, name);
+  const full: DeliveryFilter = { tenant, matches: () => true, content: filter.content };
+  return new AckedDelivery(source, full, { window, ack: 'on-write' }, sink, bus, log);
+}

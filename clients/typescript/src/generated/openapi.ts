@@ -362,8 +362,157 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhooks/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A webhook, its state and lag
+         * @description Its definition (never its secret), state, and how far delivery is behind.
+         */
+        get: operations["getWebhook"];
+        /**
+         * Create or update a webhook
+         * @description Creates the webhook (201, with its signing secret, shown only now), or updates its URL, types, filter, in-flight limit and retry policy (200; the secret and the position stay). Every gateway instance delivers it: each event is POSTed once acknowledged by a 2xx, retried with exponential backoff otherwise, and moved to the dead letters (consumer `webhook:<name>`) after `retry.max_attempts`. `from` applies at creation only. The URL is refused (`422 GW_WEBHOOK_URL_REFUSED`) when it is not https, or its host resolves to a loopback, private, link-local or metadata address (see WEBHOOK_ALLOWED_HOSTS).
+         */
+        put: operations["putWebhook"];
+        post?: never;
+        /**
+         * Delete a webhook
+         * @description Stops its deliveries on every instance and deletes its position. Its dead letters stay (redriving them answers `GW_NOT_FOUND` until a webhook of that name exists again). Idempotent.
+         */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's webhooks
+         * @description Every webhook of the tenant with its state and lag (events not delivered yet).
+         */
+        get: operations["listWebhooks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{name}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause a webhook
+         * @description Every instance stops sending (requests under way finish); events wait, in order, until `resume`.
+         */
+        post: operations["pauseWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{name}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a paused or disabled webhook
+         * @description Delivery starts again where it stopped, on every instance.
+         */
+        post: operations["resumeWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{name}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the signing secret
+         * @description Makes a new secret and answers it (only now). Until `previous_secret_expires_at` (WEBHOOK_SECRET_ROTATION_WINDOW, default 24 h) every delivery carries two signatures, one per secret, so receivers can switch to the new one at their own pace. A second rotation within the window drops the oldest secret.
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{name}/attempts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Recent delivery attempts
+         * @description The most recent delivery attempts of the webhook, by any instance, newest first: event, answer status, latency and error. Attempts are recorded about once a second, so the newest may show a moment later.
+         */
+        get: operations["listWebhookAttempts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    event: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * One event, POSTed to a webhook URL
+         * @description Sent by the gateway for each event a webhook selects, following the Standard Webhooks specification. The body is the stored event envelope, byte for byte. Verify `webhook-signature` before trusting it: `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">` keyed with the base64-decoded part of the secret after `whsec_`; during a secret rotation the header holds two signatures separated by a space, and one matching is enough. `webhook-id` is the event id, the same on every retry: use it to drop duplicates (delivery is at least once). Answer any 2xx once processed. `410 Gone` disables the webhook. `429`/`503` with `Retry-After` delays the retry by that long (capped by WEBHOOK_MAX_RETRY_AFTER). Anything else, a redirect, a timeout (WEBHOOK_TIMEOUT) or a connection failure is retried with exponential backoff until `retry.max_attempts`, then the event goes to the dead letters.
+         */
+        post: operations["deliverWebhookEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /** AckOutcome */
@@ -784,7 +933,7 @@ export interface components {
         DeadLetter: {
             /** @description Sequence in the dead-letter stream: the handle for redrive and paging. */
             seq: number;
-            /** @description The consumer that failed to process it. */
+            /** @description The consumer that failed to process it (`webhook:<name>` for a webhook). */
             consumer: string;
             /**
              * @description `max_deliver_exceeded`, or `undecodable` for a stored message that is not an event.
@@ -811,7 +960,7 @@ export interface components {
          * @description Stable machine-readable code; branch on this.
          * @enum {string}
          */
-        ErrorCode: "GW_UNAUTHORIZED" | "GW_FORBIDDEN_SCOPE" | "GW_TENANT_MISMATCH" | "GW_MALFORMED_REQUEST" | "GW_MALFORMED_JSON" | "GW_INVALID_REQUEST" | "GW_VALIDATION_FAILED" | "GW_UNKNOWN_EVENT_TYPE" | "GW_UNSUPPORTED_VERSION" | "GW_BATCH_TOO_LARGE" | "GW_BODY_TOO_DEEP" | "GW_PAYLOAD_TOO_LARGE" | "GW_UNSUPPORTED_MEDIA_TYPE" | "GW_NOT_FOUND" | "GW_METHOD_NOT_ALLOWED" | "GW_URI_TOO_LONG" | "GW_HEADERS_TOO_LARGE" | "GW_CONFLICT" | "GW_INVALID_FILTER" | "GW_INVALID_ACK_TOKEN" | "GW_ACK_TOKEN_EXPIRED" | "GW_NATS_UNAVAILABLE" | "GW_PUBLISH_TIMEOUT" | "GW_REQUEST_TIMEOUT" | "GW_NOT_READY" | "GW_SHUTTING_DOWN" | "GW_INVALID_TICKET" | "GW_INVALID_FRAME" | "GW_DUPLICATE_SUBSCRIPTION" | "GW_UNKNOWN_SUBSCRIPTION" | "GW_TOO_MANY_SUBSCRIPTIONS" | "GW_NOT_IN_FLIGHT" | "GW_INTERNAL" | "GW_API_KEY_EXPIRED" | "GW_TENANT_DISABLED" | "GW_RATE_LIMITED" | "GW_IDEMPOTENCY_KEY_MISMATCH" | "GW_IDEMPOTENCY_IN_FLIGHT";
+        ErrorCode: "GW_UNAUTHORIZED" | "GW_FORBIDDEN_SCOPE" | "GW_TENANT_MISMATCH" | "GW_MALFORMED_REQUEST" | "GW_MALFORMED_JSON" | "GW_INVALID_REQUEST" | "GW_VALIDATION_FAILED" | "GW_UNKNOWN_EVENT_TYPE" | "GW_UNSUPPORTED_VERSION" | "GW_BATCH_TOO_LARGE" | "GW_BODY_TOO_DEEP" | "GW_PAYLOAD_TOO_LARGE" | "GW_UNSUPPORTED_MEDIA_TYPE" | "GW_NOT_FOUND" | "GW_METHOD_NOT_ALLOWED" | "GW_URI_TOO_LONG" | "GW_HEADERS_TOO_LARGE" | "GW_CONFLICT" | "GW_INVALID_FILTER" | "GW_INVALID_ACK_TOKEN" | "GW_ACK_TOKEN_EXPIRED" | "GW_NATS_UNAVAILABLE" | "GW_PUBLISH_TIMEOUT" | "GW_REQUEST_TIMEOUT" | "GW_NOT_READY" | "GW_SHUTTING_DOWN" | "GW_INVALID_TICKET" | "GW_INVALID_FRAME" | "GW_DUPLICATE_SUBSCRIPTION" | "GW_UNKNOWN_SUBSCRIPTION" | "GW_TOO_MANY_SUBSCRIPTIONS" | "GW_NOT_IN_FLIGHT" | "GW_INTERNAL" | "GW_API_KEY_EXPIRED" | "GW_TENANT_DISABLED" | "GW_RATE_LIMITED" | "GW_IDEMPOTENCY_KEY_MISMATCH" | "GW_IDEMPOTENCY_IN_FLIGHT" | "GW_WEBHOOK_URL_REFUSED";
         /** EventEnvelope */
         EventEnvelope: {
             /**
@@ -1242,6 +1391,176 @@ export interface components {
             enabled: boolean;
             limits?: components["schemas"]["TenantLimits"];
         };
+        /** Webhook */
+        Webhook: {
+            name: string;
+            url: string;
+            types: string[];
+            filter?: components["schemas"]["ContentFilter"];
+            from: components["schemas"]["StartPosition"];
+            max_in_flight: number;
+            retry: {
+                max_attempts: number;
+                initial_backoff: number;
+                max_backoff: number;
+            };
+            state: components["schemas"]["WebhookState"];
+            /** @description Why it is paused or disabled. */
+            state_reason?: string;
+            /** Format: date-time */
+            state_changed_at: string;
+            /**
+             * Format: date-time
+             * @description Until then deliveries carry a second signature, made with the secret before the last rotation.
+             */
+            previous_secret_expires_at?: string;
+            /** @description Events waiting to be delivered (before the content filter). */
+            pending: number;
+            /** @description Events being delivered or waiting for a retry. */
+            in_flight: number;
+            /** @description `pending + in_flight`: events not delivered yet. */
+            lag: number;
+            /** @description Stream sequence of the last event handed to the receiver (0: none). */
+            last_delivered_seq: number;
+            /** Format: date-time */
+            created: string;
+            /** Format: date-time */
+            updated: string;
+        };
+        /** WebhookAttempt */
+        WebhookAttempt: {
+            /**
+             * Format: date-time
+             * @description When the request was sent.
+             */
+            at: string;
+            event_id: string;
+            seq: number;
+            /** @description Delivery count of this event, this attempt included. */
+            attempt: number;
+            /** @description HTTP status answered; null when there was no answer. */
+            status: number | null;
+            latency_ms: number;
+            /** @description `delivered` (2xx), `retry` (redelivered later, or dead-lettered once out of attempts), `disabled` (410). */
+            outcome: "delivered" | "retry" | "disabled";
+            /** @description Why it failed. */
+            error?: string;
+        };
+        /** WebhookAttemptList */
+        WebhookAttemptList: {
+            /** @description Newest first, from every gateway instance (kept for recent attempts only). */
+            attempts: components["schemas"]["WebhookAttempt"][];
+        };
+        /**
+         * WebhookCreated
+         * @description The webhook, with its signing secret (answered once).
+         */
+        WebhookCreated: {
+            name: string;
+            url: string;
+            types: string[];
+            filter?: components["schemas"]["ContentFilter"];
+            from: components["schemas"]["StartPosition"];
+            max_in_flight: number;
+            retry: {
+                max_attempts: number;
+                initial_backoff: number;
+                max_backoff: number;
+            };
+            state: components["schemas"]["WebhookState"];
+            /** @description Why it is paused or disabled. */
+            state_reason?: string;
+            /** Format: date-time */
+            state_changed_at: string;
+            /**
+             * Format: date-time
+             * @description Until then deliveries carry a second signature, made with the secret before the last rotation.
+             */
+            previous_secret_expires_at?: string;
+            /** @description Events waiting to be delivered (before the content filter). */
+            pending: number;
+            /** @description Events being delivered or waiting for a retry. */
+            in_flight: number;
+            /** @description `pending + in_flight`: events not delivered yet. */
+            lag: number;
+            /** @description Stream sequence of the last event handed to the receiver (0: none). */
+            last_delivered_seq: number;
+            /** Format: date-time */
+            created: string;
+            /** Format: date-time */
+            updated: string;
+            /**
+             * @description The signing secret (`whsec_` + base64 of 32 random bytes). Shown only now: keep it.
+             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw6Vq4IeCc9IE=
+             */
+            secret: string;
+        };
+        /** WebhookDefinition */
+        WebhookDefinition: {
+            /**
+             * @description Where events are POSTed: `https://` (plain `http://` only when WEBHOOK_ALLOW_HTTP=true), no credentials. Its host must resolve to public addresses unless WEBHOOK_ALLOWED_HOSTS allows it.
+             * @example https://hooks.example.com/platforma
+             */
+            url: string;
+            /** @description Type patterns delivered (any may match). */
+            types: string[];
+            filter?: components["schemas"]["ContentFilter"];
+            from?: components["schemas"]["StartPosition"];
+            /**
+             * @description Most requests outstanding at once, over all gateway instances (default 10). 1 delivers in stream order, one at a time.
+             * @example 10
+             */
+            max_in_flight?: number;
+            retry?: components["schemas"]["WebhookRetry"];
+        };
+        /** WebhookDeleted */
+        WebhookDeleted: {
+            name: string;
+            /** @description False when there was no such webhook (deleting is idempotent). */
+            deleted: boolean;
+        };
+        /** WebhookList */
+        WebhookList: {
+            /** @description By name. */
+            webhooks: components["schemas"]["Webhook"][];
+        };
+        /** WebhookRetry */
+        WebhookRetry: {
+            /**
+             * @description Deliveries of one event (the first included) before it is moved to the dead letters (default 10).
+             * @example 8
+             */
+            max_attempts: number;
+            /**
+             * @description Milliseconds before the first retry (default 1000); each retry waits twice the one before, with jitter.
+             * @example 1000
+             */
+            initial_backoff?: number;
+            /**
+             * @description The longest wait between two attempts, in milliseconds (default 300000).
+             * @example 300000
+             */
+            max_backoff?: number;
+        };
+        /** WebhookSecret */
+        WebhookSecret: {
+            name: string;
+            /**
+             * @description The signing secret (`whsec_` + base64 of 32 random bytes). Shown only now: keep it.
+             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw6Vq4IeCc9IE=
+             */
+            secret: string;
+            /**
+             * Format: date-time
+             * @description Until then every delivery is signed with both the new and the previous secret (WEBHOOK_SECRET_ROTATION_WINDOW).
+             */
+            previous_secret_expires_at: string;
+        };
+        /**
+         * WebhookState
+         * @description `active`: delivering. `paused`: by `POST .../pause`, events wait. `disabled`: the receiver answered `410 Gone`, events wait; `POST .../resume` delivers again.
+         */
+        WebhookState: "active" | "paused" | "disabled";
         /** WsTicket */
         WsTicket: {
             /** @description Pass as `GET /v1/ws?ticket=<ticket>`; single use. */
@@ -1317,6 +1636,16 @@ export type StreamClose = components['schemas']['StreamClose'];
 export type Tenant = components['schemas']['Tenant'];
 export type TenantLimits = components['schemas']['TenantLimits'];
 export type TenantSettings = components['schemas']['TenantSettings'];
+export type Webhook = components['schemas']['Webhook'];
+export type WebhookAttempt = components['schemas']['WebhookAttempt'];
+export type WebhookAttemptList = components['schemas']['WebhookAttemptList'];
+export type WebhookCreated = components['schemas']['WebhookCreated'];
+export type WebhookDefinition = components['schemas']['WebhookDefinition'];
+export type WebhookDeleted = components['schemas']['WebhookDeleted'];
+export type WebhookList = components['schemas']['WebhookList'];
+export type WebhookRetry = components['schemas']['WebhookRetry'];
+export type WebhookSecret = components['schemas']['WebhookSecret'];
+export type WebhookState = components['schemas']['WebhookState'];
 export type WsTicket = components['schemas']['WsTicket'];
 export type ParameterIdempotencyKey = components['parameters']['IdempotencyKey'];
 export type $defs = Record<string, never>;
@@ -3249,7 +3578,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Only this consumer's dead letters.
+                 * @description Only this consumer's dead letters (`webhook:<name>`: a webhook's).
                  * @example billing
                  */
                 consumer?: string;
@@ -4230,6 +4559,1167 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
+            };
+        };
+    };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Webhook name, unique within the tenant.
+                 * @example billing-hook
+                 */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook. */
+            200: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "billing-hook",
+                     *       "url": "https://hooks.example.com/platforma",
+                     *       "types": [
+                     *         "invoice.*"
+                     *       ],
+                     *       "from": "new",
+                     *       "max_in_flight": 10,
+                     *       "retry": {
+                     *         "max_attempts": 10,
+                     *         "initial_backoff": 1000,
+                     *         "max_backoff": 300000
+                     *       },
+                     *       "state": "active",
+                     *       "state_changed_at": "2026-03-15T10:05:22.123Z",
+                     *       "pending": 0,
+                     *       "in_flight": 1,
+                     *       "lag": 1,
+                     *       "last_delivered_seq": 42,
+                     *       "created": "2026-03-15T10:05:22.123Z",
+                     *       "updated": "2026-03-15T10:05:22.123Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid, or the request is not the kind the endpoint takes. */
+            400: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_UNAUTHORIZED`, `GW_API_KEY_EXPIRED`: missing or unknown api key; the api key has expired. */
+            401: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_FORBIDDEN_SCOPE`, `GW_TENANT_DISABLED`: the api key lacks the scope this operation needs; the api key's tenant is disabled. */
+            403: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_NOT_FOUND`: no such resource. */
+            404: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_INTERNAL`: internal error. */
+            500: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance. */
+            503: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to repeat: the first request with a key is processed and its answer kept for IDEMPOTENCY_RETENTION (default 24 h); a repeat with the same key, method, path and body gets that answer again with `Idempotent-Replayed: true`. The same key with another request: `422 GW_IDEMPOTENCY_KEY_MISMATCH`; while the first is still in flight: `409 GW_IDEMPOTENCY_IN_FLIGHT`. Keys are per tenant, 1-255 printable ASCII characters (a quoted structured-field string such as `"8e03978e-40d5-43e8"` is taken without its quotes). See docs/idempotency.md.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Webhook name, unique within the tenant.
+                 * @example billing-hook
+                 */
+                name: string;
+            };
+            cookie?: never;
+        };
+        /** @description The webhook definition. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookDefinition"];
+            };
+        };
+        responses: {
+            /** @description Updated, or already as asked. */
+            200: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "billing-hook",
+                     *       "url": "https://hooks.example.com/platforma",
+                     *       "types": [
+                     *         "invoice.*"
+                     *       ],
+                     *       "from": "new",
+                     *       "max_in_flight": 10,
+                     *       "retry": {
+                     *         "max_attempts": 10,
+                     *         "initial_backoff": 1000,
+                     *         "max_backoff": 300000
+                     *       },
+                     *       "state": "active",
+                     *       "state_changed_at": "2026-03-15T10:05:22.123Z",
+                     *       "pending": 0,
+                     *       "in_flight": 1,
+                     *       "lag": 1,
+                     *       "last_delivered_seq": 42,
+                     *       "created": "2026-03-15T10:05:22.123Z",
+                     *       "updated": "2026-03-15T10:05:22.123Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            /** @description Created; `secret` signs its deliveries. */
+            201: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "billing-hook",
+                     *       "url": "https://hooks.example.com/platforma",
+                     *       "types": [
+                     *         "invoice.*"
+                     *       ],
+                     *       "from": "new",
+                     *       "max_in_flight": 10,
+                     *       "retry": {
+                     *         "max_attempts": 10,
+                     *         "initial_backoff": 1000,
+                     *         "max_backoff": 300000
+                     *       },
+                     *       "state": "active",
+                     *       "state_changed_at": "2026-03-15T10:05:22.123Z",
+                     *       "pending": 0,
+                     *       "in_flight": 1,
+                     *       "lag": 1,
+                     *       "last_delivered_seq": 42,
+                     *       "created": "2026-03-15T10:05:22.123Z",
+                     *       "updated": "2026-03-15T10:05:22.123Z",
+                     *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw6Vq4IeCc9IE="
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookCreated"];
+                };
+            };
+            /** @description `GW_INVALID_REQUEST`, `GW_MALFORMED_JSON`: a query or path parameter is invalid, or the request is not the kind the endpoint takes; the request body is not valid json. */
+            400: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_UNAUTHORIZED`, `GW_API_KEY_EXPIRED`: missing or unknown api key; the api key has expired. */
+            401: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_FORBIDDEN_SCOPE`, `GW_TENANT_DISABLED`: the api key lacks the scope this operation needs; the api key's tenant is disabled. */
+            403: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_CONFLICT`, `GW_IDEMPOTENCY_IN_FLIGHT`: the request conflicts with the current state; a request with this idempotency-key is still being processed; repeat it once that one is answered. */
+            409: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_PAYLOAD_TOO_LARGE`: the request body is larger than allowed. */
+            413: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_UNSUPPORTED_MEDIA_TYPE`: the request body must be application/json. */
+            415: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_WEBHOOK_URL_REFUSED`, `GW_INVALID_FILTER`, `GW_VALIDATION_FAILED`, `GW_IDEMPOTENCY_KEY_MISMATCH`: the webhook url is refused: not https, or its host resolves to a loopback, private, link-local or metadata address; the content filter is invalid; the request body does not match its schema; the idempotency-key was used for a different request (method, path or body) within its retention. */
+            422: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_INTERNAL`: internal error. */
+            500: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`, `GW_NOT_READY`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance; the gateway is not ready. */
+            503: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Webhook name, unique within the tenant.
+                 * @example retired-hook
+                 */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted, or there was none. */
+            200: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "billing-hook",
+                     *       "deleted": true
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookDeleted"];
+                };
+            };
+            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid, or the request is not the kind the endpoint takes. */
+            400: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_UNAUTHORIZED`, `GW_API_KEY_EXPIRED`: missing or unknown api key; the api key has expired. */
+            401: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_FORBIDDEN_SCOPE`, `GW_TENANT_DISABLED`: the api key lacks the scope this operation needs; the api key's tenant is disabled. */
+            403: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_INTERNAL`: internal error. */
+            500: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance. */
+            503: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhooks. */
+            200: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "webhooks": [
+                     *         {
+                     *           "name": "billing-hook",
+                     *           "url": "https://hooks.example.com/platforma",
+                     *           "types": [
+                     *             "invoice.*"
+                     *           ],
+                     *           "from": "new",
+                     *           "max_in_flight": 10,
+                     *           "retry": {
+                     *             "max_attempts": 10,
+                     *             "initial_backoff": 1000,
+                     *             "max_backoff": 300000
+                     *           },
+                     *           "state": "active",
+                     *           "state_changed_at": "2026-03-15T10:05:22.123Z",
+                     *           "pending": 0,
+                     *           "in_flight": 1,
+                     *           "lag": 1,
+                     *           "last_delivered_seq": 42,
+                     *           "created": "2026-03-15T10:05:22.123Z",
+                     *           "updated": "2026-03-15T10:05:22.123Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookList"];
+                };
+            };
+            /** @description `GW_UNAUTHORIZED`, `GW_API_KEY_EXPIRED`: missing or unknown api key; the api key has expired. */
+            401: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_FORBIDDEN_SCOPE`, `GW_TENANT_DISABLED`: the api key lacks the scope this operation needs; the api key's tenant is disabled. */
+            403: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_INTERNAL`: internal error. */
+            500: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance. */
+            503: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    pauseWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to repeat: the first request with a key is processed and its answer kept for IDEMPOTENCY_RETENTION (default 24 h); a repeat with the same key, method, path and body gets that answer again with `Idempotent-Replayed: true`. The same key with another request: `422 GW_IDEMPOTENCY_KEY_MISMATCH`; while the first is still in flight: `409 GW_IDEMPOTENCY_IN_FLIGHT`. Keys are per tenant, 1-255 printable ASCII characters (a quoted structured-field string such as `"8e03978e-40d5-43e8"` is taken without its quotes). See docs/idempotency.md.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Webhook name, unique within the tenant.
+                 * @example billing-hook
+                 */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Paused. */
+            200: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "billing-hook",
+                     *       "url": "https://hooks.example.com/platforma",
+                     *       "types": [
+                     *         "invoice.*"
+                     *       ],
+                     *       "from": "new",
+                     *       "max_in_flight": 10,
+                     *       "retry": {
+                     *         "max_attempts": 10,
+                     *         "initial_backoff": 1000,
+                     *         "max_backoff": 300000
+                     *       },
+                     *       "state": "paused",
+                     *       "state_changed_at": "2026-03-15T10:05:22.123Z",
+                     *       "pending": 0,
+                     *       "in_flight": 1,
+                     *       "lag": 1,
+                     *       "last_delivered_seq": 42,
+                     *       "created": "2026-03-15T10:05:22.123Z",
+                     *       "updated": "2026-03-15T10:05:22.123Z",
+                     *       "state_reason": "paused through the API"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid, or the request is not the kind the endpoint takes. */
+            400: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_UNAUTHORIZED`, `GW_API_KEY_EXPIRED`: missing or unknown api key; the api key has expired. */
+            401: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_FORBIDDEN_SCOPE`, `GW_TENANT_DISABLED`: the api key lacks the scope this operation needs; the api key's tenant is disabled. */
+            403: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_NOT_FOUND`: no such resource. */
+            404: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_CONFLICT`, `GW_IDEMPOTENCY_IN_FLIGHT`: the request conflicts with the current state; a request with this idempotency-key is still being processed; repeat it once that one is answered. */
+            409: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_IDEMPOTENCY_KEY_MISMATCH`: the idempotency-key was used for a different request (method, path or body) within its retention. */
+            422: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_INTERNAL`: internal error. */
+            500: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`, `GW_NOT_READY`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance; the gateway is not ready. */
+            503: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resumeWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to repeat: the first request with a key is processed and its answer kept for IDEMPOTENCY_RETENTION (default 24 h); a repeat with the same key, method, path and body gets that answer again with `Idempotent-Replayed: true`. The same key with another request: `422 GW_IDEMPOTENCY_KEY_MISMATCH`; while the first is still in flight: `409 GW_IDEMPOTENCY_IN_FLIGHT`. Keys are per tenant, 1-255 printable ASCII characters (a quoted structured-field string such as `"8e03978e-40d5-43e8"` is taken without its quotes). See docs/idempotency.md.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Webhook name, unique within the tenant.
+                 * @example billing-hook
+                 */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Active. */
+            200: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "billing-hook",
+                     *       "url": "https://hooks.example.com/platforma",
+                     *       "types": [
+                     *         "invoice.*"
+                     *       ],
+                     *       "from": "new",
+                     *       "max_in_flight": 10,
+                     *       "retry": {
+                     *         "max_attempts": 10,
+                     *         "initial_backoff": 1000,
+                     *         "max_backoff": 300000
+                     *       },
+                     *       "state": "active",
+                     *       "state_changed_at": "2026-03-15T10:05:22.123Z",
+                     *       "pending": 0,
+                     *       "in_flight": 1,
+                     *       "lag": 1,
+                     *       "last_delivered_seq": 42,
+                     *       "created": "2026-03-15T10:05:22.123Z",
+                     *       "updated": "2026-03-15T10:05:22.123Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid, or the request is not the kind the endpoint takes. */
+            400: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_UNAUTHORIZED`, `GW_API_KEY_EXPIRED`: missing or unknown api key; the api key has expired. */
+            401: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_FORBIDDEN_SCOPE`, `GW_TENANT_DISABLED`: the api key lacks the scope this operation needs; the api key's tenant is disabled. */
+            403: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_NOT_FOUND`: no such resource. */
+            404: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_CONFLICT`, `GW_IDEMPOTENCY_IN_FLIGHT`: the request conflicts with the current state; a request with this idempotency-key is still being processed; repeat it once that one is answered. */
+            409: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_IDEMPOTENCY_KEY_MISMATCH`: the idempotency-key was used for a different request (method, path or body) within its retention. */
+            422: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_INTERNAL`: internal error. */
+            500: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`, `GW_NOT_READY`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance; the gateway is not ready. */
+            503: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to repeat: the first request with a key is processed and its answer kept for IDEMPOTENCY_RETENTION (default 24 h); a repeat with the same key, method, path and body gets that answer again with `Idempotent-Replayed: true`. The same key with another request: `422 GW_IDEMPOTENCY_KEY_MISMATCH`; while the first is still in flight: `409 GW_IDEMPOTENCY_IN_FLIGHT`. Keys are per tenant, 1-255 printable ASCII characters (a quoted structured-field string such as `"8e03978e-40d5-43e8"` is taken without its quotes). See docs/idempotency.md.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Webhook name, unique within the tenant.
+                 * @example billing-hook
+                 */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new secret. */
+            200: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "billing-hook",
+                     *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw6Vq4IeCc9IE=",
+                     *       "previous_secret_expires_at": "2026-03-16T10:05:22.123Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookSecret"];
+                };
+            };
+            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid, or the request is not the kind the endpoint takes. */
+            400: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_UNAUTHORIZED`, `GW_API_KEY_EXPIRED`: missing or unknown api key; the api key has expired. */
+            401: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_FORBIDDEN_SCOPE`, `GW_TENANT_DISABLED`: the api key lacks the scope this operation needs; the api key's tenant is disabled. */
+            403: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_NOT_FOUND`: no such resource. */
+            404: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_CONFLICT`, `GW_IDEMPOTENCY_IN_FLIGHT`: the request conflicts with the current state; a request with this idempotency-key is still being processed; repeat it once that one is answered. */
+            409: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_IDEMPOTENCY_KEY_MISMATCH`: the idempotency-key was used for a different request (method, path or body) within its retention. */
+            422: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_INTERNAL`: internal error. */
+            500: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`, `GW_NOT_READY`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance; the gateway is not ready. */
+            503: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWebhookAttempts: {
+        parameters: {
+            query?: {
+                /** @description Most attempts to answer (default 50). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description Webhook name, unique within the tenant.
+                 * @example billing-hook
+                 */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The attempts. */
+            200: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "attempts": [
+                     *         {
+                     *           "at": "2026-03-15T10:05:23.001Z",
+                     *           "event_id": "evt_abc123",
+                     *           "seq": 42,
+                     *           "attempt": 2,
+                     *           "status": 200,
+                     *           "latency_ms": 35,
+                     *           "outcome": "delivered"
+                     *         },
+                     *         {
+                     *           "at": "2026-03-15T10:05:22.201Z",
+                     *           "event_id": "evt_abc123",
+                     *           "seq": 42,
+                     *           "attempt": 1,
+                     *           "status": 503,
+                     *           "latency_ms": 12,
+                     *           "outcome": "retry",
+                     *           "error": "HTTP 503"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookAttemptList"];
+                };
+            };
+            /** @description `GW_INVALID_REQUEST`: a query or path parameter is invalid, or the request is not the kind the endpoint takes. */
+            400: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_UNAUTHORIZED`, `GW_API_KEY_EXPIRED`: missing or unknown api key; the api key has expired. */
+            401: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_FORBIDDEN_SCOPE`, `GW_TENANT_DISABLED`: the api key lacks the scope this operation needs; the api key's tenant is disabled. */
+            403: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_NOT_FOUND`: no such resource. */
+            404: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_INTERNAL`: internal error. */
+            500: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GW_NATS_UNAVAILABLE`, `GW_PUBLISH_TIMEOUT`, `GW_SHUTTING_DOWN`: the event bus is unavailable; the event bus did not acknowledge the event in time; the gateway is shutting down; retry on another instance. */
+            503: {
+                headers: {
+                    /** @description Request id, also in logs and in problem bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deliverWebhookEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event id; stable across retries and redrives.
+                 * @example evt_abc123
+                 */
+                "webhook-id": string;
+                /**
+                 * @description Unix seconds when this attempt was signed; reject ones far from now (the Node and Python receivers allow 5 minutes).
+                 * @example 1773569122
+                 */
+                "webhook-timestamp": string;
+                /**
+                 * @description One or two (during a rotation) space-separated `v1,<base64>` signatures.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": string;
+                /**
+                 * @description W3C trace context of the event, when it has one.
+                 * @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+                 */
+                traceparent?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The event envelope as stored. */
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_abc123",
+                 *       "type": "invoice.generated",
+                 *       "version": "1.0",
+                 *       "tenant_id": "ten_xyz789",
+                 *       "timestamp": "2026-03-15T10:05:22Z",
+                 *       "source": "billing-service",
+                 *       "data": {
+                 *         "invoice_id": "inv_1",
+                 *         "amount": 120,
+                 *         "currency": "EUR"
+                 *       },
+                 *       "metadata": {
+                 *         "correlation_id": "req_abc123"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["EventEnvelope"];
+            };
+        };
+        responses: {
+            /** @description Gone: the webhook is disabled (state `disabled`) until resumed through the API. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests: retried after `Retry-After` (seconds or an HTTP date), else with backoff. */
+            429: {
+                headers: {
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unavailable: retried after `Retry-After`, else with backoff. */
+            503: {
+                headers: {
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Processed: the event is acknowledged and not sent again. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer (3xx included: redirects are not followed) is retried with backoff. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

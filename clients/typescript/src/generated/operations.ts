@@ -8,7 +8,7 @@ type JsonBody<O> = O extends { requestBody?: { content: { 'application/json': in
 /** The JSON body of an operation's 2xx answer. */
 type Ok<O> = O extends { responses: infer R } ? { [S in keyof R]: S extends 200 | 201 | 202 ? (R[S] extends { content: { 'application/json': infer B } } ? B : never) : never }[keyof R] : never;
 
-export const OPERATION_IDS = ["publishEvent","listEvents","publishEventBatch","listEventTypes","getHealth","getReadiness","getCorrelation","createWsTicket","putConsumer","getConsumer","deleteConsumer","fetchConsumer","ackConsumer","listConsumers","listDeadLetters","redriveDeadLetters","createApiKey","listApiKeys","deleteApiKey","putTenant","getTenant","streamEvents"] as const;
+export const OPERATION_IDS = ["publishEvent","listEvents","publishEventBatch","listEventTypes","getHealth","getReadiness","getCorrelation","createWsTicket","putConsumer","getConsumer","deleteConsumer","fetchConsumer","ackConsumer","listConsumers","listDeadLetters","redriveDeadLetters","createApiKey","listApiKeys","deleteApiKey","putTenant","getTenant","streamEvents","putWebhook","getWebhook","deleteWebhook","listWebhooks","pauseWebhook","resumeWebhook","rotateWebhookSecret","listWebhookAttempts"] as const;
 
 /** Every operation of the document as a method; `unwrap` turns a non-2xx answer into an error. */
 export function bindOperations(api: Client<paths>, unwrap: <T>(result: { data?: T; error?: unknown; response: Response }) => T) {
@@ -79,6 +79,30 @@ export function bindOperations(api: Client<paths>, unwrap: <T>(result: { data?: 
     /** `GET /v1/events/stream`: Live events as Server-Sent Events */
     streamEvents: async (options: { query?: NonNullable<operations['streamEvents']['parameters']['query']>; headers?: NonNullable<operations['streamEvents']['parameters']['header']>; signal?: AbortSignal } = {}): Promise<ReadableStream<Uint8Array>> =>
       unwrap(await api.GET('/v1/events/stream', { params: { query: options.query, header: options.headers }, parseAs: 'stream', signal: options.signal } as never)),
+    /** `PUT /v1/webhooks/{name}`: Create or update a webhook */
+    putWebhook: async (name: string, body: JsonBody<operations['putWebhook']>, options: { signal?: AbortSignal } = {}): Promise<Ok<operations['putWebhook']>> =>
+      unwrap(await api.PUT('/v1/webhooks/{name}', { params: { path: { name } }, body, signal: options.signal } as never)),
+    /** `GET /v1/webhooks/{name}`: A webhook, its state and lag */
+    getWebhook: async (name: string, options: { signal?: AbortSignal } = {}): Promise<Ok<operations['getWebhook']>> =>
+      unwrap(await api.GET('/v1/webhooks/{name}', { params: { path: { name } }, signal: options.signal } as never)),
+    /** `DELETE /v1/webhooks/{name}`: Delete a webhook */
+    deleteWebhook: async (name: string, options: { signal?: AbortSignal } = {}): Promise<Ok<operations['deleteWebhook']>> =>
+      unwrap(await api.DELETE('/v1/webhooks/{name}', { params: { path: { name } }, signal: options.signal } as never)),
+    /** `GET /v1/webhooks`: The tenant's webhooks */
+    listWebhooks: async (options: { signal?: AbortSignal } = {}): Promise<Ok<operations['listWebhooks']>> =>
+      unwrap(await api.GET('/v1/webhooks', { signal: options.signal } as never)),
+    /** `POST /v1/webhooks/{name}/pause`: Pause a webhook */
+    pauseWebhook: async (name: string, options: { signal?: AbortSignal } = {}): Promise<Ok<operations['pauseWebhook']>> =>
+      unwrap(await api.POST('/v1/webhooks/{name}/pause', { params: { path: { name } }, signal: options.signal } as never)),
+    /** `POST /v1/webhooks/{name}/resume`: Resume a paused or disabled webhook */
+    resumeWebhook: async (name: string, options: { signal?: AbortSignal } = {}): Promise<Ok<operations['resumeWebhook']>> =>
+      unwrap(await api.POST('/v1/webhooks/{name}/resume', { params: { path: { name } }, signal: options.signal } as never)),
+    /** `POST /v1/webhooks/{name}/rotate-secret`: Rotate the signing secret */
+    rotateWebhookSecret: async (name: string, options: { signal?: AbortSignal } = {}): Promise<Ok<operations['rotateWebhookSecret']>> =>
+      unwrap(await api.POST('/v1/webhooks/{name}/rotate-secret', { params: { path: { name } }, signal: options.signal } as never)),
+    /** `GET /v1/webhooks/{name}/attempts`: Recent delivery attempts */
+    listWebhookAttempts: async (name: string, options: { query?: NonNullable<operations['listWebhookAttempts']['parameters']['query']>; signal?: AbortSignal } = {}): Promise<Ok<operations['listWebhookAttempts']>> =>
+      unwrap(await api.GET('/v1/webhooks/{name}/attempts', { params: { path: { name }, query: options.query }, signal: options.signal } as never)),
   };
 }
 
