@@ -3,6 +3,7 @@
 // subscribes to the same live subjects the gateway's feed reads, and counts the messages. It is as
 // little as a browser talking to NATS directly would do: no envelope parsing, no acks.
 import WebSocket from 'ws';
+import { closeMany, openMany } from './pool.ts';
 
 export interface PeerSubscriber {
   readonly ws: WebSocket;
@@ -90,31 +91,14 @@ export function connectPeer(
 }
 
 /** Connects `count` peers, `parallel` at a time. */
-export async function connectPeers(
+export function connectPeers(
   wsUrl: string,
   subject: string,
   count: number,
   onEvent?: (i: number) => ((payload: Buffer, at: number) => void) | undefined,
   parallel = 50,
 ): Promise<PeerSubscriber[]> {
-  const subs: PeerSubscriber[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < count) {
-      const i = next++;
-      subs.push(await connectPeer(wsUrl, subject, onEvent?.(i)));
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: Math.min(parallel, count) }, worker));
-  } catch (err) {
-    for (const s of subs) s.close();
-    throw err;
-  }
-  return subs;
+  return openMany(count, (i) => connectPeer(wsUrl, subject, onEvent?.(i)), parallel);
 }
 
-export async function closePeers(subs: PeerSubscriber[], timeoutMs = 10_000): Promise<void> {
-  for (const s of subs) s.close();
-  await Promise.race([Promise.all(subs.map((s) => s.closed)), new Promise((r) => setTimeout(r, timeoutMs))]);
-}
+export const closePeers = (subs: PeerSubscriber[], timeoutMs = 10_000): Promise<void> => closeMany(subs, timeoutMs);

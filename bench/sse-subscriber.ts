@@ -3,6 +3,7 @@
 // starts each record (every event has one; heartbeats are comments), so thousands of subscribers in
 // this one process cost little.
 import { type ClientRequest, type IncomingMessage, request } from 'node:http';
+import { closeMany, openMany } from './pool.ts';
 
 export interface SseSubscriber {
   /** Event records received. */
@@ -77,25 +78,8 @@ export function connectSseSubscriber(
 }
 
 /** Opens `count` streams, `parallel` at a time. */
-export async function connectManySse(httpUrl: string, key: string, count: number, parallel = 50): Promise<SseSubscriber[]> {
-  const subs: SseSubscriber[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < count) {
-      next++;
-      subs.push(await connectSseSubscriber(httpUrl, key));
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: Math.min(parallel, count) }, worker));
-  } catch (err) {
-    for (const s of subs) s.close();
-    throw err;
-  }
-  return subs;
+export function connectManySse(httpUrl: string, key: string, count: number, parallel = 50): Promise<SseSubscriber[]> {
+  return openMany(count, () => connectSseSubscriber(httpUrl, key), parallel);
 }
 
-export async function closeAllSse(subs: SseSubscriber[], timeoutMs = 10_000): Promise<void> {
-  for (const s of subs) s.close();
-  await Promise.race([Promise.all(subs.map((s) => s.closed)), new Promise((r) => setTimeout(r, timeoutMs))]);
-}
+export const closeAllSse = (subs: SseSubscriber[], timeoutMs = 10_000): Promise<void> => closeMany(subs, timeoutMs);

@@ -3,6 +3,7 @@
 // so thousands of subscribers in this one process cost little; `onEvent` gets the raw frame when
 // a scenario needs its content.
 import WebSocket from 'ws';
+import { closeMany, openMany } from './pool.ts';
 
 export interface SubscribeOptions {
   types?: string[];
@@ -79,7 +80,7 @@ export function connectSubscriber(httpUrl: string, key: string, opts: SubscribeO
 }
 
 /** Connects `count` subscribers, `parallel` at a time. */
-export async function connectMany(
+export function connectMany(
   httpUrl: string,
   key: string,
   count: number,
@@ -87,24 +88,7 @@ export async function connectMany(
   /** Options of the `i`th subscriber. */
   options?: (i: number) => SubscribeOptions,
 ): Promise<Subscriber[]> {
-  const subs: Subscriber[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < count) {
-      const i = next++;
-      subs.push(await connectSubscriber(httpUrl, key, options?.(i)));
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: Math.min(parallel, count) }, worker));
-  } catch (err) {
-    for (const s of subs) s.close();
-    throw err;
-  }
-  return subs;
+  return openMany(count, (i) => connectSubscriber(httpUrl, key, options?.(i)), parallel);
 }
 
-export async function closeAll(subs: Subscriber[], timeoutMs = 10_000): Promise<void> {
-  for (const s of subs) s.close();
-  await Promise.race([Promise.all(subs.map((s) => s.closed)), new Promise((r) => setTimeout(r, timeoutMs))]);
-}
+export const closeAll = (subs: Subscriber[], timeoutMs = 10_000): Promise<void> => closeMany(subs, timeoutMs);

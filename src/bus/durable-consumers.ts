@@ -336,7 +336,11 @@ export async function describeConsumer(ctx: BusContext, tenant: string, name: st
   assertConsumerName(name);
   const found = await tenantConsumerInfo(ctx, tenant, name);
   if (!found.info) return undefined;
-  const { info, consumer: c } = found;
+  return describe(found.info, found.consumer);
+}
+
+/** What the API says of a consumer: its definition and its position. */
+function describe(info: ConsumerInfo, c: DurableConsumer): ConsumerDescription {
   const out: ConsumerDescription = {
     name: c.name,
     types: c.types,
@@ -370,20 +374,7 @@ export async function listDurableConsumers(ctx: BusContext, tenant: string): Pro
       if (!info.name.startsWith(prefix) && !info.name.startsWith(legacyPrefix)) continue;
       const c = fromConsumerInfo(info, tenant);
       if (!c) continue;
-      const item: ConsumerDescription & { last_active?: string } = {
-        name: c.name,
-        types: c.types,
-        from: c.from,
-        ack_wait: c.ackWaitMs,
-        max_deliver: c.maxDeliver,
-        pending: info.num_pending,
-        unacked: info.num_ack_pending,
-        redelivered: info.num_redelivered,
-        last_delivered_seq: info.delivered.stream_seq,
-        ack_floor_seq: info.ack_floor.stream_seq,
-        created: c.created,
-      };
-      if (c.filter !== undefined) item.filter = c.filter;
+      const item: ConsumerDescription & { last_active?: string } = describe(info, c);
       const lastActive = latest(info.delivered.last_active, info.ack_floor.last_active);
       if (lastActive !== undefined) item.last_active = lastActive;
       // A consumer under both names (an old one kept, a new one made since) is listed once: the new one.
