@@ -1,10 +1,11 @@
 // The explorer's Webhooks view in a real headless Chromium (playwright-core) against a real
 // gateway, nats-server and HTTP receivers on 127.0.0.1: webhooks made through the API are listed
-// with their state and lag, one webhook's attempts show the delivered event (and a failing
-// receiver's status and error), pause and resume from the page reach the API (resume by keyboard),
-// a rotated secret is shown once and signs the next delivery, at 1280 px and at phone width, with
-// axe-core (no serious or critical violation), screenshots in test-output/ui/, no CSP violation,
-// and neither key nor secret in a URL or a log line. Skips with the reason when Chromium is missing.
+// with their state and lag (one disabled by a 410), one webhook's attempts show the delivered
+// event (and a failing receiver's status and error), pause and resume from the page reach the API
+// (resume by keyboard), a rotated secret is shown once and signs the next delivery, at 1280 px and
+// at phone width, with axe-core (no serious or critical violation), screenshots in test-output/ui/,
+// no CSP violation, and neither key nor secret in a URL or a log line. Skips with the reason when
+// Chromium is missing.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -28,6 +29,7 @@ t.test('the webhooks view: list, attempts, pause and resume, secret rotation', {
   const shots = testOutputDir('ui');
   const receiver = await startReceiver(t);
   const failing = await startReceiver(t, () => ({ status: 500, body: 'broken' }));
+  const gone = await startReceiver(t, () => ({ status: 410 }));
 
   const orders = await putWebhook(app, KEYS.a, 'orders', { url: `${receiver.url}/orders`, types: ['order.*'] });
   t.equal(orders.status, 201, JSON.stringify(orders.body));
@@ -37,6 +39,8 @@ t.test('the webhooks view: list, attempts, pause and resume, secret rotation', {
     retry: { max_attempts: 2, initial_backoff: 100, max_backoff: 100 },
   });
   t.equal(broken.status, 201, JSON.stringify(broken.body));
+  const retired = await putWebhook(app, KEYS.a, 'retired', { url: `${gone.url}/hook`, types: ['usage.*'] });
+  t.equal(retired.status, 201, JSON.stringify(retired.body));
   const webhookState = async (name: string) => (await call(app, KEYS.a, 'GET', `/v1/webhooks/${name}`)).body.state;
 
   const first = await publish(app, KEYS.a, { type: 'order.created', data: { order_id: 'ord_ui_wh_1' } });
@@ -50,6 +54,13 @@ t.test('the webhooks view: list, attempts, pause and resume, secret rotation', {
     () => failing.received.length,
     (n) => n >= 2,
     { timeoutMs: 30_000 },
+  );
+  await publish(app, KEYS.a, { type: 'usage.recorded', data: { resource_id: 'res_1', metric: 'cpu', value: 1, unit: 's' } });
+  await eventually(
+    'a 410 disabling a webhook',
+    () => webhookState('retired'),
+    (s) => s === 'disabled',
+    { timeoutMs: 30_000, intervalMs: 200 },
   );
 
   const context = await launchBrowser(t);
@@ -86,18 +97,21 @@ t.test('the webhooks view: list, attempts, pause and resume, secret rotation', {
   await row('broken').waitFor(WAIT);
   t.same(
     await page.locator('tr[data-webhook]').evaluateAll((rs) => rs.map((r) => r.getAttribute('data-webhook'))),
-    ['broken', 'orders'],
+    ['broken', 'orders', 'retired'],
     'by name',
   );
   const ordersRow = await row('orders').textContent();
   t.match(ordersRow, `${receiver.url}/orders`, 'the URL');
   t.match(ordersRow, 'order.*', 'the types');
   t.match(ordersRow, /active/, 'the state');
-  await page.locator('main p.status', { hasText: '2 webhooks.' }).waitFor(WAIT);
+  await page.locator('main p.status', { hasText: '3 webhooks.' }).waitFor(WAIT);
   // The lag drains once the delivery is acknowledged (the list refreshes every 5 s).
   await page.locator('tr[data-webhook="orders"][data-lag="0"]').waitFor(WAIT);
   t.match(await row('orders').textContent(), '0 pending, 0 in flight', 'the lag');
   t.match(await row('orders').textContent(), `#${first.seq}`, 'the last delivered event');
+  t.equal(await row('retired').getAttribute('data-state'), 'disabled', 'a webhook disabled by a 410');
+  t.match(await row('retired').textContent(), /disabled.*410/, 'with the reason');
+  t.equal(await row('retired').getByRole('button', { name: 'Resume webhook retired' }).count(), 1, 'and a button to resume it');
   await check('webhooks');
 
   // ---- one webhook's attempts: the delivered event with its status and latency
