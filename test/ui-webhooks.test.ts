@@ -146,6 +146,13 @@ t.test('the webhooks view: list, attempts, pause and resume, secret rotation', {
   await page.locator('main p.status', { hasText: 'Webhook orders paused.' }).waitFor(WAIT);
   t.equal(await webhookState('orders'), 'paused', 'the API says paused');
   t.match(await row('orders').textContent(), /paused through the API/, 'with its reason');
+  // The dispatcher applies the pause through its watch of the definitions: publish once it says so.
+  await eventually(
+    'the delivery of orders stopped',
+    () => logs.lines.some((l) => l.msg === 'webhook delivery stopped' && l.webhook === 'orders'),
+    Boolean,
+    { timeoutMs: 30_000, intervalMs: 100 },
+  );
   const waiting = await publish(app, KEYS.a, { type: 'order.created', data: { order_id: 'ord_ui_wh_2' } });
   await page.locator('tr[data-webhook="orders"][data-lag="1"]').waitFor(WAIT);
   t.match(await row('orders').textContent(), '1 pending, 0 in flight', 'the event waits');
@@ -177,14 +184,22 @@ t.test('the webhooks view: list, attempts, pause and resume, secret rotation', {
   t.match(secret, /^whsec_[A-Za-z0-9+/]+=*$/, 'the new secret is shown');
   t.not(secret, orders.body.secret, 'a new one');
   await check('webhook-secret');
-  const signed = await publish(app, KEYS.a, { type: 'order.created', data: { order_id: 'ord_ui_wh_3' } });
-  const got = await eventually('the next delivery', () => receiver.received.find((r) => r.id === signed.id), Boolean, {
-    timeoutMs: 30_000,
-  });
+  // The dispatcher learns of the rotation through its watch: publish (at most 20 events) until a
+  // delivery carries the second signature, then check it with the secret the page showed.
+  let probes = 0;
+  const got = await eventually(
+    'a delivery signed since the rotation',
+    async () => {
+      const e = await publish(app, KEYS.a, { type: 'order.created', data: { order_id: `ord_ui_wh_sig_${probes++}` } });
+      return eventually('its delivery', () => receiver.received.find((r) => r.id === e.id), Boolean, { timeoutMs: 30_000 });
+    },
+    (r) => String(r?.headers['webhook-signature']).split(' ').length === 2,
+    { timeoutMs: 60_000, intervalMs: 200, maxTries: 20 },
+  );
   if (!got) throw new Error('unreachable: eventually answered a delivery');
   t.match(String(got.headers['webhook-signature']).split(' '), [/^v1,/, /^v1,/], 'two signatures during the rotation window');
-  t.match(verify(secret, got), { id: signed.id }, 'the secret shown verifies the delivery');
-  t.match(verify(orders.body.secret as string, got), { id: signed.id }, 'and so does the previous one');
+  t.match(verify(secret, got), { id: got.id }, 'the secret shown verifies the delivery');
+  t.match(verify(orders.body.secret as string, got), { id: got.id }, 'and so does the previous one');
   await secretBox.getByRole('button', { name: 'Hide secret' }).click();
   t.equal(await secretBox.count(), 0, 'hidden');
   t.equal(await page.evaluate(`document.body.innerHTML.includes(${JSON.stringify(secret)})`), false, 'gone from the page');
