@@ -114,12 +114,15 @@ export function renderWebhooks(root, { param }) {
   };
 
   let listing = null;
+  // Counts pauses and resumes: a list asked for before one of them is stale and not shown.
+  let changes = 0;
   async function loadList() {
     if (listing) return listing;
     listing = (async () => {
       try {
+        const asked = changes;
         const { webhooks } = await api('GET', '/v1/webhooks');
-        if (gone) return;
+        if (gone || asked !== changes) return;
         const names = new Set(webhooks.map((w) => w.name));
         for (const [name, row] of rows) {
           if (!names.has(name)) {
@@ -150,6 +153,7 @@ export function renderWebhooks(root, { param }) {
     button.setAttribute('aria-disabled', 'true');
     try {
       const w = await api('POST', `/v1/webhooks/${encodeURIComponent(name)}/${action}`);
+      changes++;
       show(w);
       const message = `Webhook ${name} ${action === 'pause' ? 'paused' : 'resumed'}.`;
       actionStatus.set(message, 'ok');
