@@ -1,6 +1,7 @@
 // The event explorer's shell: sign in with an API key (kept in this tab's sessionStorage only),
 // then one view at a time chosen by the URL hash (#/live, #/history, #/saga/<id>, #/consumers,
-// #/catalogue). Each view module exports render(root, params) and may return a cleanup function.
+// #/catalogue, #/webhooks, #/webhooks/<name>). Each view module exports render(root, params) and
+// may return a cleanup function.
 import { api, session } from './api.js';
 import { announce, field, h, statusLine } from './dom.js';
 import { renderCatalogue } from './views/catalogue.js';
@@ -8,6 +9,7 @@ import { renderConsumers } from './views/consumers.js';
 import { renderHistory } from './views/history.js';
 import { renderLive } from './views/live.js';
 import { renderSaga } from './views/saga.js';
+import { renderWebhooks } from './views/webhooks.js';
 
 const VIEWS = {
   live: { title: 'Live tail', render: renderLive },
@@ -15,6 +17,7 @@ const VIEWS = {
   saga: { title: 'Saga', render: renderSaga },
   consumers: { title: 'Consumers & dead letters', render: renderConsumers },
   catalogue: { title: 'Catalogue', render: renderCatalogue },
+  webhooks: { title: 'Webhooks', render: renderWebhooks },
 };
 
 const main = document.getElementById('main');

@@ -1,11 +1,12 @@
 // Headless Chromium for browser tests: Debian's `chromium` package (scripts/ensure-chromium.sh
 // installs it before `npm test` when it runs as root), found once; a test without it skips with
-// the reason. launchBrowser drives it with playwright-core in a fresh profile removed at teardown.
+// the reason. launchBrowser drives it with playwright-core in a fresh profile removed at teardown;
+// axeScan runs axe-core on a page.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BrowserContext, chromium } from 'playwright-core';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { PROJECT_ROOT } from '../../dev/paths.ts';
 
 interface Teardown {
@@ -72,4 +73,24 @@ export function testOutputDir(name: string): string {
   const dir = join(PROJECT_ROOT, 'test-output', name);
   mkdirSync(dir, { recursive: true });
   return dir;
+}
+
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: unknown[] }[];
+}
+
+let axeSource: string | undefined;
+
+/** axe-core's serious and critical violations on the page as it is now, one line each. */
+export async function axeScan(page: Page): Promise<string[]> {
+  axeSource ??= readFileSync(join(PROJECT_ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8');
+  // Evaluated through the DevTools protocol, not as a <script>: the page's CSP rightly refuses inline scripts.
+  if (!(await page.evaluate<boolean>("'axe' in window"))) await page.evaluate(axeSource);
+  const violations = await page.evaluate<AxeViolation[]>("axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations)");
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`);
 }
