@@ -1343,8 +1343,8 @@ export interface components {
         };
         /** StreamClose */
         StreamClose: {
-            /** @description `slow_consumer`: a live stream fell more than WS_SEND_BUFFER_BYTES behind, or its reader left bytes unread for a whole SSE_HEARTBEAT_INTERVAL; `shutting_down`: the instance stops (reconnect, to another instance); `error`: the delivery failed (`code`). */
-            reason: "slow_consumer" | "shutting_down" | "error";
+            /** @description `slow_consumer`: a live stream fell more than WS_SEND_BUFFER_BYTES behind, or its reader left bytes unread for a whole SSE_HEARTBEAT_INTERVAL; `shutting_down`: the instance stops (reconnect, to another instance); `error`: the delivery failed (`code`); `tenant_disabled`: an administrator disabled the tenant (the WebSocket close 4003; reconnecting is refused with 403 GW_TENANT_DISABLED); `key_revoked`: the API key the stream was opened with (directly or through a ticket) was revoked or expired (the WebSocket close 4001; reconnecting with it is refused with 401). */
+            reason: "slow_consumer" | "shutting_down" | "error" | "tenant_disabled" | "key_revoked";
             message: string;
             /** @description The error code, for `error`. */
             code?: string;
