@@ -42,7 +42,8 @@ export const directoryPlugin = fp(
       const expired = (p: Principal) => p.keyId !== undefined && !ring.keyValid(p.keyId);
       const n = app.wsSubscriptions.closeWhere(expired, CLOSE_CODES.KEY_REVOKED.code, 'API key expired');
       const streams = app.wsSubscriptions.endStreamsWhere(expired, 'key_revoked', 'The API key expired');
-      if (n > 0 || streams > 0) app.log.info({ websockets_closed: n, streams_ended: streams }, 'websockets and streams of expired API keys ended');
+      if (n > 0 || streams > 0)
+        app.log.info({ websockets_closed: n, streams_ended: streams }, 'websockets and streams of expired API keys ended');
     }, EXPIRY_CHECK_MS);
     expiry.unref();
     app.addHook('onClose', async () => {

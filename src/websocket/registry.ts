@@ -137,11 +137,7 @@ export class WebSocketRegistry {
    * Ends every event stream whose principal `which` picks with `event: close` (`reason`), as
    * `closeWhere` closes WebSockets; how many.
    */
-  endStreamsWhere(
-    which: (principal: Principal) => boolean,
-    reason: Parameters<OpenStream['revoke']>[0],
-    message: string,
-  ): number {
+  endStreamsWhere(which: (principal: Principal) => boolean, reason: Parameters<OpenStream['revoke']>[0], message: string): number {
     let ended = 0;
     for (const [stream, principal] of this.#streams) {
       if (!which(principal)) continue;
