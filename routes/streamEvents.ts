@@ -41,7 +41,8 @@ function filterOf(raw: string | undefined) {
 
 export async function streamEvents(req: Request<'streamEvents'>, reply: Reply<'streamEvents'>) {
   const { bus, config, wsSubscriptions } = req.server;
-  const tenant = principalOf(req).tenantId;
+  const principal = principalOf(req);
+  const tenant = principal.tenantId;
   const types = typesOf(req.query.types);
   const filter: DeliveryFilter = { tenant, matches: typeMatcher(types), content: filterOf(req.query.filter) };
   // Last-Event-ID (an EventSource reconnecting) wins over the from_seq its URL still carries.
@@ -81,7 +82,8 @@ export async function streamEvents(req: Request<'streamEvents'>, reply: Reply<'s
   if (res.destroyed) return reply; // the client left while the delivery was opened: `closed` stops it
   res.writeHead(200, { ...Object.fromEntries(early), ...headers });
   res.flushHeaders();
-  if (!wsSubscriptions.addStream(stream)) {
+  // Remembered with its principal: a disabled tenant's or a revoked key's streams are ended (src/plugins/directory.ts).
+  if (!wsSubscriptions.addStream(stream, principal)) {
     await stream.shutdown();
     return reply;
   }

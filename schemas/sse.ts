@@ -26,10 +26,20 @@ export const StreamEventsHeaders = Type.Object({
 /** The control event (`event: close`) a stream sends before the gateway ends it. */
 export const StreamClose = Type.Object(
   {
-    reason: Type.Union([Type.Literal('slow_consumer'), Type.Literal('shutting_down'), Type.Literal('error')], {
-      description:
-        '`slow_consumer`: a live stream fell more than WS_SEND_BUFFER_BYTES behind, or its reader left bytes unread for a whole SSE_HEARTBEAT_INTERVAL; `shutting_down`: the instance stops (reconnect, to another instance); `error`: the delivery failed (`code`).',
-    }),
+    reason: Type.Union(
+      [
+        Type.Literal('slow_consumer'),
+        Type.Literal('shutting_down'),
+        Type.Literal('error'),
+        Type.Literal('tenant_disabled'),
+        Type.Literal('key_revoked'),
+      ],
+      {
+        description:
+          '`slow_consumer`: a live stream fell more than WS_SEND_BUFFER_BYTES behind, or its reader left bytes unread for a whole SSE_HEARTBEAT_INTERVAL; `shutting_down`: the instance stops (reconnect, to another instance); `error`: the delivery failed (`code`); ' +
+          '`tenant_disabled`: an administrator disabled the tenant (the WebSocket close 4003; reconnecting is refused with 403 GW_TENANT_DISABLED); `key_revoked`: the API key the stream was opened with (directly or through a ticket) was revoked or expired (the WebSocket close 4001; reconnecting with it is refused with 401).',
+      },
+    ),
     message: Type.String(),
     code: Type.Optional(Type.String({ description: 'The error code, for `error`.' })),
     last_id: Type.Optional(Type.Integer({ minimum: 1, description: 'The last event id written on this stream: resume after it.' })),

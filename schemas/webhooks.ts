@@ -5,6 +5,7 @@
 // rotateWebhookSecret,listWebhookAttempts}.ts, the behaviour src/webhooks/ and
 // src/delivery/sinks/webhook.ts (see docs/webhooks.md).
 import { type Static, Type } from '@sinclair/typebox';
+import { CLOUDEVENTS_JSON } from './cloudevents.ts';
 import { ContentFilter } from './content-filter.ts';
 import { DELIVERED_EVENT_EXAMPLE } from './consumers.ts';
 import { ConsumerName } from './identifiers.ts';
@@ -51,6 +52,19 @@ export const WebhookRetry = Type.Object(
 );
 export type WebhookRetry = Static<typeof WebhookRetry>;
 
+export const WEBHOOK_DEFAULT_CONTENT_MODE = 'envelope';
+
+export const WebhookContentMode = Type.Union([Type.Literal('envelope'), Type.Literal('structured'), Type.Literal('binary')], {
+  title: 'WebhookContentMode',
+  description:
+    'What each delivery carries (docs/webhooks.md, docs/cloudevents.md). `envelope` (default): the stored event envelope, byte for byte, as `application/json`. ' +
+    '`structured`: the event as a structured-mode CloudEvent 1.0, `application/cloudevents+json`. ' +
+    "`binary`: a binary-mode CloudEvent: its attributes as `ce-*` headers (`ce-specversion`, `ce-id`, `ce-type`, `ce-source`, `ce-time`, `ce-tenantid`, ...) and the event's `data` as the body, with the data's content type (`application/json`). " +
+    'In every mode the signature is over the body sent and `webhook-id` is the event id.',
+  examples: ['structured'],
+});
+export type WebhookContentMode = Static<typeof WebhookContentMode>;
+
 export const WebhookDefinition = Type.Object(
   {
     url: Type.String({
@@ -72,6 +86,7 @@ export const WebhookDefinition = Type.Object(
       }),
     ),
     retry: Type.Optional(WebhookRetry),
+    content_mode: Type.Optional(WebhookContentMode),
   },
   { title: 'WebhookDefinition', additionalProperties: false },
 );
@@ -95,6 +110,7 @@ const webhookProperties = {
     { max_attempts: Type.Integer(), initial_backoff: Type.Integer(), max_backoff: Type.Integer() },
     { additionalProperties: false },
   ),
+  content_mode: WebhookContentMode,
   state: WebhookState,
   state_reason: Type.Optional(Type.String({ description: 'Why it is paused or disabled.' })),
   state_changed_at: Type.String({ format: 'date-time' }),
@@ -198,6 +214,7 @@ const webhookExample = {
   from: 'new',
   max_in_flight: 10,
   retry: { max_attempts: 10, initial_backoff: 1000, max_backoff: 300000 },
+  content_mode: 'envelope',
   state: 'active',
   state_changed_at: '2026-03-15T10:05:22.123Z',
   pending: 0,
@@ -218,7 +235,8 @@ export const WEBHOOK_OPERATIONS = [
     operationId: 'putWebhook',
     summary: 'Create or update a webhook',
     description:
-      'Creates the webhook (201, with its signing secret, shown only now), or updates its URL, types, filter, in-flight limit and retry policy (200; the secret and the position stay). ' +
+      'Creates the webhook (201, with its signing secret, shown only now), or updates its URL, types, filter, in-flight limit, retry policy and content mode (200; the secret and the position stay). ' +
+      '`content_mode` says what each request carries: the stored envelope (`envelope`, the default), or a CloudEvent in structured or binary mode. ' +
       'Every gateway instance delivers it: each event is POSTed once acknowledged by a 2xx, retried with exponential backoff otherwise, and moved to the dead letters (consumer `webhook:<name>`) after `retry.max_attempts`. ' +
       '`from` applies at creation only. The URL is refused (`422 GW_WEBHOOK_URL_REFUSED`) when it is not https, or its host resolves to a loopback, private, link-local or metadata address (see WEBHOOK_ALLOWED_HOSTS).',
     tag: 'webhooks',
@@ -237,6 +255,10 @@ export const WEBHOOK_OPERATIONS = [
             max_in_flight: 2,
             retry: { max_attempts: 8 },
           },
+        },
+        cloudevents: {
+          summary: 'Every order event as a binary-mode CloudEvent',
+          value: { url: 'https://hooks.example.com/knative', types: ['order.*'], content_mode: 'binary' },
         },
       },
     },
@@ -384,6 +406,7 @@ export const WEBHOOK_OPERATIONS = [
 export const WEBHOOK_COMPONENTS = [
   WebhookDefinition,
   WebhookRetry,
+  WebhookContentMode,
   WebhookState,
   Webhook,
   WebhookCreated,
@@ -393,6 +416,29 @@ export const WEBHOOK_COMPONENTS = [
   WebhookAttempt,
   WebhookAttemptList,
 ];
+
+/** The `ce-*` headers of a delivery in content_mode `binary` (src/cloudevents.ts, toBinaryCloudEvent). */
+const BINARY_MODE_HEADERS = [
+  ['ce-specversion', 'Always `1.0`.', '1.0'],
+  ['ce-id', 'The event id (as `webhook-id`).', DELIVERED_EVENT_EXAMPLE.id],
+  ['ce-type', 'The event type.', DELIVERED_EVENT_EXAMPLE.type],
+  ['ce-source', 'The event source.', DELIVERED_EVENT_EXAMPLE.source],
+  ['ce-time', 'The event timestamp.', DELIVERED_EVENT_EXAMPLE.timestamp],
+  ['ce-tenantid', 'The tenant.', DELIVERED_EVENT_EXAMPLE.tenant_id],
+  ['ce-dataversion', 'The version of the type.', DELIVERED_EVENT_EXAMPLE.version],
+  [
+    'ce-correlationid',
+    'Its `metadata.correlation_id`, when set; other metadata entries are headers too (`ce-causationid`, `ce-traceid`, `ce-<key>`), values percent-encoded as the CloudEvents HTTP binding asks.',
+    DELIVERED_EVENT_EXAMPLE.metadata.correlation_id,
+  ],
+].map(([name, description, example]) => ({
+  name,
+  in: 'header',
+  required: false,
+  description: `content_mode \`binary\` only: ${description}`,
+  schema: { type: 'string' },
+  example,
+}));
 
 /**
  * The request the gateway sends to a receiver, as the OpenAPI 3.1 top-level `webhooks` section
@@ -404,7 +450,11 @@ export const WEBHOOK_DELIVERY_SECTION = {
       operationId: 'deliverWebhookEvent',
       summary: 'One event, POSTed to a webhook URL',
       description:
-        'Sent by the gateway for each event a webhook selects, following the Standard Webhooks specification. The body is the stored event envelope, byte for byte. ' +
+        "Sent by the gateway for each event a webhook selects, following the Standard Webhooks specification. What the body is depends on the webhook's `content_mode`: " +
+        '`envelope` (default): the stored event envelope, byte for byte, `content-type: application/json`; ' +
+        '`structured`: the event as a structured-mode CloudEvent 1.0, `content-type: application/cloudevents+json`; ' +
+        "`binary`: a binary-mode CloudEvent, the attributes as `ce-*` headers and the event's `data` as the body, `content-type` the data's (`application/json`). " +
+        'Any CloudEvents SDK reads the last two (docs/cloudevents.md); posted back to `POST /v1/events`, such an event is recognised as the same one (a duplicate). ' +
         'Verify `webhook-signature` before trusting it: `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">` keyed with the base64-decoded part of the secret after `whsec_`; ' +
         'during a secret rotation the header holds two signatures separated by a space, and one matching is enough. `webhook-id` is the event id, the same on every retry: use it to drop duplicates (delivery is at least once). ' +
         'Answer any 2xx once processed. `410 Gone` disables the webhook. `429`/`503` with `Retry-After` delays the retry by that long (capped by WEBHOOK_MAX_RETRY_AFTER). ' +
@@ -444,11 +494,41 @@ export const WEBHOOK_DELIVERY_SECTION = {
           schema: { type: 'string' },
           example: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
         },
+        ...BINARY_MODE_HEADERS,
       ],
       requestBody: {
         required: true,
-        description: 'The event envelope as stored.',
-        content: { 'application/json': { schema: { $ref: '#/components/schemas/EventEnvelope' }, example: DELIVERED_EVENT_EXAMPLE } },
+        description:
+          "By `content_mode`: the event envelope as stored (`envelope`), the structured-mode CloudEvent (`structured`), or the event's `data` (`binary`, with the attributes in `ce-*` headers).",
+        content: {
+          'application/json': {
+            schema: {
+              anyOf: [
+                { $ref: '#/components/schemas/EventEnvelope' },
+                { description: "content_mode `binary`: the event's `data` as JSON; the CloudEvent's attributes are the `ce-*` headers." },
+              ],
+            },
+            examples: {
+              envelope: { summary: 'content_mode envelope: the stored envelope', value: DELIVERED_EVENT_EXAMPLE },
+              binary: { summary: "content_mode binary: the event's data", value: DELIVERED_EVENT_EXAMPLE.data },
+            },
+          },
+          [CLOUDEVENTS_JSON]: {
+            schema: { $ref: '#/components/schemas/CloudEvent' },
+            example: {
+              specversion: '1.0',
+              id: DELIVERED_EVENT_EXAMPLE.id,
+              source: DELIVERED_EVENT_EXAMPLE.source,
+              type: DELIVERED_EVENT_EXAMPLE.type,
+              time: DELIVERED_EVENT_EXAMPLE.timestamp,
+              datacontenttype: 'application/json',
+              tenantid: DELIVERED_EVENT_EXAMPLE.tenant_id,
+              dataversion: DELIVERED_EVENT_EXAMPLE.version,
+              correlationid: DELIVERED_EVENT_EXAMPLE.metadata.correlation_id,
+              data: DELIVERED_EVENT_EXAMPLE.data,
+            },
+          },
+        },
       },
       responses: {
         '2XX': { description: 'Processed: the event is acknowledged and not sent again.' },

@@ -6,12 +6,13 @@
 // unsettled events are redelivered to the others after the consumer's ack wait.
 //
 // - A definition that becomes paused, disabled or deleted stops the delivery here (requests under
-//   way finish first, up to WEBHOOK_TIMEOUT); one that changes its URL, secret or retry policy
-//   updates the running sink; one that changes types, filter, max_in_flight or max_attempts
+//   way finish first, up to WEBHOOK_TIMEOUT); one that changes its URL, secret, retry policy or
+//   content mode updates the running sink; one that changes types, filter, max_in_flight or max_attempts
 //   restarts it (the consumer's subjects and limits, read when the delivery opens, changed).
 // - A 410 Gone marks the webhook disabled in the store, which stops it on every instance.
 // - Attempts are buffered per webhook and stored about once a second, one batch per webhook.
 import type { Logger } from 'pino';
+import { WEBHOOK_DEFAULT_CONTENT_MODE } from '../../schemas/webhooks.ts';
 import type { Bus, WebhookRecord } from '../bus/index.ts';
 import type { Config } from '../config.ts';
 import { compileContentFilter } from '../content-filter.ts';
@@ -51,6 +52,7 @@ function targetOf(w: StoredWebhook): WebhookTarget {
     secret: w.secret,
     previous,
     maxInFlight: w.max_in_flight,
+    contentMode: w.content_mode ?? WEBHOOK_DEFAULT_CONTENT_MODE,
     retry: { maxAttempts: w.retry.max_attempts, initialBackoffMs: w.retry.initial_backoff, maxBackoffMs: w.retry.max_backoff },
   };
 }

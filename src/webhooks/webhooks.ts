@@ -7,12 +7,14 @@
 import { randomBytes } from 'node:crypto';
 import type { StartPosition } from '../../schemas/stream-selection.ts';
 import {
+  WEBHOOK_DEFAULT_CONTENT_MODE,
   WEBHOOK_DEFAULT_INITIAL_BACKOFF_MS,
   WEBHOOK_DEFAULT_MAX_ATTEMPTS,
   WEBHOOK_DEFAULT_MAX_BACKOFF_MS,
   WEBHOOK_DEFAULT_MAX_IN_FLIGHT,
   type Webhook,
   type WebhookAttempt,
+  type WebhookContentMode,
   type WebhookCreated,
   type WebhookDefinition,
   type WebhookSecret,
@@ -32,6 +34,8 @@ export interface StoredWebhook {
   from: StartPosition;
   max_in_flight: number;
   retry: { max_attempts: number; initial_backoff: number; max_backoff: number };
+  /** Absent in definitions stored before content modes existed: `envelope`. */
+  content_mode?: WebhookContentMode;
   state: WebhookState;
   state_reason?: string;
   state_changed_at: string;
@@ -68,6 +72,7 @@ function describe(name: string, w: StoredWebhook, position: WebhookPosition | un
     from: w.from,
     max_in_flight: w.max_in_flight,
     retry: w.retry,
+    content_mode: w.content_mode ?? WEBHOOK_DEFAULT_CONTENT_MODE,
     state: w.state,
     state_changed_at: w.state_changed_at,
     pending,
@@ -159,7 +164,9 @@ export class Webhooks {
       ackWaitMs: webhookAckWaitMs(this.#settings),
     });
     const now = new Date().toISOString();
-    const definition = { url: url.href, types, from, max_in_flight: maxInFlight, retry } as const;
+    // A PUT states the whole definition: an update without content_mode goes back to the default.
+    const contentMode = body.content_mode ?? WEBHOOK_DEFAULT_CONTENT_MODE;
+    const definition = { url: url.href, types, from, max_in_flight: maxInFlight, retry, content_mode: contentMode } as const;
     if (!existing) {
       const stored: StoredWebhook = {
         ...definition,

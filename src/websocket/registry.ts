@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
+import type { StreamClose } from '../../schemas/sse.ts';
 import { CLOSE_CODES } from '../../schemas/websocket.ts';
 import type { Principal } from '../auth/api-keys.ts';
 import type { Bus, LiveFeed } from '../bus/index.ts';
@@ -19,6 +20,8 @@ import { WsTickets } from './tickets.ts';
 export interface OpenStream {
   heartbeat(): void;
   shutdown(): Promise<void>;
+  /** Its principal may read no more (tenant disabled, key revoked): `event: close` with `reason`, and it ends. */
+  revoke(reason: Extract<StreamClose['reason'], 'tenant_disabled' | 'key_revoked'>, message: string): void;
   /** Resolves once the stream is over and its delivery stopped. */
   readonly closed: Promise<void>;
 }
@@ -36,7 +39,8 @@ export class WebSocketRegistry {
   readonly #quotas: Quotas | undefined;
   #pinger: NodeJS.Timeout | undefined;
   #closing = false;
-  readonly #streams = new Set<OpenStream>();
+  /** Open event streams, each with who opened it (as `#principals` for connections). */
+  readonly #streams = new Map<OpenStream, Principal>();
   #streamBeat: NodeJS.Timeout | undefined;
 
   private constructor(bus: Bus, config: Config, log: Logger, quotas: Quotas | undefined) {
@@ -61,7 +65,7 @@ export class WebSocketRegistry {
     ws.#pinger.unref();
     // One timer for every event stream too: its `: hb` comment and stall check.
     ws.#streamBeat = setInterval(() => {
-      for (const s of ws.#streams) s.heartbeat();
+      for (const s of ws.#streams.keys()) s.heartbeat();
     }, config.SSE_HEARTBEAT_INTERVAL);
     ws.#streamBeat.unref();
     return ws;
@@ -83,10 +87,13 @@ export class WebSocketRegistry {
     return this.#streams.size;
   }
 
-  /** Keeps an open stream until it closes; false (the caller ends it) once the instance is closing. */
-  addStream(stream: OpenStream): boolean {
+  /**
+   * Keeps an open stream, opened by `principal` (its tenant and key, for `endStreamsWhere`), until
+   * it closes; false (the caller ends it) once the instance is closing.
+   */
+  addStream(stream: OpenStream, principal: Principal): boolean {
     if (this.#closing) return false;
-    this.#streams.add(stream);
+    this.#streams.set(stream, principal);
     void stream.closed.then(() => this.#streams.delete(stream));
     return true;
   }
@@ -126,6 +133,21 @@ export class WebSocketRegistry {
     return closed;
   }
 
+  /**
+   * Ends every event stream whose principal `which` picks with `event: close` (`reason`), as
+   * `closeWhere` closes WebSockets; how many.
+   */
+  endStreamsWhere(which: (principal: Principal) => boolean, reason: Parameters<OpenStream['revoke']>[0], message: string): number {
+    let ended = 0;
+    for (const [stream, principal] of this.#streams) {
+      if (!which(principal)) continue;
+      this.#streams.delete(stream);
+      stream.revoke(reason, message);
+      ended++;
+    }
+    return ended;
+  }
+
   #heartbeat(): void {
     for (const conn of this.#connections) conn.heartbeat();
   }
@@ -141,7 +163,7 @@ export class WebSocketRegistry {
     const conns = [...this.#connections];
     this.#connections.clear();
     for (const c of conns) c.close(CLOSE_CODES.GOING_AWAY.code, 'gateway shutting down');
-    const streams = [...this.#streams];
+    const streams = [...this.#streams.keys()];
     this.#streams.clear();
     await Promise.all([
       ...conns.map((c) => c.dispose().catch(() => undefined)),

@@ -197,7 +197,7 @@ class TailEvent(TypedDict):
 class StreamClose(TypedDict, total=False):
     """The ``event: close`` record the gateway sends before it ends a stream."""
 
-    reason: Literal["slow_consumer", "shutting_down", "error"]
+    reason: Literal["slow_consumer", "shutting_down", "error", "tenant_disabled", "key_revoked"]
     message: str
     code: str
     last_id: int

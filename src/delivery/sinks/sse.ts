@@ -201,6 +201,16 @@ export class SseStream {
     this.sink.heartbeat();
   }
 
+  /**
+   * Its principal may read no more (the tenant was disabled, the key revoked or expired):
+   * `event: close` with `reason`, and the delivery stops at once, whether or not the reader reads
+   * the final record.
+   */
+  revoke(reason: 'tenant_disabled' | 'key_revoked', message: string): void {
+    this.sink.end(reason, message);
+    void this.#stop();
+  }
+
   /** Gateway shutdown: `event: close` (`shutting_down`), then the delivery stops (its consumer is deleted). */
   async shutdown(): Promise<void> {
     this.sink.end('shutting_down', 'The gateway is shutting down; reconnect with Last-Event-ID');

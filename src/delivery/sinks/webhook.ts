@@ -1,5 +1,7 @@
 // The webhook sink: each event is one HTTP POST to the webhook's URL, following the Standard
-// Webhooks specification (signed with the `standardwebhooks` package), run on the webhook's
+// Webhooks specification (signed with the `standardwebhooks` package), carrying the stored envelope
+// or, by the webhook's content mode, a structured- or binary-mode CloudEvent (src/cloudevents.ts);
+// run on the webhook's
 // durable consumer with ack 'on-write' (src/delivery/open.ts, openWebhook): a 2xx answer acks the
 // event; anything else naks it with the delay of the next attempt, and the engine dead-letters it
 // once the consumer's max deliver (the webhook's max_attempts) is spent.
@@ -19,6 +21,9 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import { Webhook as Signer } from 'standardwebhooks';
+import { CLOUDEVENTS_JSON } from '../../../schemas/cloudevents.ts';
+import type { WebhookContentMode } from '../../../schemas/webhooks.ts';
+import { toBinaryCloudEvent, toCloudEvent } from '../../cloudevents.ts';
 import type { GatewayError } from '../../errors.ts';
 import type { WebhookAddressPolicy } from '../../webhook-addresses.ts';
 import type { EventRef, Sink } from '../engine.ts';
@@ -31,6 +36,8 @@ export interface WebhookTarget {
   /** The secret before the last rotation, signing too until `expiresAt` (epoch ms). */
   previous?: { secret: string; expiresAt: number } | undefined;
   maxInFlight: number;
+  /** What each request carries: the stored envelope (the default), or a structured- or binary-mode CloudEvent. */
+  contentMode?: WebhookContentMode | undefined;
   retry: { maxAttempts: number; initialBackoffMs: number; maxBackoffMs: number };
 }
 
@@ -85,19 +92,39 @@ function signerOf(secret: string): Signer {
   return s;
 }
 
+/** The body of one delivery and the headers that describe it (`content-type`, binary mode's `ce-*`). */
+export interface OutgoingContent {
+  body: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * What a delivery in `mode` carries: `envelope`, the stored envelope as it is (no re-encoding);
+ * `structured`, the structured-mode CloudEvent as `application/cloudevents+json`; `binary`, the
+ * CloudEvent's attributes as `ce-*` headers and its data as the body, with the data's content type.
+ */
+export function outgoingContent(event: Pick<EventRef, 'json' | 'envelope'>, mode: WebhookContentMode): OutgoingContent {
+  if (mode === 'structured') return { body: JSON.stringify(toCloudEvent(event.envelope)), headers: { 'content-type': CLOUDEVENTS_JSON } };
+  if (mode === 'binary') return toBinaryCloudEvent(event.envelope);
+  return { body: event.json, headers: { 'content-type': 'application/json' } };
+}
+
 /**
  * The headers of one delivery: Standard Webhooks' `webhook-id` (the event id, the same on every
- * retry), `webhook-timestamp` (now, in Unix seconds), `webhook-signature` (one `v1,<base64>` per
- * secret, space-separated), `content-type`, and the event's trace context when it has one.
+ * retry, whatever the content mode), `webhook-timestamp` (now, in Unix seconds),
+ * `webhook-signature` (one `v1,<base64>` per secret, space-separated, over the body as sent), the
+ * content's headers (`content-type`, default `application/json`; `ce-*` in binary mode), and the
+ * event's trace context when it has one.
  */
 export function outgoingHeaders(
-  event: { id: string; body: string; trace?: TraceContext | undefined },
+  event: { id: string; body: string; trace?: TraceContext | undefined; content?: Record<string, string> | undefined },
   secrets: readonly string[],
   now: Date = new Date(),
 ): Record<string, string> {
   const signature = secrets.map((s) => signerOf(s).sign(event.id, now, event.body)).join(' ');
   const headers: Record<string, string> = {
     'content-type': 'application/json',
+    ...event.content,
     'user-agent': 'platforma-event-gateway',
     'webhook-id': event.id,
     'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
@@ -207,12 +234,16 @@ export class WebhookSink implements Sink {
     const target = this.#target;
     const started = Date.now();
     let id = '';
+    let content: OutgoingContent;
     try {
       id = event.envelope.id;
+      content = outgoingContent(event, target.contentMode ?? 'envelope');
     } catch {
-      id = `seq-${event.seq}`;
+      // Stored bytes that are no envelope (never published so): sent as they are, to be seen.
+      id ||= `seq-${event.seq}`;
+      content = { body: event.json, headers: { 'content-type': 'application/json' } };
     }
-    void this.#post(target, { id, body: event.json, trace: traceOf(event) }).then((answer) => {
+    void this.#post(target, { id, body: content.body, content: content.headers, trace: traceOf(event) }).then((answer) => {
       const latency = Date.now() - started;
       const record: WebhookAttemptRecord = {
         at: new Date(started).toISOString(),
@@ -258,7 +289,10 @@ export class WebhookSink implements Sink {
   }
 
   /** One POST; never rejects: the answer's status, or null and why there was none. */
-  #post(target: WebhookTarget, event: { id: string; body: string; trace?: TraceContext | undefined }): Promise<Answer> {
+  #post(
+    target: WebhookTarget,
+    event: { id: string; body: string; content: Record<string, string>; trace?: TraceContext | undefined },
+  ): Promise<Answer> {
     const { connectTimeoutMs, timeoutMs, responseMaxBytes, policy } = this.#http;
     return new Promise<Answer>((resolve) => {
       let finished = false;

@@ -376,7 +376,7 @@ export interface paths {
         get: operations["getWebhook"];
         /**
          * Create or update a webhook
-         * @description Creates the webhook (201, with its signing secret, shown only now), or updates its URL, types, filter, in-flight limit and retry policy (200; the secret and the position stay). Every gateway instance delivers it: each event is POSTed once acknowledged by a 2xx, retried with exponential backoff otherwise, and moved to the dead letters (consumer `webhook:<name>`) after `retry.max_attempts`. `from` applies at creation only. The URL is refused (`422 GW_WEBHOOK_URL_REFUSED`) when it is not https, or its host resolves to a loopback, private, link-local or metadata address (see WEBHOOK_ALLOWED_HOSTS).
+         * @description Creates the webhook (201, with its signing secret, shown only now), or updates its URL, types, filter, in-flight limit, retry policy and content mode (200; the secret and the position stay). `content_mode` says what each request carries: the stored envelope (`envelope`, the default), or a CloudEvent in structured or binary mode. Every gateway instance delivers it: each event is POSTed once acknowledged by a 2xx, retried with exponential backoff otherwise, and moved to the dead letters (consumer `webhook:<name>`) after `retry.max_attempts`. `from` applies at creation only. The URL is refused (`422 GW_WEBHOOK_URL_REFUSED`) when it is not https, or its host resolves to a loopback, private, link-local or metadata address (see WEBHOOK_ALLOWED_HOSTS).
          */
         put: operations["putWebhook"];
         post?: never;
@@ -503,7 +503,7 @@ export interface webhooks {
         put?: never;
         /**
          * One event, POSTed to a webhook URL
-         * @description Sent by the gateway for each event a webhook selects, following the Standard Webhooks specification. The body is the stored event envelope, byte for byte. Verify `webhook-signature` before trusting it: `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">` keyed with the base64-decoded part of the secret after `whsec_`; during a secret rotation the header holds two signatures separated by a space, and one matching is enough. `webhook-id` is the event id, the same on every retry: use it to drop duplicates (delivery is at least once). Answer any 2xx once processed. `410 Gone` disables the webhook. `429`/`503` with `Retry-After` delays the retry by that long (capped by WEBHOOK_MAX_RETRY_AFTER). Anything else, a redirect, a timeout (WEBHOOK_TIMEOUT) or a connection failure is retried with exponential backoff until `retry.max_attempts`, then the event goes to the dead letters.
+         * @description Sent by the gateway for each event a webhook selects, following the Standard Webhooks specification. What the body is depends on the webhook's `content_mode`: `envelope` (default): the stored event envelope, byte for byte, `content-type: application/json`; `structured`: the event as a structured-mode CloudEvent 1.0, `content-type: application/cloudevents+json`; `binary`: a binary-mode CloudEvent, the attributes as `ce-*` headers and the event's `data` as the body, `content-type` the data's (`application/json`). Any CloudEvents SDK reads the last two (docs/cloudevents.md); posted back to `POST /v1/events`, such an event is recognised as the same one (a duplicate). Verify `webhook-signature` before trusting it: `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">` keyed with the base64-decoded part of the secret after `whsec_`; during a secret rotation the header holds two signatures separated by a space, and one matching is enough. `webhook-id` is the event id, the same on every retry: use it to drop duplicates (delivery is at least once). Answer any 2xx once processed. `410 Gone` disables the webhook. `429`/`503` with `Retry-After` delays the retry by that long (capped by WEBHOOK_MAX_RETRY_AFTER). Anything else, a redirect, a timeout (WEBHOOK_TIMEOUT) or a connection failure is retried with exponential backoff until `retry.max_attempts`, then the event goes to the dead letters.
          */
         post: operations["deliverWebhookEvent"];
         delete?: never;
@@ -1343,8 +1343,8 @@ export interface components {
         };
         /** StreamClose */
         StreamClose: {
-            /** @description `slow_consumer`: a live stream fell more than WS_SEND_BUFFER_BYTES behind, or its reader left bytes unread for a whole SSE_HEARTBEAT_INTERVAL; `shutting_down`: the instance stops (reconnect, to another instance); `error`: the delivery failed (`code`). */
-            reason: "slow_consumer" | "shutting_down" | "error";
+            /** @description `slow_consumer`: a live stream fell more than WS_SEND_BUFFER_BYTES behind, or its reader left bytes unread for a whole SSE_HEARTBEAT_INTERVAL; `shutting_down`: the instance stops (reconnect, to another instance); `error`: the delivery failed (`code`); `tenant_disabled`: an administrator disabled the tenant (the WebSocket close 4003; reconnecting is refused with 403 GW_TENANT_DISABLED); `key_revoked`: the API key the stream was opened with (directly or through a ticket) was revoked or expired (the WebSocket close 4001; reconnecting with it is refused with 401). */
+            reason: "slow_consumer" | "shutting_down" | "error" | "tenant_disabled" | "key_revoked";
             message: string;
             /** @description The error code, for `error`. */
             code?: string;
@@ -1404,6 +1404,7 @@ export interface components {
                 initial_backoff: number;
                 max_backoff: number;
             };
+            content_mode: components["schemas"]["WebhookContentMode"];
             state: components["schemas"]["WebhookState"];
             /** @description Why it is paused or disabled. */
             state_reason?: string;
@@ -1452,6 +1453,12 @@ export interface components {
             attempts: components["schemas"]["WebhookAttempt"][];
         };
         /**
+         * WebhookContentMode
+         * @description What each delivery carries (docs/webhooks.md, docs/cloudevents.md). `envelope` (default): the stored event envelope, byte for byte, as `application/json`. `structured`: the event as a structured-mode CloudEvent 1.0, `application/cloudevents+json`. `binary`: a binary-mode CloudEvent: its attributes as `ce-*` headers (`ce-specversion`, `ce-id`, `ce-type`, `ce-source`, `ce-time`, `ce-tenantid`, ...) and the event's `data` as the body, with the data's content type (`application/json`). In every mode the signature is over the body sent and `webhook-id` is the event id.
+         * @example structured
+         */
+        WebhookContentMode: "envelope" | "structured" | "binary";
+        /**
          * WebhookCreated
          * @description The webhook, with its signing secret (answered once).
          */
@@ -1467,6 +1474,7 @@ export interface components {
                 initial_backoff: number;
                 max_backoff: number;
             };
+            content_mode: components["schemas"]["WebhookContentMode"];
             state: components["schemas"]["WebhookState"];
             /** @description Why it is paused or disabled. */
             state_reason?: string;
@@ -1512,6 +1520,7 @@ export interface components {
              */
             max_in_flight?: number;
             retry?: components["schemas"]["WebhookRetry"];
+            content_mode?: components["schemas"]["WebhookContentMode"];
         };
         /** WebhookDeleted */
         WebhookDeleted: {
@@ -1639,6 +1648,7 @@ export type TenantSettings = components['schemas']['TenantSettings'];
 export type Webhook = components['schemas']['Webhook'];
 export type WebhookAttempt = components['schemas']['WebhookAttempt'];
 export type WebhookAttemptList = components['schemas']['WebhookAttemptList'];
+export type WebhookContentMode = components['schemas']['WebhookContentMode'];
 export type WebhookCreated = components['schemas']['WebhookCreated'];
 export type WebhookDefinition = components['schemas']['WebhookDefinition'];
 export type WebhookDeleted = components['schemas']['WebhookDeleted'];
@@ -4599,6 +4609,7 @@ export interface operations {
                      *         "initial_backoff": 1000,
                      *         "max_backoff": 300000
                      *       },
+                     *       "content_mode": "envelope",
                      *       "state": "active",
                      *       "state_changed_at": "2026-03-15T10:05:22.123Z",
                      *       "pending": 0,
@@ -4732,6 +4743,7 @@ export interface operations {
                      *         "initial_backoff": 1000,
                      *         "max_backoff": 300000
                      *       },
+                     *       "content_mode": "envelope",
                      *       "state": "active",
                      *       "state_changed_at": "2026-03-15T10:05:22.123Z",
                      *       "pending": 0,
@@ -4769,6 +4781,7 @@ export interface operations {
                      *         "initial_backoff": 1000,
                      *         "max_backoff": 300000
                      *       },
+                     *       "content_mode": "envelope",
                      *       "state": "active",
                      *       "state_changed_at": "2026-03-15T10:05:22.123Z",
                      *       "pending": 0,
@@ -5010,6 +5023,7 @@ export interface operations {
                      *             "initial_backoff": 1000,
                      *             "max_backoff": 300000
                      *           },
+                     *           "content_mode": "envelope",
                      *           "state": "active",
                      *           "state_changed_at": "2026-03-15T10:05:22.123Z",
                      *           "pending": 0,
@@ -5118,6 +5132,7 @@ export interface operations {
                      *         "initial_backoff": 1000,
                      *         "max_backoff": 300000
                      *       },
+                     *       "content_mode": "envelope",
                      *       "state": "paused",
                      *       "state_changed_at": "2026-03-15T10:05:22.123Z",
                      *       "pending": 0,
@@ -5269,6 +5284,7 @@ export interface operations {
                      *         "initial_backoff": 1000,
                      *         "max_backoff": 300000
                      *       },
+                     *       "content_mode": "envelope",
                      *       "state": "active",
                      *       "state_changed_at": "2026-03-15T10:05:22.123Z",
                      *       "pending": 0,
@@ -5655,32 +5671,73 @@ export interface operations {
                  * @example 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
                  */
                 traceparent?: string;
+                /**
+                 * @description content_mode `binary` only: Always `1.0`.
+                 * @example 1.0
+                 */
+                "ce-specversion"?: string;
+                /**
+                 * @description content_mode `binary` only: The event id (as `webhook-id`).
+                 * @example evt_abc123
+                 */
+                "ce-id"?: string;
+                /**
+                 * @description content_mode `binary` only: The event type.
+                 * @example invoice.generated
+                 */
+                "ce-type"?: string;
+                /**
+                 * @description content_mode `binary` only: The event source.
+                 * @example billing-service
+                 */
+                "ce-source"?: string;
+                /**
+                 * @description content_mode `binary` only: The event timestamp.
+                 * @example 2026-03-15T10:05:22Z
+                 */
+                "ce-time"?: string;
+                /**
+                 * @description content_mode `binary` only: The tenant.
+                 * @example ten_xyz789
+                 */
+                "ce-tenantid"?: string;
+                /**
+                 * @description content_mode `binary` only: The version of the type.
+                 * @example 1.0
+                 */
+                "ce-dataversion"?: string;
+                /**
+                 * @description content_mode `binary` only: Its `metadata.correlation_id`, when set; other metadata entries are headers too (`ce-causationid`, `ce-traceid`, `ce-<key>`), values percent-encoded as the CloudEvents HTTP binding asks.
+                 * @example req_abc123
+                 */
+                "ce-correlationid"?: string;
             };
             path?: never;
             cookie?: never;
         };
-        /** @description The event envelope as stored. */
+        /** @description By `content_mode`: the event envelope as stored (`envelope`), the structured-mode CloudEvent (`structured`), or the event's `data` (`binary`, with the attributes in `ce-*` headers). */
         requestBody: {
             content: {
+                "application/json": components["schemas"]["EventEnvelope"] | unknown;
                 /**
                  * @example {
+                 *       "specversion": "1.0",
                  *       "id": "evt_abc123",
-                 *       "type": "invoice.generated",
-                 *       "version": "1.0",
-                 *       "tenant_id": "ten_xyz789",
-                 *       "timestamp": "2026-03-15T10:05:22Z",
                  *       "source": "billing-service",
+                 *       "type": "invoice.generated",
+                 *       "time": "2026-03-15T10:05:22Z",
+                 *       "datacontenttype": "application/json",
+                 *       "tenantid": "ten_xyz789",
+                 *       "dataversion": "1.0",
+                 *       "correlationid": "req_abc123",
                  *       "data": {
                  *         "invoice_id": "inv_1",
                  *         "amount": 120,
                  *         "currency": "EUR"
-                 *       },
-                 *       "metadata": {
-                 *         "correlation_id": "req_abc123"
                  *       }
                  *     }
                  */
-                "application/json": components["schemas"]["EventEnvelope"];
+                "application/cloudevents+json": components["schemas"]["CloudEvent"];
             };
         };
         responses: {
