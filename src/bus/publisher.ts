@@ -1,6 +1,7 @@
 // Publishing events, pipelined: every publish made in one turn of the event loop leaves in one
-// socket write, and every acknowledgement arrives on one subscription. Performance-tuned (the
-// publish path is benchmarked); see #sendPending before changing anything here.
+// socket write (while earlier publishes await their acknowledgement, until the next one arrives),
+// and every acknowledgement arrives on one subscription. Performance-tuned (the publish path is
+// benchmarked); see #sendPending and #requestSend before changing anything here.
 
 import { JetStreamApiError } from '@nats-io/jetstream';
 import { ClosedConnectionError, createInbox, headers, type Msg, NoRespondersError, TimeoutError } from '@nats-io/transport-node';
@@ -47,6 +48,19 @@ interface AwaitedAck {
  */
 export const LATER_HEADERS_BYTES = 2048;
 
+/**
+ * The longest a publish is held back, waiting for the next acknowledgement to clock it out with
+ * others (see #requestSend): an upper bound on the latency the coalescing adds.
+ */
+export const PUBLISH_HOLD_MS = 1;
+
+/**
+ * Publishes are held back only while at least this many await their acknowledgement: then the
+ * next one is near (a busy publisher), whereas a lone one in flight may be a whole round trip
+ * away (a paced publisher, which should not wait for it).
+ */
+const HOLD_WHEN_AWAITING = 4;
+
 /** The bytes nats.js sends as the headers of a publish: `NATS/1.0\r\nNats-Msg-Id: <id>\r\n\r\n`. */
 function msgIdHeaderBytes(msgID: string): number {
   return 'NATS/1.0\r\nNats-Msg-Id: \r\n\r\n'.length + Buffer.byteLength(msgID);
@@ -68,6 +82,9 @@ export class Publisher {
   // Publishes asked for during one turn of the event loop, sent together (see `publish`).
   #pending: PendingPublish[] = [];
   #sendScheduled = false;
+  // Pending publishes held until the next acknowledgement (or PUBLISH_HOLD_MS), see #requestSend.
+  #holding = false;
+  #holdTimer: NodeJS.Timeout | undefined;
   // Publishes sent and awaiting their acknowledgement, by the last token of their reply subject.
   readonly #awaiting = new Map<string, AwaitedAck>();
   readonly #ackPrefix: string;
@@ -111,15 +128,45 @@ export class Publisher {
     try {
       return await new Promise<PublishResult>((resolve, reject) => {
         this.#pending.push({ subject, payload, msgID, trace: opts?.trace, resolve, reject });
-        if (!this.#sendScheduled) {
-          this.#sendScheduled = true;
-          setImmediate(this.#sendPending);
-        }
+        this.#requestSend();
       });
     } catch (err) {
       throw translate(err, ctx.config);
     }
   }
+
+  // A socket write costs the gateway about as much CPU as the rest of a POST together (the kernel's
+  // loopback TCP send is charged to the writer), and under load HTTP requests arrive one per
+  // loop turn, so one write per turn was nearly one write per publish. Like Nagle's algorithm:
+  // with few publishes awaiting their acknowledgement a publish leaves at the end of this turn;
+  // with more, it waits for the next acknowledgement to arrive (soon, with so many in flight),
+  // gathering whatever else comes meanwhile into the same write, but never longer than
+  // PUBLISH_HOLD_MS. A paced publisher has one or none in flight and waits for nothing; a busy
+  // one sends a few writes per round trip instead of one per request.
+  #requestSend(): void {
+    if (this.#sendScheduled || this.#holding) return;
+    if (this.#awaiting.size < HOLD_WHEN_AWAITING) {
+      this.#sendScheduled = true;
+      setImmediate(this.#sendPending);
+      return;
+    }
+    this.#holding = true;
+    // One timer for the life of the publisher, re-armed per hold (no Timeout object per batch).
+    if (this.#holdTimer === undefined) {
+      this.#holdTimer = setTimeout(this.#release, PUBLISH_HOLD_MS);
+      this.#holdTimer.unref();
+    } else this.#holdTimer.refresh();
+  }
+
+  // The held publishes leave at the end of this loop turn (with any that arrive in it).
+  readonly #release = (): void => {
+    if (!this.#holding) return;
+    this.#holding = false;
+    if (!this.#sendScheduled) {
+      this.#sendScheduled = true;
+      setImmediate(this.#sendPending);
+    }
+  };
 
   // nats.js writes its outbound buffer to the socket in a microtask, so publishes made by separate
   // HTTP requests (each parsed in an I/O callback of its own) would cost one socket write each:
@@ -165,6 +212,7 @@ export class Publisher {
     const awaited = this.#awaiting.get(token);
     if (!awaited) return; // answered after it timed out
     this.#awaiting.delete(token);
+    this.#release();
     this.#ctx.hooks?.publishAcked?.((performance.now() - awaited.sentAt) / 1000);
     // No stream listens on the subject (or JetStream is gone): the server answers "no responders".
     if (msg.headers?.hasError && msg.headers.code === PullStatus.NoResponders && msg.data.length === 0) {
@@ -204,6 +252,9 @@ export class Publisher {
   #rejectAwaiting(error: () => Error): void {
     for (const awaited of this.#awaiting.values()) awaited.reject(error());
     this.#awaiting.clear();
+    this.#release();
+    clearTimeout(this.#holdTimer);
+    this.#holdTimer = undefined;
     clearInterval(this.#sweeper);
     this.#sweeper = undefined;
   }
