@@ -4,7 +4,7 @@
 // benchmarked); see #sendPending and #requestSend before changing anything here.
 
 import { JetStreamApiError } from '@nats-io/jetstream';
-import { ClosedConnectionError, createInbox, headers, type Msg, NoRespondersError, TimeoutError } from '@nats-io/transport-node';
+import { ClosedConnectionError, createInbox, type Msg, type MsgHdrs, NoRespondersError, TimeoutError } from '@nats-io/transport-node';
 import type { Static } from '@sinclair/typebox';
 import type { PublishResult as PublishResultSchema } from '../../schemas/api.ts';
 import type { EventEnvelope } from '../../schemas/envelope.ts';
@@ -24,9 +24,9 @@ export interface PublishOptions {
 
 interface PendingPublish {
   subject: string;
-  payload: string;
-  msgID: string;
-  trace?: PublishOptions['trace'];
+  /** The envelope's JSON, encoded once: these bytes are what JetStream stores. */
+  payload: Buffer;
+  headers: MsgHdrs;
   resolve: (ack: PublishResult) => void;
   reject: (err: unknown) => void;
 }
@@ -61,17 +61,28 @@ export const PUBLISH_HOLD_MS = 1;
  */
 const HOLD_WHEN_AWAITING = 4;
 
-/** The bytes nats.js sends as the headers of a publish: `NATS/1.0\r\nNats-Msg-Id: <id>\r\n\r\n`. */
-function msgIdHeaderBytes(msgID: string): number {
-  return 'NATS/1.0\r\nNats-Msg-Id: \r\n\r\n'.length + Buffer.byteLength(msgID);
-}
-
-/** The bytes the trace context headers add (`traceparent: …\r\n`, `tracestate: …\r\n`). */
-function traceHeaderBytes(trace: PublishOptions['trace']): number {
-  if (!trace) return 0;
-  return (
-    'traceparent: \r\n'.length + trace.traceparent.length + (trace.tracestate ? 'tracestate: \r\n'.length + trace.tracestate.length : 0)
-  );
+/**
+ * The headers of a publish, encoded once: `Nats-Msg-Id` (JetStream's dedupe key) and the trace
+ * context, in the wire format nats.js's own headers() object encodes to
+ * (`NATS/1.0\r\nNats-Msg-Id: <id>\r\ntraceparent: …\r\n\r\n`). nats.js's publish only calls
+ * `encode()` on a message's headers; its headers() object would validate and canonicalise each
+ * name and value (arrays and a regex per call) and encode the lot again for every publish. The
+ * values need no escaping: the id is `<tenant>:<event id>`, both subject tokens (schemas/identifiers.ts),
+ * and a trace context was matched against the W3C grammar (src/tracing.ts), so none holds CR or LF.
+ */
+class PublishHeaders {
+  readonly bytes: Buffer;
+  constructor(msgID: string, trace: PublishOptions['trace']) {
+    let text = `NATS/1.0\r\nNats-Msg-Id: ${msgID}\r\n`;
+    if (trace) {
+      text += `traceparent: ${trace.traceparent}\r\n`;
+      if (trace.tracestate) text += `tracestate: ${trace.tracestate}\r\n`;
+    }
+    this.bytes = Buffer.from(`${text}\r\n`);
+  }
+  encode(): Uint8Array {
+    return this.bytes;
+  }
 }
 
 /** Where JetStream stored an event: the API's PublishResult without the event id. */
@@ -111,13 +122,14 @@ export class Publisher {
     const ctx = this.#ctx;
     if (!ctx.connected) throw unavailable(ctx.config, 'The event bus is not connected');
     const subject = eventSubject(ctx.config.STREAM_SUBJECT_PREFIX, event.tenant_id, event.type, event.metadata.correlation_id);
-    const payload = JSON.stringify(event);
-    const msgID = `${event.tenant_id}:${event.id}`;
+    // Serialised and encoded once; nats.js sends a Uint8Array as it is (a string it would encode again).
+    const payload = Buffer.from(JSON.stringify(event));
+    const headers = new PublishHeaders(`${event.tenant_id}:${event.id}`, opts?.trace);
     // The server refuses (and nats.js throws on) a message beyond its max_payload: a client's
     // mistake, answered 413 before anything is sent. The connected server's INFO says the limit.
     const maxPayload = ctx.nc.info?.max_payload;
     if (maxPayload !== undefined) {
-      const size = Buffer.byteLength(payload) + msgIdHeaderBytes(msgID) + traceHeaderBytes(opts?.trace);
+      const size = payload.length + headers.bytes.length;
       if (size + LATER_HEADERS_BYTES > maxPayload) {
         throw new GatewayError(
           'GW_PAYLOAD_TOO_LARGE',
@@ -127,7 +139,7 @@ export class Publisher {
     }
     try {
       return await new Promise<PublishResult>((resolve, reject) => {
-        this.#pending.push({ subject, payload, msgID, trace: opts?.trace, resolve, reject });
+        this.#pending.push({ subject, payload, headers: headers as unknown as MsgHdrs, resolve, reject });
         this.#requestSend();
       });
     } catch (err) {
@@ -186,14 +198,8 @@ export class Publisher {
     const sentAt = performance.now();
     for (const p of batch) {
       const token = (this.#nextAck++).toString(36);
-      const h = headers();
-      h.set('Nats-Msg-Id', p.msgID);
-      if (p.trace) {
-        h.set('traceparent', p.trace.traceparent);
-        if (p.trace.tracestate) h.set('tracestate', p.trace.tracestate);
-      }
       try {
-        nc.publish(p.subject, p.payload, { reply: this.#ackPrefix + token, headers: h });
+        nc.publish(p.subject, p.payload, { reply: this.#ackPrefix + token, headers: p.headers });
       } catch (err) {
         p.reject(err); // closed or draining
         continue;
