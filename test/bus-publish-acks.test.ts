@@ -6,6 +6,7 @@ import t from 'tap';
 import { busInternals } from '../src/bus/testing.ts';
 import { auth, KEYS, sampleEvent, startGateway } from './helpers/gateway.ts';
 import { startNats } from './helpers/nats.ts';
+import { eventually } from './helpers/eventually.ts';
 import { storedEvents } from './helpers/stream.ts';
 
 t.test('many publishes in flight each get their own acknowledgement', async (t) => {
@@ -52,6 +53,38 @@ t.test('a publish JetStream never answers is a GW_PUBLISH_TIMEOUT after PUBLISH_
   t.ok(took >= 290 && took < 3000, `answered after the timeout, not before and not much later (${took} ms)`);
   nats.resume();
 
+  const after = await app.inject({ method: 'POST', url: '/v1/events', headers: auth(KEYS.a), payload: sampleEvent() });
+  t.equal(after.statusCode, 202, 'publishing works once the server answers again');
+});
+
+t.test('a publish held back behind unanswered ones still leaves, and times out like them', async (t) => {
+  const nats = await startNats(t);
+  // Long enough that the first four are still awaited when the fifth is asked for.
+  const { app } = await startGateway(t, nats.url, { PUBLISH_TIMEOUT_MS: 2000 });
+  const { nc } = busInternals(app.bus);
+  t.teardown(() => nats.resume());
+  await nats.pause();
+  // Four in flight, never answered: a publish after them is held for the next acknowledgement,
+  // which never comes; the hold's bound must send it anyway.
+  const sentBefore = nc.stats().outMsgs;
+  const post = () => app.inject({ method: 'POST', url: '/v1/events', headers: auth(KEYS.a), payload: sampleEvent() });
+  const first = [post(), post(), post(), post()];
+  await eventually(
+    'the first four sent',
+    () => nc.stats().outMsgs - sentBefore,
+    (n) => n >= 4,
+  );
+  const held = post();
+  const answers = await Promise.race([
+    Promise.all([...first, held]),
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error('a held publish never left')), 15_000).unref()),
+  ]);
+  t.same(
+    answers.map((r) => [r.statusCode, r.json().code]),
+    Array.from({ length: 5 }, () => [503, 'GW_PUBLISH_TIMEOUT']),
+    'all five were sent and timed out',
+  );
+  nats.resume();
   const after = await app.inject({ method: 'POST', url: '/v1/events', headers: auth(KEYS.a), payload: sampleEvent() });
   t.equal(after.statusCode, 202, 'publishing works once the server answers again');
 });

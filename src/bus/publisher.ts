@@ -1,9 +1,10 @@
 // Publishing events, pipelined: every publish made in one turn of the event loop leaves in one
-// socket write, and every acknowledgement arrives on one subscription. Performance-tuned (the
-// publish path is benchmarked); see #sendPending before changing anything here.
+// socket write (while earlier publishes await their acknowledgement, until the next one arrives),
+// and every acknowledgement arrives on one subscription. Performance-tuned (the publish path is
+// benchmarked); see #sendPending and #requestSend before changing anything here.
 
 import { JetStreamApiError } from '@nats-io/jetstream';
-import { ClosedConnectionError, createInbox, headers, type Msg, NoRespondersError, TimeoutError } from '@nats-io/transport-node';
+import { ClosedConnectionError, createInbox, type Msg, type MsgHdrs, NoRespondersError, TimeoutError } from '@nats-io/transport-node';
 import type { Static } from '@sinclair/typebox';
 import type { PublishResult as PublishResultSchema } from '../../schemas/api.ts';
 import type { EventEnvelope } from '../../schemas/envelope.ts';
@@ -23,9 +24,9 @@ export interface PublishOptions {
 
 interface PendingPublish {
   subject: string;
-  payload: string;
-  msgID: string;
-  trace?: PublishOptions['trace'];
+  /** The envelope's JSON, encoded once: these bytes are what JetStream stores. */
+  payload: Buffer;
+  headers: MsgHdrs;
   resolve: (ack: PublishResult) => void;
   reject: (err: unknown) => void;
 }
@@ -47,17 +48,41 @@ interface AwaitedAck {
  */
 export const LATER_HEADERS_BYTES = 2048;
 
-/** The bytes nats.js sends as the headers of a publish: `NATS/1.0\r\nNats-Msg-Id: <id>\r\n\r\n`. */
-function msgIdHeaderBytes(msgID: string): number {
-  return 'NATS/1.0\r\nNats-Msg-Id: \r\n\r\n'.length + Buffer.byteLength(msgID);
-}
+/**
+ * The longest a publish is held back, waiting for the next acknowledgement to clock it out with
+ * others (see #requestSend): an upper bound on the latency the coalescing adds.
+ */
+export const PUBLISH_HOLD_MS = 1;
 
-/** The bytes the trace context headers add (`traceparent: …\r\n`, `tracestate: …\r\n`). */
-function traceHeaderBytes(trace: PublishOptions['trace']): number {
-  if (!trace) return 0;
-  return (
-    'traceparent: \r\n'.length + trace.traceparent.length + (trace.tracestate ? 'tracestate: \r\n'.length + trace.tracestate.length : 0)
-  );
+/**
+ * Publishes are held back only while at least this many await their acknowledgement: then the
+ * next one is near (a busy publisher), whereas a lone one in flight may be a whole round trip
+ * away (a paced publisher, which should not wait for it).
+ */
+const HOLD_WHEN_AWAITING = 4;
+
+/**
+ * The headers of a publish, encoded once: `Nats-Msg-Id` (JetStream's dedupe key) and the trace
+ * context, in the wire format nats.js's own headers() object encodes to
+ * (`NATS/1.0\r\nNats-Msg-Id: <id>\r\ntraceparent: …\r\n\r\n`). nats.js's publish only calls
+ * `encode()` on a message's headers; its headers() object would validate and canonicalise each
+ * name and value (arrays and a regex per call) and encode the lot again for every publish. The
+ * values need no escaping: the id is `<tenant>:<event id>`, both subject tokens (schemas/identifiers.ts),
+ * and a trace context was matched against the W3C grammar (src/tracing.ts), so none holds CR or LF.
+ */
+class PublishHeaders {
+  readonly bytes: Buffer;
+  constructor(msgID: string, trace: PublishOptions['trace']) {
+    let text = `NATS/1.0\r\nNats-Msg-Id: ${msgID}\r\n`;
+    if (trace) {
+      text += `traceparent: ${trace.traceparent}\r\n`;
+      if (trace.tracestate) text += `tracestate: ${trace.tracestate}\r\n`;
+    }
+    this.bytes = Buffer.from(`${text}\r\n`);
+  }
+  encode(): Uint8Array {
+    return this.bytes;
+  }
 }
 
 /** Where JetStream stored an event: the API's PublishResult without the event id. */
@@ -68,6 +93,9 @@ export class Publisher {
   // Publishes asked for during one turn of the event loop, sent together (see `publish`).
   #pending: PendingPublish[] = [];
   #sendScheduled = false;
+  // Pending publishes held until the next acknowledgement (or PUBLISH_HOLD_MS), see #requestSend.
+  #holding = false;
+  #holdTimer: NodeJS.Timeout | undefined;
   // Publishes sent and awaiting their acknowledgement, by the last token of their reply subject.
   readonly #awaiting = new Map<string, AwaitedAck>();
   readonly #ackPrefix: string;
@@ -94,13 +122,14 @@ export class Publisher {
     const ctx = this.#ctx;
     if (!ctx.connected) throw unavailable(ctx.config, 'The event bus is not connected');
     const subject = eventSubject(ctx.config.STREAM_SUBJECT_PREFIX, event.tenant_id, event.type, event.metadata.correlation_id);
-    const payload = JSON.stringify(event);
-    const msgID = `${event.tenant_id}:${event.id}`;
+    // Serialised and encoded once; nats.js sends a Uint8Array as it is (a string it would encode again).
+    const payload = Buffer.from(JSON.stringify(event));
+    const headers = new PublishHeaders(`${event.tenant_id}:${event.id}`, opts?.trace);
     // The server refuses (and nats.js throws on) a message beyond its max_payload: a client's
     // mistake, answered 413 before anything is sent. The connected server's INFO says the limit.
     const maxPayload = ctx.nc.info?.max_payload;
     if (maxPayload !== undefined) {
-      const size = Buffer.byteLength(payload) + msgIdHeaderBytes(msgID) + traceHeaderBytes(opts?.trace);
+      const size = payload.length + headers.bytes.length;
       if (size + LATER_HEADERS_BYTES > maxPayload) {
         throw new GatewayError(
           'GW_PAYLOAD_TOO_LARGE',
@@ -110,16 +139,46 @@ export class Publisher {
     }
     try {
       return await new Promise<PublishResult>((resolve, reject) => {
-        this.#pending.push({ subject, payload, msgID, trace: opts?.trace, resolve, reject });
-        if (!this.#sendScheduled) {
-          this.#sendScheduled = true;
-          setImmediate(this.#sendPending);
-        }
+        this.#pending.push({ subject, payload, headers: headers as unknown as MsgHdrs, resolve, reject });
+        this.#requestSend();
       });
     } catch (err) {
       throw translate(err, ctx.config);
     }
   }
+
+  // A socket write costs the gateway about as much CPU as the rest of a POST together (the kernel's
+  // loopback TCP send is charged to the writer), and under load HTTP requests arrive one per
+  // loop turn, so one write per turn was nearly one write per publish. Like Nagle's algorithm:
+  // with few publishes awaiting their acknowledgement a publish leaves at the end of this turn;
+  // with more, it waits for the next acknowledgement to arrive (soon, with so many in flight),
+  // gathering whatever else comes meanwhile into the same write, but never longer than
+  // PUBLISH_HOLD_MS. A paced publisher has one or none in flight and waits for nothing; a busy
+  // one sends a few writes per round trip instead of one per request.
+  #requestSend(): void {
+    if (this.#sendScheduled || this.#holding) return;
+    if (this.#awaiting.size < HOLD_WHEN_AWAITING) {
+      this.#sendScheduled = true;
+      setImmediate(this.#sendPending);
+      return;
+    }
+    this.#holding = true;
+    // One timer for the life of the publisher, re-armed per hold (no Timeout object per batch).
+    if (this.#holdTimer === undefined) {
+      this.#holdTimer = setTimeout(this.#release, PUBLISH_HOLD_MS);
+      this.#holdTimer.unref();
+    } else this.#holdTimer.refresh();
+  }
+
+  // The held publishes leave at the end of this loop turn (with any that arrive in it).
+  readonly #release = (): void => {
+    if (!this.#holding) return;
+    this.#holding = false;
+    if (!this.#sendScheduled) {
+      this.#sendScheduled = true;
+      setImmediate(this.#sendPending);
+    }
+  };
 
   // nats.js writes its outbound buffer to the socket in a microtask, so publishes made by separate
   // HTTP requests (each parsed in an I/O callback of its own) would cost one socket write each:
@@ -139,14 +198,8 @@ export class Publisher {
     const sentAt = performance.now();
     for (const p of batch) {
       const token = (this.#nextAck++).toString(36);
-      const h = headers();
-      h.set('Nats-Msg-Id', p.msgID);
-      if (p.trace) {
-        h.set('traceparent', p.trace.traceparent);
-        if (p.trace.tracestate) h.set('tracestate', p.trace.tracestate);
-      }
       try {
-        nc.publish(p.subject, p.payload, { reply: this.#ackPrefix + token, headers: h });
+        nc.publish(p.subject, p.payload, { reply: this.#ackPrefix + token, headers: p.headers });
       } catch (err) {
         p.reject(err); // closed or draining
         continue;
@@ -165,6 +218,7 @@ export class Publisher {
     const awaited = this.#awaiting.get(token);
     if (!awaited) return; // answered after it timed out
     this.#awaiting.delete(token);
+    this.#release();
     this.#ctx.hooks?.publishAcked?.((performance.now() - awaited.sentAt) / 1000);
     // No stream listens on the subject (or JetStream is gone): the server answers "no responders".
     if (msg.headers?.hasError && msg.headers.code === PullStatus.NoResponders && msg.data.length === 0) {
@@ -204,6 +258,9 @@ export class Publisher {
   #rejectAwaiting(error: () => Error): void {
     for (const awaited of this.#awaiting.values()) awaited.reject(error());
     this.#awaiting.clear();
+    this.#release();
+    clearTimeout(this.#holdTimer);
+    this.#holdTimer = undefined;
     clearInterval(this.#sweeper);
     this.#sweeper = undefined;
   }
