@@ -125,6 +125,11 @@ export class AdminBucket {
           const status = await kv.status();
           const iter = await kv.watch({ key: '>' });
           current = iter;
+          // Stopped (the bus closing) while this watch was being opened: stop() saw the old one only.
+          if (stopped || isClosed()) {
+            iter.stop();
+            return;
+          }
           const seen = new Set<string>();
           let reconciled = false;
           const contentsDelivered = () => {

@@ -106,6 +106,11 @@ export class Presence {
 
   async #watch(): Promise<void> {
     const iter = await this.#kv.watch({ include: KvWatchInclude.LastValue });
+    // Closed while the watch was being opened: it must not outlive the presence.
+    if (this.#closed) {
+      iter.stop();
+      return;
+    }
     this.#stopWatch = () => iter.stop();
     const maxAge = this.#opts.intervalMs * MISSED_INTERVALS;
     void (async () => {
