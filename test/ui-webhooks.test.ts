@@ -125,6 +125,8 @@ t.test('the webhooks view: list, attempts, pause and resume, secret rotation', {
   t.equal(cells[2], '200', 'the status answered');
   t.match(cells[4], /^\d+ ms$/, 'the latency');
   t.equal(cells[3], 'delivered');
+  // The definition renders on its own request: await it rather than read it once.
+  await page.locator('.definition', { hasText: `${receiver.url}/orders` }).waitFor(WAIT);
   t.match(await page.locator('.definition').textContent(), `${receiver.url}/orders`, 'the definition');
   await check('webhook-attempts');
 
