@@ -4,41 +4,22 @@
 // publish validated in the page; every view scanned by axe-core (no serious or critical
 // violations) at 1280 px and at phone width, screenshots in test-output/ui/, no CSP violation, and
 // the key never in a URL or a log line. Skips with the reason when Chromium is missing.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import t from 'tap';
-import { PROJECT_ROOT } from '../dev/paths.ts';
-import { chromiumMissing, launchBrowser, testOutputDir } from './helpers/browser.ts';
+import { axeScan, chromiumMissing, launchBrowser, testOutputDir } from './helpers/browser.ts';
 import { eventually } from './helpers/eventually.ts';
 import { KEYS, auth, sampleEvent, startGateway } from './helpers/gateway.ts';
 import { captureLogs } from './helpers/log-capture.ts';
 import { startNats } from './helpers/nats.ts';
 
-const AXE_SOURCE = readFileSync(join(PROJECT_ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8');
 const WAIT = { timeout: 30_000 };
 // Page-side code is written as strings: this project's TypeScript has no DOM types.
 
 /** The `data-<name>` of every element matching `selector`, in document order. */
 function dataOf(page: Page, selector: string, name: string): Promise<string[]> {
   return page.evaluate(`[...document.querySelectorAll(${JSON.stringify(selector)})].map((e) => e.dataset[${JSON.stringify(name)}])`);
-}
-
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: { target: unknown[] }[];
-}
-
-/** axe-core's serious and critical violations on the page as it is now. */
-async function axeScan(page: Page): Promise<string[]> {
-  // Evaluated through the DevTools protocol, not as a <script>: the page's CSP rightly refuses inline scripts.
-  if (!(await page.evaluate<boolean>("'axe' in window"))) await page.evaluate(AXE_SOURCE);
-  const violations = await page.evaluate<AxeViolation[]>("axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations)");
-  return violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`);
 }
 
 t.test('the event explorer in a browser', { skip: chromiumMissing() }, async (t) => {
