@@ -22,6 +22,7 @@
 //   consumer-count.ts  a tenant's durable consumers, counted (quotas)
 //   idempotency-store.ts  Idempotency-Key claims and stored answers (NATS KV)
 //   webhooks.ts     webhook definitions (KV), their consumers and recent delivery attempts
+//   settle-batch.ts acks and naks of one event-loop turn, sent in one write
 //   subjects.ts     the subject layout; errors.ts  translation and named codes
 import type { Logger } from 'pino';
 import type { EventEnvelope } from '../../schemas/envelope.ts';
@@ -71,6 +72,7 @@ import { LiveFeed } from './live-feed.ts';
 import { Presence, type PresenceOptions, presenceBucket } from './presence.ts';
 import { type PublishOptions, Publisher, type PublishResult } from './publisher.ts';
 import { eventSubject } from './subjects.ts';
+import { type Settlement, SettleBatch } from './settle-batch.ts';
 import { ensureStreams, type StreamBounds, streamBounds, streamReady } from './streams.ts';
 import { TicketNonces } from './ticket-store.ts';
 import {
@@ -121,6 +123,7 @@ export class Bus {
   readonly #presences = new Set<Promise<Presence>>();
   #idempotency: IdempotencyStore | undefined;
   #webhooks: WebhookStore | undefined;
+  readonly #settles = new SettleBatch();
   /** Resolves once NATS is connected and the streams are ensured (pending for good if closed before). */
   readonly ready: Promise<void>;
   /**
@@ -255,6 +258,7 @@ export class Bus {
   /** Stops the live feed, stops taking work and flushes what is in flight. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#settles.flush();
     for (const w of this.#adminWatches) w.stop();
     this.live.stop();
     await Promise.allSettled([...this.#presences].map((p) => p.then((presence) => presence.close())));
@@ -361,6 +365,15 @@ export class Bus {
    * Dead-letters `msg` when it was delivered more often than `target` allows (then true: do not
    * hand it out). Throws, leaving it to be redelivered, when the dead letter could not be stored.
    */
+  /**
+   * Acks or naks a delivery at the end of this turn of the event loop, in one socket write with
+   * every other ack and nak of the turn (see settle-batch.ts). Not awaited: a lost ack means a
+   * redelivery, as with any ack.
+   */
+  acknowledge(msg: Delivered, op: Settlement, delayMs?: number): void {
+    this.#settles.add(msg, op, delayMs);
+  }
+
   deadLetterIfExhausted(msg: Delivered, target: DeadLetterTarget): Promise<boolean> {
     return deadLetterIfExhausted(this.#conn, asDeliveredMessage(msg), target);
   }

@@ -407,13 +407,8 @@ export class AckedDelivery implements Delivery {
   /** Acks or naks one delivery, counted (and traced when tracing is on). */
   #settle(f: InFlight, op: 'ack' | 'nak', delayMs?: number): void {
     const span = settleSpan(op, f.event);
-    if (op === 'ack') {
-      f.msg.ack();
-      this.#counters.acked.inc();
-    } else {
-      f.msg.nak(delayMs);
-      this.#counters.nakked.inc();
-    }
+    this.#bus.acknowledge(f.msg, op, delayMs);
+    (op === 'ack' ? this.#counters.acked : this.#counters.nakked).inc();
     span?.end();
   }
 
@@ -561,7 +556,7 @@ export class AckedDelivery implements Delivery {
     const content = this.#filter.content;
     if (content && !content.match(envelope)) {
       this.#unacked.delete(m.seq);
-      m.ack(); // filtered out: the client never sees it, so the gateway acknowledges it
+      this.#bus.acknowledge(m, 'ack'); // filtered out: the client never sees it, so the gateway acknowledges it
       return;
     }
     const inFlight: InFlight = { msg: m, at: Date.now(), event };

@@ -20,7 +20,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
-import { Webhook as Signer } from 'standardwebhooks';
+import { urlToHttpOptions } from 'node:url';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { CLOUDEVENTS_JSON } from '../../../schemas/cloudevents.ts';
 import type { WebhookContentMode } from '../../../schemas/webhooks.ts';
 import { toBinaryCloudEvent, toCloudEvent } from '../../cloudevents.ts';
@@ -79,17 +80,28 @@ export interface TraceContext {
 /** After a 410, when the event is offered again (to whichever instance still delivers the webhook). */
 const GONE_REDELIVERY_DELAY_MS = 2000;
 
-const signers = new Map<string, Signer>();
+const signingKeys = new Map<string, KeyObject>();
 
-/** A signer per secret, kept while the secret is in use (at most a few per webhook). */
-function signerOf(secret: string): Signer {
-  let s = signers.get(secret);
-  if (!s) {
-    if (signers.size > 10_000) signers.clear();
-    s = new Signer(secret);
-    signers.set(secret, s);
+/** The HMAC key of a secret (`whsec_` + base64), kept while the secret is in use (at most a few per webhook). */
+function signingKeyOf(secret: string): KeyObject {
+  let key = signingKeys.get(secret);
+  if (!key) {
+    if (signingKeys.size > 10_000) signingKeys.clear();
+    key = createSecretKey(Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64'));
+    signingKeys.set(secret, key);
   }
-  return s;
+  return key;
+}
+
+/**
+ * Standard Webhooks' signature, `v1,` + base64 of HMAC-SHA256 over `<id>.<timestamp>.<body>`
+ * (what the `standardwebhooks` package's `sign` computes and its `verify` checks; the tests verify
+ * every delivery with it). Computed with node:crypto and a key object made once per secret:
+ * about 4 µs a signature against 15-20 µs for the package's pure-JavaScript SHA-256, measured
+ * for the 354-byte bench envelope (the package was 7.5 % of the gateway's CPU draining a backlog).
+ */
+export function signWebhook(secret: string, id: string, timestampSeconds: number, body: string): string {
+  return `v1,${createHmac('sha256', signingKeyOf(secret)).update(`${id}.${timestampSeconds}.${body}`).digest('base64')}`;
 }
 
 /** The body of one delivery and the headers that describe it (`content-type`, binary mode's `ce-*`). */
@@ -121,13 +133,14 @@ export function outgoingHeaders(
   secrets: readonly string[],
   now: Date = new Date(),
 ): Record<string, string> {
-  const signature = secrets.map((s) => signerOf(s).sign(event.id, now, event.body)).join(' ');
+  const timestamp = Math.floor(now.getTime() / 1000);
+  const signature = secrets.map((s) => signWebhook(s, event.id, timestamp, event.body)).join(' ');
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     ...event.content,
     'user-agent': 'platforma-event-gateway',
     'webhook-id': event.id,
-    'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+    'webhook-timestamp': String(timestamp),
     'webhook-signature': signature,
   };
   // Trace context (W3C `traceparent`, `tracestate`), passed on as the delivered message carries it:
@@ -157,6 +170,13 @@ export function backoffMs(attempt: number, retry: WebhookTarget['retry'], random
   return Math.round(base / 2 + random() * (base / 2));
 }
 
+interface Endpoint {
+  target: WebhookTarget;
+  options: http.RequestOptions;
+  /** Why the URL's address literal is not allowed, if it is not. */
+  refused: string | undefined;
+}
+
 interface Answer {
   status: number | null;
   retryAfter?: string | string[] | undefined;
@@ -168,6 +188,8 @@ export class WebhookSink implements Sink {
   readonly #http: WebhookHttpSettings;
   readonly #hooks: WebhookSinkHooks;
   #agent: http.Agent | https.Agent;
+  /** The target's request options and its address check, worked out once per target (see #endpointOf). */
+  #endpoint: Endpoint;
   #outstanding = 0;
   #closing = false;
   /** The receiver answered 410: nothing more is sent (until the dispatcher restarts the delivery). */
@@ -180,6 +202,17 @@ export class WebhookSink implements Sink {
     this.#http = settings;
     this.#hooks = hooks;
     this.#agent = this.#makeAgent(target);
+    this.#endpoint = this.#endpointOf(target);
+  }
+
+  #endpointOf(target: WebhookTarget): Endpoint {
+    let refused: string | undefined;
+    try {
+      this.#http.policy.checkLiteral(target.url);
+    } catch (err) {
+      refused = (err as Error).message;
+    }
+    return { target, options: urlToHttpOptions(target.url), refused };
   }
 
   #makeAgent(target: WebhookTarget): http.Agent | https.Agent {
@@ -191,6 +224,7 @@ export class WebhookSink implements Sink {
   update(target: WebhookTarget): void {
     const old = this.#target;
     this.#target = target;
+    this.#endpoint = this.#endpointOf(target);
     if (old.url.origin !== target.url.origin || old.maxInFlight !== target.maxInFlight) {
       const previous = this.#agent;
       this.#agent = this.#makeAgent(target);
@@ -293,7 +327,7 @@ export class WebhookSink implements Sink {
     target: WebhookTarget,
     event: { id: string; body: string; content: Record<string, string>; trace?: TraceContext | undefined },
   ): Promise<Answer> {
-    const { connectTimeoutMs, timeoutMs, responseMaxBytes, policy } = this.#http;
+    const { connectTimeoutMs, timeoutMs, responseMaxBytes } = this.#http;
     return new Promise<Answer>((resolve) => {
       let finished = false;
       const finish = (a: Answer) => {
@@ -308,17 +342,16 @@ export class WebhookSink implements Sink {
         req.destroy();
         finish({ status: null, error: `no answer within ${timeoutMs} ms (WEBHOOK_TIMEOUT)` });
       }, timeoutMs);
-      try {
-        policy.checkLiteral(target.url);
-      } catch (err) {
-        finish({ status: null, error: (err as Error).message });
+      const endpoint = this.#endpoint.target === target ? this.#endpoint : this.#endpointOf(target);
+      if (endpoint.refused !== undefined) {
+        finish({ status: null, error: endpoint.refused });
         return;
       }
       const body = Buffer.from(event.body);
       const secrets = target.previous && target.previous.expiresAt > Date.now() ? [target.secret, target.previous.secret] : [target.secret];
       const headers = { ...outgoingHeaders(event, secrets), 'content-length': String(body.length) };
       const lib = target.url.protocol === 'https:' ? https : http;
-      const req = lib.request(target.url, { method: 'POST', agent: this.#agent, headers }, (res) => {
+      const req = lib.request({ ...endpoint.options, method: 'POST', agent: this.#agent, headers }, (res) => {
         const status = res.statusCode ?? null;
         const retryAfter = res.headers['retry-after'];
         let read = 0;
