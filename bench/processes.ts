@@ -113,7 +113,10 @@ export async function startGatewayProcess(
     }),
   );
   const port = await freePort();
-  const nodeArgs = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
+  // BENCH_GATEWAY_NODE_ARGS: node options for the gateway child (space-separated), e.g. `--trace-gc`
+  // or `--max-semi-space-size=64`, to try V8 settings side by side (docs/benchmarks.md).
+  const extra = process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const nodeArgs = [...extra, ...(cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [])];
   const child = spawn(process.execPath, [...nodeArgs, script], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, NATS_URL: natsUrl, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', API_KEYS_FILE: keyFile, ...env },

@@ -47,9 +47,27 @@ export interface EndToEndResult {
     /** publish → JetStream acknowledgement, ms. */
     ack_ms: { p50: number; p99: number; p99_9: number; max: number };
   };
+  /**
+   * The same POSTs, at the same pace in the same slices, to the reference servers of scenario 1
+   * (bench/bare-bridge.ts): `null_server` answers 202 without publishing (one HTTP round trip,
+   * the floor of any HTTP front), `bare_bridge` publishes with the gateway's own bus and answers
+   * once stored (HTTP + JetStream, with no framework, authentication or validation).
+   */
+  references?: {
+    null_server?: { accepted: number; post_ms: LatencyPick };
+    bare_bridge?: { accepted: number; post_ms: LatencyPick };
+  };
   target_p99_ms: number;
   pass: boolean;
   usage: Usage;
+}
+
+type LatencyPick = { p50: number; p99: number; p99_9: number; max: number };
+
+/** Reference servers for scenario 3: the URLs of bench/bare-bridge.ts in each mode. */
+export interface EndToEndReferences {
+  nullServer?: { url: string; key: string };
+  bareBridge?: { url: string; key: string };
 }
 
 const pick = (l: { p50: number; p99: number; p99_9: number; max: number }) => ({
@@ -96,9 +114,10 @@ class ArrivalClock {
  * Scenario 3: a fixed rate of single POSTs, one subscriber to every type, latency per event.
  * Beside it the same flow without the gateway: publishes straight to JetStream, received on a
  * core NATS subscription to the stream's republish subjects (what the gateway's live hub reads).
- * The two alternate in slices (direct, gateway, direct, ...) so both meet the same machine.
+ * The two alternate in slices (direct, gateway, direct, ...) so both meet the same machine; the
+ * reference servers, when given, take their turn in each slice too (POST → 202 only).
  */
-export async function endToEnd(ctx: BenchContext): Promise<EndToEndResult> {
+export async function endToEnd(ctx: BenchContext, refs: EndToEndReferences = {}): Promise<EndToEndResult> {
   const s = ctx.settings;
   const slices = s.quick ? 2 : 6;
   const sliceMs = s.e2eMs / slices;
@@ -135,8 +154,16 @@ export async function endToEnd(ctx: BenchContext): Promise<EndToEndResult> {
     // times the measured rate.
     const warmupRate = 4 * s.e2eRate;
     const warmupMs = (s.e2eWarmupEvents / warmupRate) * 1000;
+    const referenceFlow = (server: { url: string; key: string }, ms: number, perSecond = s.e2eRate) =>
+      publishAtRate({ url: server.url, key: server.key, perSecond, durationMs: ms, idPrefix: `evt_e2er_${runId()}` });
+    const references = [
+      ['null_server', refs.nullServer],
+      ['bare_bridge', refs.bareBridge],
+    ].filter((r): r is ['null_server' | 'bare_bridge', { url: string; key: string }] => r[1] !== undefined);
     await gatewayFlow(warmupMs, undefined, warmupRate);
     await directFlow(warmupMs, undefined, warmupRate);
+    for (const [, server] of references) await referenceFlow(server, warmupMs, warmupRate);
+    const referencePost: Record<string, number[]> = {};
 
     const post: number[] = [];
     const ack: number[] = [];
@@ -151,6 +178,7 @@ export async function endToEnd(ctx: BenchContext): Promise<EndToEndResult> {
       const d = await directFlow(sliceMs, viaBus.onSend);
       directAccepted += d.accepted;
       ack.push(...d.latencies);
+      for (const [name, server] of references) (referencePost[name] ??= []).push(...(await referenceFlow(server, sliceMs)).latencies);
       const { result: g, usage } = await ctx.measure(() => gatewayFlow(sliceMs, viaGateway.onSend));
       sent += g.sent;
       accepted += g.accepted;
@@ -176,6 +204,9 @@ export async function endToEnd(ctx: BenchContext): Promise<EndToEndResult> {
         e2e_ms: pick(latencySummary(viaBus.latencies)),
         ack_ms: pick(latencySummary(ack)),
       },
+      references: Object.fromEntries(
+        Object.entries(referencePost).map(([name, l]) => [name, { accepted: l.length, post_ms: pick(latencySummary(l)) }]),
+      ),
       target_p99_ms: 10,
       pass: e2e.p99 <= 10 && viaGateway.latencies.length === accepted && failed === 0,
       usage: {
@@ -192,6 +223,8 @@ export async function endToEnd(ctx: BenchContext): Promise<EndToEndResult> {
 export interface FanOutRound {
   deliveries: number;
   expected: number;
+  /** Every subscriber received every event of the round (each one counted, not only the sum). */
+  every_subscriber: boolean;
   seconds: number;
   deliveries_per_s: number;
 }
@@ -241,12 +274,14 @@ export async function fanOut(ctx: BenchContext, n: number): Promise<FanOutResult
         if (res.status !== 200 || answer.failed !== 0) throw new Error(`fan-out batch refused: ${res.status} ${JSON.stringify(answer)}`);
         await waitFor(() => delivered() >= expected, 60_000);
         const last = Math.max(...subs.map((sub) => sub.lastEventAt));
-        return { deliveries: delivered(), seconds: (last - start) / 1000 };
+        // Each subscriber, not only the sum: every one got every event of the round, once.
+        const everySubscriber = subs.every((sub, i) => sub.events - (base[i] as number) === s.fanoutEvents);
+        return { deliveries: delivered(), seconds: (last - start) / 1000, everySubscriber };
       });
       usage = measured.usage;
       rssPeak = Math.max(rssPeak, measured.usage.gateway_rss_peak_mib * MIB);
-      const { deliveries, seconds } = measured.result;
-      rounds.push({ deliveries, expected, seconds: round(seconds, 3), deliveries_per_s: round(deliveries / seconds, 0) });
+      const { deliveries, seconds, everySubscriber } = measured.result;
+      rounds.push({ deliveries, expected, every_subscriber: everySubscriber, seconds: round(seconds, 3), deliveries_per_s: round(deliveries / seconds, 0) });
     }
     const rssPeakAll = Math.max(rssPeak, rssConnected);
     return {
@@ -261,7 +296,7 @@ export async function fanOut(ctx: BenchContext, n: number): Promise<FanOutResult
       rounds,
       usage,
       target_rss_mib: 1024,
-      pass: rssPeakAll <= 1024 * MIB && rounds.every((r) => r.deliveries === r.expected),
+      pass: rssPeakAll <= 1024 * MIB && rounds.every((r) => r.deliveries === r.expected && r.every_subscriber),
     };
   } finally {
     await closeAll(subs);
