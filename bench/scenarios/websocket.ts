@@ -178,7 +178,10 @@ export async function endToEnd(ctx: BenchContext, refs: EndToEndReferences = {})
       const d = await directFlow(sliceMs, viaBus.onSend);
       directAccepted += d.accepted;
       ack.push(...d.latencies);
-      for (const [name, server] of references) (referencePost[name] ??= []).push(...(await referenceFlow(server, sliceMs)).latencies);
+      for (const [name, server] of references) {
+        const latencies = (await referenceFlow(server, sliceMs)).latencies;
+        referencePost[name] = [...(referencePost[name] ?? []), ...latencies];
+      }
       const { result: g, usage } = await ctx.measure(() => gatewayFlow(sliceMs, viaGateway.onSend));
       sent += g.sent;
       accepted += g.accepted;
