@@ -419,6 +419,15 @@ async function main(): Promise<void> {
           },
           {
             scenario: label,
+            metric: 'sender CPU µs/delivery (median of the repeats): bare client; gateway',
+            direct: fmt(r.bare.cpu_us_per_delivery ?? Number.NaN, 1),
+            gateway: fmt(r.webhook.cpu_us_per_delivery ?? Number.NaN, 1),
+            ratio: `${fmt((r.bare.cpu_us_per_delivery ?? Number.NaN) / (r.webhook.cpu_us_per_delivery ?? Number.NaN), 2)} x`,
+            target: '',
+            pass: undefined,
+          },
+          {
+            scenario: label,
             metric: 'CPU % sender (gateway / bare client), nats, bench (receiver)',
             direct: `${fmt(r.bare.cpu_percent ?? Number.NaN)}, -, -`,
             gateway: r.webhook.usage

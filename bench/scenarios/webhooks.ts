@@ -19,6 +19,8 @@ export interface WebhookSide {
   deliveries: number;
   seconds: number;
   deliveries_per_s: number;
+  /** The sender's CPU (the gateway, or the bare client's process) per delivery, µs. */
+  cpu_us_per_delivery?: number;
 }
 
 export interface WebhookScenarioResult {
@@ -71,7 +73,7 @@ async function startReceiver() {
 }
 
 /** Runs bench/bare-webhook-client.ts: `count` POSTs to `url`, `inFlight` at a time; its own timing and CPU. */
-async function bareClient(url: string, count: number, inFlight: number, runNo: number): Promise<{ seconds: number; cpuPercent: number }> {
+async function bareClient(url: string, count: number, inFlight: number, runNo: number): Promise<{ seconds: number; cpuSeconds: number; cpuPercent: number }> {
   const child = spawn(process.execPath, ['bench/bare-webhook-client.ts', url, String(count), String(inFlight), String(runNo)], {
     cwd: PROJECT_ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -83,7 +85,7 @@ async function bareClient(url: string, count: number, inFlight: number, runNo: n
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   if (code !== 0) throw new Error(`the bare client exited with ${code}`);
   const r = JSON.parse(out) as { seconds: number; cpu_seconds: number };
-  return { seconds: r.seconds, cpuPercent: round((r.cpu_seconds / r.seconds) * 100, 0) };
+  return { seconds: r.seconds, cpuSeconds: r.cpu_seconds, cpuPercent: round((r.cpu_seconds / r.seconds) * 100, 0) };
 }
 
 async function api(ctx: BenchContext, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
@@ -111,7 +113,8 @@ export async function webhookDeliveries(ctx: BenchContext): Promise<WebhookScena
   const s = ctx.settings;
   const events = s.quick ? 1000 : 20_000;
   const inFlight = s.inFlight;
-  const repeats = s.quick ? 1 : s.repeats;
+  // Five repeats at least: the bare client's rate swings by a third between repeats on 2 shared cores.
+  const repeats = s.quick ? 1 : Math.max(5, s.repeats);
   const receiver = await startReceiver();
   const webhookRuns: WebhookSide[] = [];
   const bareRuns: WebhookSide[] = [];
@@ -122,7 +125,14 @@ export async function webhookDeliveries(ctx: BenchContext): Promise<WebhookScena
     await api(ctx, 'PUT', '/v1/webhooks/bench', { url: receiver.url, types: ['*'], max_in_flight: inFlight, retry: { max_attempts: 3 } });
     await api(ctx, 'POST', '/v1/webhooks/bench/pause');
     // Warm both paths up a little (connections, JIT), unmeasured.
-    await bareClient(receiver.url, Math.min(1000, events), inFlight, -1);
+    const warmUp = Math.min(1000, events);
+    await bareClient(receiver.url, warmUp, inFlight, -1);
+    await storeBacklog(ctx, warmUp, -1);
+    receiver.ids.clear();
+    await api(ctx, 'POST', '/v1/webhooks/bench/resume');
+    if (!(await waitFor(() => receiver.ids.size >= warmUp, 60_000))) allDelivered = false;
+    await api(ctx, 'POST', '/v1/webhooks/bench/pause');
+    await sleep(500);
     for (let runNo = 0; runNo < repeats; runNo++) {
       receiver.ids.clear();
       const bare = await bareClient(receiver.url, events, inFlight, runNo);
@@ -132,6 +142,7 @@ export async function webhookDeliveries(ctx: BenchContext): Promise<WebhookScena
         deliveries: receiver.ids.size,
         seconds: round(bareSeconds, 3),
         deliveries_per_s: round(receiver.ids.size / bareSeconds, 0),
+        cpu_us_per_delivery: round((bare.cpuSeconds * 1e6) / Math.max(1, receiver.ids.size), 1),
       });
 
       await storeBacklog(ctx, events, runNo);
@@ -149,6 +160,7 @@ export async function webhookDeliveries(ctx: BenchContext): Promise<WebhookScena
         deliveries: receiver.ids.size,
         seconds: round(seconds, 3),
         deliveries_per_s: round(receiver.ids.size / seconds, 0),
+        ...(measured.usage.cpu_seconds ? { cpu_us_per_delivery: round((measured.usage.cpu_seconds.gateway * 1e6) / Math.max(1, receiver.ids.size), 1) } : {}),
       });
       await api(ctx, 'POST', '/v1/webhooks/bench/pause');
       await sleep(500); // the pause reaches the dispatcher before the next backlog is stored
@@ -164,6 +176,7 @@ export async function webhookDeliveries(ctx: BenchContext): Promise<WebhookScena
       3,
     ),
     deliveries_per_s: median(runs.map((r) => r.deliveries_per_s)),
+    cpu_us_per_delivery: median(runs.flatMap((r) => (r.cpu_us_per_delivery === undefined ? [] : [r.cpu_us_per_delivery]))),
   });
   const webhook = { ...summary(webhookRuns), runs: webhookRuns, usage };
   const bare = { ...summary(bareRuns), runs: bareRuns, cpu_percent: bareCpu };
