@@ -362,10 +362,6 @@ export class Bus {
   }
 
   /**
-   * Dead-letters `msg` when it was delivered more often than `target` allows (then true: do not
-   * hand it out). Throws, leaving it to be redelivered, when the dead letter could not be stored.
-   */
-  /**
    * Acks or naks a delivery at the end of this turn of the event loop, in one socket write with
    * every other ack and nak of the turn (see settle-batch.ts). Not awaited: a lost ack means a
    * redelivery, as with any ack.
@@ -374,6 +370,10 @@ export class Bus {
     this.#settles.add(msg, op, delayMs);
   }
 
+  /**
+   * Dead-letters `msg` when it was delivered more often than `target` allows (then true: do not
+   * hand it out). Throws, leaving it to be redelivered, when the dead letter could not be stored.
+   */
   deadLetterIfExhausted(msg: Delivered, target: DeadLetterTarget): Promise<boolean> {
     return deadLetterIfExhausted(this.#conn, asDeliveredMessage(msg), target);
   }
