@@ -124,15 +124,26 @@ export async function webhookDeliveries(ctx: BenchContext): Promise<WebhookScena
   try {
     await api(ctx, 'PUT', '/v1/webhooks/bench', { url: receiver.url, types: ['*'], max_in_flight: inFlight, retry: { max_attempts: 3 } });
     await api(ctx, 'POST', '/v1/webhooks/bench/pause');
+    // Stores `count` events while the webhook is paused, then resumes it and times the drain
+    // until the receiver holds them all; paused again afterwards.
+    const drain = async (count: number, runNo: number) => {
+      await storeBacklog(ctx, count, runNo);
+      receiver.ids.clear();
+      const measured = await ctx.measure(async () => {
+        const start = performance.now();
+        await api(ctx, 'POST', '/v1/webhooks/bench/resume');
+        const done = await waitFor(() => receiver.ids.size >= count, 300_000);
+        return { done, seconds: (receiver.lastAt() - start) / 1000 };
+      });
+      if (!measured.result.done) allDelivered = false;
+      await api(ctx, 'POST', '/v1/webhooks/bench/pause');
+      await sleep(500); // the pause reaches the dispatcher before the next backlog is stored
+      return measured;
+    };
     // Warm both paths up a little (connections, JIT), unmeasured.
     const warmUp = Math.min(1000, events);
     await bareClient(receiver.url, warmUp, inFlight, -1);
-    await storeBacklog(ctx, warmUp, -1);
-    receiver.ids.clear();
-    await api(ctx, 'POST', '/v1/webhooks/bench/resume');
-    if (!(await waitFor(() => receiver.ids.size >= warmUp, 60_000))) allDelivered = false;
-    await api(ctx, 'POST', '/v1/webhooks/bench/pause');
-    await sleep(500);
+    await drain(warmUp, -1);
     for (let runNo = 0; runNo < repeats; runNo++) {
       receiver.ids.clear();
       const bare = await bareClient(receiver.url, events, inFlight, runNo);
@@ -145,16 +156,8 @@ export async function webhookDeliveries(ctx: BenchContext): Promise<WebhookScena
         cpu_us_per_delivery: round((bare.cpuSeconds * 1e6) / Math.max(1, receiver.ids.size), 1),
       });
 
-      await storeBacklog(ctx, events, runNo);
-      receiver.ids.clear();
-      const measured = await ctx.measure(async () => {
-        const start = performance.now();
-        await api(ctx, 'POST', '/v1/webhooks/bench/resume');
-        const done = await waitFor(() => receiver.ids.size >= events, 300_000);
-        return { done, seconds: (receiver.lastAt() - start) / 1000 };
-      });
+      const measured = await drain(events, runNo);
       usage = measured.usage;
-      if (!measured.result.done) allDelivered = false;
       const { seconds } = measured.result;
       webhookRuns.push({
         deliveries: receiver.ids.size,
@@ -162,8 +165,6 @@ export async function webhookDeliveries(ctx: BenchContext): Promise<WebhookScena
         deliveries_per_s: round(receiver.ids.size / seconds, 0),
         ...(measured.usage.cpu_seconds ? { cpu_us_per_delivery: round((measured.usage.cpu_seconds.gateway * 1e6) / Math.max(1, receiver.ids.size), 1) } : {}),
       });
-      await api(ctx, 'POST', '/v1/webhooks/bench/pause');
-      await sleep(500); // the pause reaches the dispatcher before the next backlog is stored
     }
     await api(ctx, 'DELETE', '/v1/webhooks/bench');
   } finally {

@@ -163,7 +163,7 @@ export async function endToEnd(ctx: BenchContext, refs: EndToEndReferences = {})
     await gatewayFlow(warmupMs, undefined, warmupRate);
     await directFlow(warmupMs, undefined, warmupRate);
     for (const [, server] of references) await referenceFlow(server, warmupMs, warmupRate);
-    const referencePost: Record<string, number[]> = {};
+    const referencePost: Record<string, number[]> = Object.fromEntries(references.map(([name]) => [name, []]));
 
     const post: number[] = [];
     const ack: number[] = [];
@@ -178,10 +178,7 @@ export async function endToEnd(ctx: BenchContext, refs: EndToEndReferences = {})
       const d = await directFlow(sliceMs, viaBus.onSend);
       directAccepted += d.accepted;
       ack.push(...d.latencies);
-      for (const [name, server] of references) {
-        const latencies = (await referenceFlow(server, sliceMs)).latencies;
-        referencePost[name] = [...(referencePost[name] ?? []), ...latencies];
-      }
+      for (const [name, server] of references) referencePost[name]?.push(...(await referenceFlow(server, sliceMs)).latencies);
       const { result: g, usage } = await ctx.measure(() => gatewayFlow(sliceMs, viaGateway.onSend));
       sent += g.sent;
       accepted += g.accepted;
@@ -248,13 +245,32 @@ export interface FanOutResult {
   pass: boolean;
 }
 
-/** Scenario 4: `n` subscribers; events published in one batch; time until all have them all. */
-export async function fanOut(ctx: BenchContext, n: number): Promise<FanOutResult> {
+/** What a fan-out scenario needs of its transport's subscribers: a count of events and when the last came. */
+export interface CountingSubscribers<S extends { events: number; lastEventAt: number }> {
+  /** Opens `n` subscribers of the bench tenant to every type. */
+  connect(n: number): Promise<S[]>;
+  close(subs: S[]): Promise<void>;
+  /** Part of the event ids of each round, so no two rounds or transports share one. */
+  idTag: string;
+}
+
+/** The fan-out measure shared by scenario 4 (WebSocket) and scenario 8 (SSE), without its pass verdict. */
+export type FanOutMeasure = Omit<FanOutResult, 'target_rss_mib' | 'pass'>;
+
+/**
+ * `n` subscribers on a fresh gateway; a batch of events published, timed until every subscriber has
+ * every one (each counted, not only the sum), twice; RSS before and after connecting, and at peak.
+ */
+export async function measureFanOut<S extends { events: number; lastEventAt: number }>(
+  ctx: BenchContext,
+  n: number,
+  transport: CountingSubscribers<S>,
+): Promise<FanOutMeasure> {
   const s = ctx.settings;
   const rounds: FanOutRound[] = [];
   const rssBefore = ctx.gatewayRssBytes();
   const t0 = performance.now();
-  const subs = await connectMany(ctx.gateway.url, ctx.gateway.key, n);
+  const subs = await transport.connect(n);
   let usage: Usage | undefined;
   let rssPeak = 0;
   try {
@@ -271,7 +287,7 @@ export async function fanOut(ctx: BenchContext, n: number): Promise<FanOutResult
         const res = await fetch(`${ctx.gateway.url}/v1/events/batch`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', authorization: `Bearer ${ctx.gateway.key}` },
-          body: body.replaceAll('"id":"evt_', `"id":"evt_r${roundNo}_`),
+          body: body.replaceAll('"id":"evt_', `"id":"evt_${transport.idTag}${roundNo}_`),
         });
         const answer = (await res.json()) as { failed?: number };
         if (res.status !== 200 || answer.failed !== 0) throw new Error(`fan-out batch refused: ${res.status} ${JSON.stringify(answer)}`);
@@ -286,25 +302,35 @@ export async function fanOut(ctx: BenchContext, n: number): Promise<FanOutResult
       const { deliveries, seconds, everySubscriber } = measured.result;
       rounds.push({ deliveries, expected, every_subscriber: everySubscriber, seconds: round(seconds, 3), deliveries_per_s: round(deliveries / seconds, 0) });
     }
-    const rssPeakAll = Math.max(rssPeak, rssConnected);
     return {
       subscribers: n,
       events_per_round: s.fanoutEvents,
       connect_s: round(connectS, 1),
       rss_before_mib: round(rssBefore / MIB, 1),
       rss_connected_mib: round(rssConnected / MIB, 1),
-      rss_peak_mib: round(rssPeakAll / MIB, 1),
+      rss_peak_mib: round(Math.max(rssPeak, rssConnected) / MIB, 1),
       rss_per_connection_kib: round((rssConnected - rssBefore) / 1024 / n, 1),
       deliveries_per_s: median(rounds.map((r) => r.deliveries_per_s)),
       rounds,
       usage,
-      target_rss_mib: 1024,
-      pass: rssPeakAll <= 1024 * MIB && rounds.every((r) => r.deliveries === r.expected && r.every_subscriber),
     };
   } finally {
-    await closeAll(subs);
+    await transport.close(subs);
     await sleep(500);
   }
+}
+
+/** Every subscriber got every event in every round. */
+export const everyoneReceived = (m: FanOutMeasure): boolean => m.rounds.every((r) => r.deliveries === r.expected && r.every_subscriber);
+
+/** Scenario 4: `n` WebSocket subscribers (measureFanOut); within 1 GiB of RSS, every one receiving. */
+export async function fanOut(ctx: BenchContext, n: number): Promise<FanOutResult> {
+  const m = await measureFanOut(ctx, n, {
+    connect: (count) => connectMany(ctx.gateway.url, ctx.gateway.key, count),
+    close: (subs) => closeAll(subs),
+    idTag: 'r',
+  });
+  return { ...m, target_rss_mib: 1024, pass: m.rss_peak_mib < 1024 && everyoneReceived(m) };
 }
 
 export interface SlowConsumerResult {
