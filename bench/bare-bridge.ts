@@ -8,7 +8,7 @@
 //
 // `BRIDGE_MODE=null`: read and parse the body, answer 202 at once, publish nothing. What the load
 // generator alone can drive on this machine, whatever the server does.
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import { pino } from 'pino';
 import type { EventEnvelope } from '../schemas/envelope.ts';
 import { Bus } from '../src/bus/index.ts';
@@ -20,9 +20,14 @@ const nullMode = process.env.BRIDGE_MODE === 'null';
 const bus = nullMode ? undefined : await Bus.connect(config, pino({ level: 'warn' }));
 let seq = 0;
 
+/** Answers with a Content-Length, as the gateway does (writeHead before end would send it chunked). */
+function answer(res: ServerResponse, status: number, body: string, type = 'application/json'): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) }).end(body);
+}
+
 const server = createServer((req, res) => {
   if (req.method !== 'POST') {
-    res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    answer(res, 200, '{"status":"ok"}');
     return;
   }
   let body = '';
@@ -35,17 +40,17 @@ const server = createServer((req, res) => {
     try {
       event = { ...(JSON.parse(body) as EventEnvelope), tenant_id: BENCH_TENANT };
     } catch {
-      res.writeHead(400).end();
+      answer(res, 400, '');
       return;
     }
     if (!bus) {
       const ack = { id: event.id, stream: config.STREAM_NAME, seq: ++seq, duplicate: false };
-      res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify(ack));
+      answer(res, 202, JSON.stringify(ack));
       return;
     }
     bus.publish(event).then(
-      (stored) => res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ id: event.id, ...stored })),
-      (err: unknown) => res.writeHead(503, { 'content-type': 'text/plain' }).end(String(err)),
+      (stored) => answer(res, 202, JSON.stringify({ id: event.id, ...stored })),
+      (err: unknown) => answer(res, 503, String(err), 'text/plain'),
     );
   });
 });

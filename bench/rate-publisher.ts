@@ -78,8 +78,8 @@ export interface RateOptions extends PaceOptions {
  * flight on each, the request written as one string, the answer read up to its status and
  * Content-Length. node:http's client spends ~100 µs of the load generator's CPU per request on
  * request objects, header validation and its agent; a latency measure should time the server, not
- * that (the direct side's nats.js client is lean too). Answers are expected with a Content-Length
- * (every answer of the gateway and of the reference servers has one).
+ * that (the direct side's nats.js client is lean too). Answers must carry a Content-Length
+ * (every answer of the gateway and of the reference servers has one); one without it fails its request.
  */
 export class KeepAliveClient {
   readonly #host: string;
@@ -164,7 +164,15 @@ class ClientConnection {
     const end = this.#buffer.indexOf('\r\n\r\n');
     if (end < 0) return;
     const head = this.#buffer.toString('latin1', 0, end);
-    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? Number.NaN);
+    if (!head.startsWith('HTTP/1.1 ') || Number.isNaN(length)) {
+      // Not an answer this client can frame (chunked, or not HTTP/1.1): fail loudly rather than
+      // read the rest of it as the next answer.
+      this.usable = false;
+      this.socket.destroy();
+      this.#settle(new Error(`unframed answer: ${JSON.stringify(head.slice(0, 80))}`));
+      return;
+    }
     if (this.#buffer.length < end + 4 + length) return;
     this.#buffer = this.#buffer.subarray(end + 4 + length);
     if (/\r\nconnection: *close/i.test(head)) this.usable = false;

@@ -154,8 +154,12 @@ export async function endToEnd(ctx: BenchContext, refs: EndToEndReferences = {})
     // times the measured rate.
     const warmupRate = 4 * s.e2eRate;
     const warmupMs = (s.e2eWarmupEvents / warmupRate) * 1000;
-    const referenceFlow = (server: { url: string; key: string }, ms: number, perSecond = s.e2eRate) =>
-      publishAtRate({ url: server.url, key: server.key, perSecond, durationMs: ms, idPrefix: `evt_e2er_${runId()}` });
+    // A reference that fails requests measures nothing: stop the run rather than report it.
+    const referenceFlow = async (server: { url: string; key: string }, ms: number, perSecond = s.e2eRate) => {
+      const r = await publishAtRate({ url: server.url, key: server.key, perSecond, durationMs: ms, idPrefix: `evt_e2er_${runId()}` });
+      if (r.failed > 0 || r.accepted !== r.sent) throw new Error(`reference ${server.url}: ${r.failed} of ${r.sent} POSTs failed`);
+      return r;
+    };
     const references = [
       ['null_server', refs.nullServer],
       ['bare_bridge', refs.bareBridge],
