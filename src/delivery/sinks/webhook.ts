@@ -347,9 +347,11 @@ export class WebhookSink implements Sink {
         finish({ status: null, error: endpoint.refused });
         return;
       }
-      const body = Buffer.from(event.body);
+      // Written as a string: node:http then sends the head and the body in one write (a Buffer body
+      // would be a second chunk, a writev, and a copy of the body first).
+      const body = event.body;
       const secrets = target.previous && target.previous.expiresAt > Date.now() ? [target.secret, target.previous.secret] : [target.secret];
-      const headers = { ...outgoingHeaders(event, secrets), 'content-length': String(body.length) };
+      const headers = { ...outgoingHeaders(event, secrets), 'content-length': String(Buffer.byteLength(body)) };
       const lib = target.url.protocol === 'https:' ? https : http;
       const req = lib.request({ ...endpoint.options, method: 'POST', agent: this.#agent, headers }, (res) => {
         const status = res.statusCode ?? null;
