@@ -22,6 +22,8 @@ export interface HttpLoadOptions {
   durationMs: number;
   /** Upper bound on requests, whatever the duration. */
   maxRequests: number;
+  /** Requests per second over all connections (autocannon's `overallRate`); unset: as fast as answered. */
+  overallRate?: number;
 }
 
 export async function httpLoad(opts: HttpLoadOptions): Promise<LoadResult> {
@@ -39,6 +41,7 @@ export async function httpLoad(opts: HttpLoadOptions): Promise<LoadResult> {
     pipelining: 1,
     duration: opts.durationMs / 1000,
     maxOverallRequests: opts.maxRequests,
+    ...(opts.overallRate ? { overallRate: Math.round(opts.overallRate) } : {}),
     timeout: 10,
   });
   const ok = result['2xx'];

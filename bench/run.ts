@@ -207,6 +207,19 @@ async function main(): Promise<void> {
         rows.push(...publishRows(`1 single POST (${r.params.connections} in flight)`, r));
         floor = floorOf(r);
         rows.push(floorRow(`1 single POST (${r.params.connections} in flight)`, r, floor, 1.1));
+        const atRate = r.null_server_at_gateway_rate;
+        if (atRate && floor) {
+          const total = atRate.gateway_cpu_us_per_event + floor.publish_us;
+          rows.push({
+            scenario: `1 single POST (${r.params.connections} in flight)`,
+            metric: "the same, the null server held to the gateway's rate (its CPU per request at that load)",
+            direct: `${fmt(total, 1)} (${fmt(atRate.gateway_cpu_us_per_event, 1)} at ${fmt(atRate.events_per_s)}/s + ${fmt(floor.publish_us, 1)})`,
+            gateway: fmt(r.gateway.gateway_cpu_us_per_event, 1),
+            ratio: `${fmt(r.gateway.gateway_cpu_us_per_event / total, 2)} x`,
+            target: '',
+            pass: undefined,
+          });
+        }
         const reference = (label: string, side: SideSummary | undefined, ratio: number | undefined, what: string): Row[] =>
           side && ratio !== undefined
             ? [

@@ -41,6 +41,28 @@ export function field(label, control, hint) {
   return h('div', { class: 'field' }, parts);
 }
 
+/**
+ * A results table: a caption for screen readers, one header row of column headers (text, or an
+ * element such as a select-all checkbox), and `body` (the tbody the view fills).
+ */
+export function resultsTable(caption, columns, body) {
+  return h(
+    'table',
+    { class: 'results' },
+    h('caption', { class: 'visually-hidden' }, caption),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        columns.map((c) => h('th', { scope: 'col' }, c)),
+      ),
+    ),
+    body,
+  );
+}
+
 /** Says something to screen readers (and keeps it visible nowhere else). */
 export function announce(message) {
   const region = document.getElementById('announcer');

@@ -45,6 +45,13 @@ export interface PublishScenarioResult {
   bare?: SideSummary;
   /** Scenario 1 only: the bare bridge in null mode (answers 202, publishes nothing). */
   null_server?: SideSummary;
+  /**
+   * Scenario 1 only: the null server held to the gateway's median request rate. A server's CPU per
+   * request falls as its rate rises (more requests per turn of its event loop), and the null
+   * server alone runs at more than twice the gateway's rate: this is the HTTP part of the floor at
+   * the gateway's own load.
+   */
+  null_server_at_gateway_rate?: SideSummary;
   /** Median gateway events/s over median direct events/s. */
   ratio: number;
   /** Median bare-bridge events/s over median direct events/s. */
@@ -98,7 +105,7 @@ async function compare(
   const path = eventsPerRequest === 1 ? '/v1/events' : '/v1/events/batch';
   // Bounds: no run outlasts loadMs, and none sends more than a generous 50k events/s would.
   const maxEvents = Math.ceil((s.loadMs / 1000) * 50_000);
-  const httpRun = (target: GatewayProcess, ms: number) =>
+  const httpRun = (target: GatewayProcess, ms: number, overallRate?: number) =>
     httpLoad({
       url: target.url,
       path,
@@ -107,6 +114,7 @@ async function compare(
       connections,
       durationMs: ms,
       maxRequests: Math.ceil(maxEvents / eventsPerRequest),
+      ...(overallRate ? { overallRate } : {}),
     });
   const directRun = (ms: number) => directPublish({ natsUrl: ctx.natsUrl, inFlight: inFlightEvents, durationMs: ms, maxEvents });
 
@@ -139,6 +147,13 @@ async function compare(
   const storedAfter = await ctx.storedEvents();
   const d = summarize(runs.direct);
   const g = summarize(runs.gateway);
+  const nullAtRate: { load: LoadResult; usage: Usage; eventsPerOp: number }[] = [];
+  if (references.null)
+    for (let r = 0; r < s.repeats; r++) {
+      const target = references.null;
+      const { result, usage } = await ctx.measure(() => httpRun(target, s.loadMs, g.events_per_s / eventsPerRequest), target.pid);
+      nullAtRate.push({ load: result, usage, eventsPerOp: eventsPerRequest });
+    }
   const bare = references.bare ? summarize(runs.bare) : undefined;
   const nullServer = references.null ? summarize(runs.null) : undefined;
   const ratio = round(g.events_per_s / d.events_per_s, 3);
@@ -156,6 +171,7 @@ async function compare(
     gateway: g,
     ...(bare ? { bare, bare_ratio: round(bare.events_per_s / d.events_per_s, 3) } : {}),
     ...(nullServer ? { null_server: nullServer, null_ratio: round(nullServer.events_per_s / d.events_per_s, 3) } : {}),
+    ...(nullAtRate.length > 0 ? { null_server_at_gateway_rate: summarize(nullAtRate) } : {}),
     ratio,
     target_ratio: targetRatio,
     pass: ratio >= targetRatio,

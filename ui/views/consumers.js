@@ -3,7 +3,7 @@
 // mention. Dead letters: paged, with their failure reason; redrive one, a selection or all, the
 // last two after a dry-run count (POST /v1/dead-letters/redrive with dry_run) and a confirmation.
 import { api } from '../api.js';
-import { announce, field, formatTime, h, jsonBlock, statusLine } from '../dom.js';
+import { announce, field, formatTime, h, jsonBlock, resultsTable, statusLine } from '../dom.js';
 
 const REMEMBERED = 'platforma.gateway.consumerNames';
 const CONSUMER_COLUMNS = ['Name', 'Types', 'Pending', 'Ack pending', 'Redeliveries', 'Last delivered', 'Ack floor'];
@@ -12,21 +12,7 @@ export function renderConsumers(root) {
   // ---- consumers
   const consumerStatus = statusLine();
   const consumerBody = h('tbody');
-  const consumerTable = h(
-    'table',
-    { class: 'results' },
-    h('caption', { class: 'visually-hidden' }, 'Consumers'),
-    h(
-      'thead',
-      {},
-      h(
-        'tr',
-        {},
-        CONSUMER_COLUMNS.map((c) => h('th', { scope: 'col' }, c)),
-      ),
-    ),
-    consumerBody,
-  );
+  const consumerTable = resultsTable('Consumers', CONSUMER_COLUMNS, consumerBody);
   const nameInput = h('input', {
     type: 'text',
     name: 'consumer',
@@ -108,20 +94,9 @@ export function renderConsumers(root) {
   const dlqConsumer = h('input', { type: 'text', name: 'dlq-consumer', spellcheck: 'false', autocomplete: 'off' });
   const dlqBody = h('tbody');
   const selectAll = h('input', { type: 'checkbox', 'aria-label': 'Select every dead letter shown' });
-  const dlqTable = h(
-    'table',
-    { class: 'results' },
-    h('caption', { class: 'visually-hidden' }, 'Dead letters, oldest first'),
-    h(
-      'thead',
-      {},
-      h(
-        'tr',
-        {},
-        h('th', { scope: 'col' }, selectAll),
-        ['Seq', 'Consumer', 'Reason', 'Deliveries', 'Type', 'Dead-lettered', 'Event', 'Action'].map((c) => h('th', { scope: 'col' }, c)),
-      ),
-    ),
+  const dlqTable = resultsTable(
+    'Dead letters, oldest first',
+    [selectAll, 'Seq', 'Consumer', 'Reason', 'Deliveries', 'Type', 'Dead-lettered', 'Event', 'Action'],
     dlqBody,
   );
   const moreBtn = h('button', { type: 'button', class: 'secondary', hidden: true }, 'More dead letters');

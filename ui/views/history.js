@@ -1,7 +1,7 @@
 // History search: GET /v1/events by types, time range, source and correlation id, a page at a time
 // (following the opaque `next` cursor); each row expands to its JSON and links to its saga.
 import { api } from '../api.js';
-import { field, formatTime, h, jsonBlock, statusLine } from '../dom.js';
+import { field, formatTime, h, jsonBlock, resultsTable, statusLine } from '../dom.js';
 
 /** A datetime-local value (the user's local time) as RFC 3339, or undefined. */
 function rfc3339(local) {
@@ -23,21 +23,7 @@ export function renderHistory(root, { navigate }) {
   );
   const status = statusLine();
   const tbody = h('tbody');
-  const table = h(
-    'table',
-    { class: 'results' },
-    h('caption', { class: 'visually-hidden' }, 'Events found, oldest first'),
-    h(
-      'thead',
-      {},
-      h(
-        'tr',
-        {},
-        ['Seq', 'Time', 'Type', 'Source', 'Correlation', 'Event'].map((c) => h('th', { scope: 'col' }, c)),
-      ),
-    ),
-    tbody,
-  );
+  const table = resultsTable('Events found, oldest first', ['Seq', 'Time', 'Type', 'Source', 'Correlation', 'Event'], tbody);
   const more = h('button', { type: 'button', hidden: true }, 'Next page');
   const form = h(
     'form',

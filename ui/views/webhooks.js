@@ -4,7 +4,7 @@
 // secret shown once on the page, never stored or logged). Both lists refresh every 5 s while the
 // box is ticked; rows are updated in place, so a focused button keeps its focus.
 import { api } from '../api.js';
-import { announce, field, formatTime, h, statusLine } from '../dom.js';
+import { announce, field, formatTime, h, resultsTable, statusLine } from '../dom.js';
 
 const REFRESH_MS = 5000;
 const ATTEMPTS_LIMIT = 50;
@@ -13,24 +13,6 @@ const LIST_COLUMNS = ['Name', 'State', 'Lag', 'Action', 'URL', 'Types', 'Last de
 const ATTEMPT_COLUMNS = ['Sent', 'Event', 'Status', 'Outcome', 'Latency', 'Attempt', 'Seq', 'Error'];
 
 const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
-
-function table(caption, columns, body) {
-  return h(
-    'table',
-    { class: 'results' },
-    h('caption', { class: 'visually-hidden' }, caption),
-    h(
-      'thead',
-      {},
-      h(
-        'tr',
-        {},
-        columns.map((c) => h('th', { scope: 'col' }, c)),
-      ),
-    ),
-    body,
-  );
-}
 
 /** The state as a badge with its word (colour is never the only cue) and the reason as text. */
 function stateCell(w) {
@@ -315,7 +297,7 @@ export function renderWebhooks(root, { param }) {
     h(
       'div',
       { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': `Recent attempts of ${selected ?? ''}` },
-      table('Recent delivery attempts, newest first', ATTEMPT_COLUMNS, attemptsBody),
+      resultsTable('Recent delivery attempts, newest first', ATTEMPT_COLUMNS, attemptsBody),
     ),
     dialog,
   );
@@ -325,7 +307,11 @@ export function renderWebhooks(root, { param }) {
     toolbar,
     listStatus.el,
     actionStatus.el,
-    h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Webhooks' }, table('Webhooks', LIST_COLUMNS, listBody)),
+    h(
+      'div',
+      { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Webhooks' },
+      resultsTable('Webhooks', LIST_COLUMNS, listBody),
+    ),
     selected ? detail : h('p', { class: 'hint' }, 'Choose a webhook by name to see its recent delivery attempts.'),
   );
 
