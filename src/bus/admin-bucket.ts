@@ -33,7 +33,11 @@ export type AdminChange =
 export interface AdminWatch {
   /** Resolves once the bucket's contents at the start were delivered (pending while NATS is away). */
   readonly loaded: Promise<void>;
-  stop(): void;
+  /**
+   * Stops watching. Resolves once a watch that was being opened meanwhile has settled and been
+   * stopped too (bounded): close the connection only after that (see RestartableWatch.stop).
+   */
+  stop(): Promise<void>;
 }
 
 /** The bus's own handle on a watch: it also restarts it after every reconnect. */
@@ -106,6 +110,11 @@ export class AdminBucket {
     let stopped = false;
     let restarting = false;
     let current: { stop(): void } | undefined;
+    // The kv.watch() being opened, if any. nats.js starts the watch's heartbeat timer before it
+    // subscribes: a watch whose opening meets a draining or closed connection fails with that timer running,
+    // and nothing can stop it (it keeps the process alive). So stop() waits for an opening to
+    // settle, and the bus closes the connection only after that.
+    let opening: Promise<{ stop(): void }> | undefined;
     let loadedNow!: () => void;
     const loaded = new Promise<void>((resolve) => {
       loadedNow = resolve;
@@ -123,7 +132,11 @@ export class AdminBucket {
           const kv = await this.#bucket();
           // Everything there is delivered first; `values` 0 means there is nothing to wait for.
           const status = await kv.status();
-          const iter = await kv.watch({ key: '>' });
+          const watching = kv.watch({ key: '>' });
+          opening = watching;
+          const iter = await watching.finally(() => {
+            if (opening === watching) opening = undefined;
+          });
           current = iter;
           // Stopped (the bus closing) while this watch was being opened: stop() saw the old one only.
           if (stopped || isClosed()) {
@@ -166,9 +179,24 @@ export class AdminBucket {
     void run();
     return {
       loaded,
-      stop() {
+      stop: async () => {
         stopped = true;
         current?.stop();
+        const pending = opening;
+        if (!pending) return;
+        // Bounded: each of the opening's JetStream requests times out after PUBLISH_TIMEOUT_MS.
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, 2 * this.#ctx.config.PUBLISH_TIMEOUT_MS + 1000);
+        });
+        await Promise.race([
+          pending.then(
+            (iter) => iter.stop(),
+            () => undefined,
+          ),
+          late,
+        ]);
+        clearTimeout(timer);
       },
       restart: () => {
         if (stopped) return;

@@ -259,9 +259,9 @@ export class Bus {
   async close(): Promise<void> {
     this.#closed = true;
     this.#settles.flush();
-    for (const w of this.#adminWatches) w.stop();
+    const watchesStopped = [...this.#adminWatches].map((w) => w.stop());
     this.live.stop();
-    await Promise.allSettled([...this.#presences].map((p) => p.then((presence) => presence.close())));
+    await Promise.allSettled([...watchesStopped, ...[...this.#presences].map((p) => p.then((presence) => presence.close()))]);
     await this.#connection.close();
   }
 
@@ -434,12 +434,18 @@ export class Bus {
       this.#connection.onReconnect(() => watch.restart());
       return watch.loaded;
     });
+    // Stopped once; close() awaits the same stop when a caller began it (the watch stays in
+    // #adminWatches until it has stopped).
+    let stopping: Promise<void> | undefined;
     const watch: AdminWatch = {
       loaded,
       stop: () => {
-        stopped = true;
-        inner?.stop();
-        this.#adminWatches.delete(watch);
+        stopping ??= (async () => {
+          stopped = true;
+          await inner?.stop();
+          this.#adminWatches.delete(watch);
+        })();
+        return stopping;
       },
     };
     this.#adminWatches.add(watch);

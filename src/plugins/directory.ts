@@ -49,7 +49,7 @@ export const directoryPlugin = fp(
     app.addHook('onClose', async () => {
       clearInterval(expiry);
       off();
-      watch.stop();
+      await watch.stop();
     });
     if (app.bus.connected) {
       let timer: NodeJS.Timeout | undefined;
