@@ -111,9 +111,9 @@ export class AdminBucket {
     let restarting = false;
     let current: { stop(): void } | undefined;
     // The kv.watch() being opened, if any. nats.js starts the watch's heartbeat timer before it
-    // subscribes: a watch whose opening meets a draining or closed connection fails with that timer running,
-    // and nothing can stop it (it keeps the process alive). So stop() waits for an opening to
-    // settle, and the bus closes the connection only after that.
+    // subscribes: a watch whose opening meets a draining or closed connection fails with that
+    // timer running, and nothing can stop it (it keeps the process alive). So stop() waits for an
+    // opening to settle, and the bus closes the connection only after that.
     let opening: Promise<{ stop(): void }> | undefined;
     let loadedNow!: () => void;
     const loaded = new Promise<void>((resolve) => {
