@@ -10,6 +10,7 @@
 // logged and treated as absent.
 import { StorageType } from '@nats-io/jetstream';
 import { type KV, type KvWatchEntry, Kvm } from '@nats-io/kv';
+import { within } from '../deadline.ts';
 import { type ApiKeyRecord, ApiKeyRecord as ApiKeyRecordSchema } from '../../schemas/admin.ts';
 import { type TenantSettings, TenantSettings as TenantSettingsSchema } from '../../schemas/tenants.ts';
 import { bodyAjv } from '../validation.ts';
@@ -185,18 +186,13 @@ export class AdminBucket {
         const pending = opening;
         if (!pending) return;
         // Bounded: each of the opening's JetStream requests times out after PUBLISH_TIMEOUT_MS.
-        let timer: NodeJS.Timeout | undefined;
-        const late = new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, 2 * this.#ctx.config.PUBLISH_TIMEOUT_MS + 1000);
-        });
-        await Promise.race([
+        await within(
           pending.then(
             (iter) => iter.stop(),
             () => undefined,
           ),
-          late,
-        ]);
-        clearTimeout(timer);
+          2 * this.#ctx.config.PUBLISH_TIMEOUT_MS + 1000,
+        );
       },
       restart: () => {
         if (stopped) return;

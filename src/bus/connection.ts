@@ -8,6 +8,7 @@ import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManage
 import { type ConnectionOptions, connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.ts';
+import { within } from '../deadline.ts';
 import type { BusConfig, BusContext, BusHooks, BusStatus } from './context.ts';
 import { type NatsSecurityOptions, natsSecurityOptions } from './security.ts';
 
@@ -213,20 +214,18 @@ export class BusConnection implements BusContext {
       await nc.close();
       return;
     }
-    let timer: NodeJS.Timeout | undefined;
-    const gaveUp = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(true), this.config.NATS_DRAIN_TIMEOUT_MS);
-    });
     try {
-      const timedOut = await Promise.race([nc.drain().then(() => false), gaveUp]);
+      const timedOut = await within(
+        nc.drain().then(() => false),
+        this.config.NATS_DRAIN_TIMEOUT_MS,
+        true,
+      );
       if (timedOut) {
         this.log.warn({ ms: this.config.NATS_DRAIN_TIMEOUT_MS }, 'NATS drain did not finish in time; closing the connection');
         await nc.close();
       }
     } catch {
       await nc.close();
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

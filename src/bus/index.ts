@@ -26,6 +26,7 @@
 //   subjects.ts     the subject layout; errors.ts  translation and named codes
 import type { Logger } from 'pino';
 import type { EventEnvelope } from '../../schemas/envelope.ts';
+import { within } from '../deadline.ts';
 import type { GatewayError } from '../errors.ts';
 import type { ApiKeyRecord } from '../../schemas/admin.ts';
 import type { TenantSettings } from '../../schemas/tenants.ts';
@@ -235,15 +236,7 @@ export class Bus {
    */
   async streamReady(): Promise<boolean> {
     if (!this.#readyPublisher) return false;
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), READINESS_TIMEOUT_MS);
-    });
-    try {
-      return await Promise.race([streamReady(this.#conn), late]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return within(streamReady(this.#conn), READINESS_TIMEOUT_MS, false);
   }
 
   /** What the event stream holds now (for resolving a start position). */

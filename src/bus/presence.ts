@@ -8,6 +8,7 @@
 // a quorum is up.
 import { type KV, Kvm, KvWatchInclude } from '@nats-io/kv';
 import { StorageType } from '@nats-io/jetstream';
+import { within } from '../deadline.ts';
 import type { BusContext } from './context.ts';
 
 /** How long closing waits for the last put and the delete of this instance's entry. */
@@ -159,18 +160,13 @@ export class Presence {
     clearInterval(this.#timer);
     this.#stopWatch?.();
     // Bounded: with NATS away neither the last put nor the delete gets an answer.
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, CLOSE_WAIT_MS);
-    });
-    await Promise.race([
+    await within(
       (async () => {
         await this.#announcing;
         await this.#kv.delete(this.#opts.instance).catch(() => undefined);
       })(),
-      late,
-    ]);
-    clearTimeout(timer);
+      CLOSE_WAIT_MS,
+    );
     this.#closedResolve();
   }
 }

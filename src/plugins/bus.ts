@@ -6,6 +6,7 @@
 import fp from 'fastify-plugin';
 import type { Logger } from 'pino';
 import { EventBus } from '../bus/event-bus.ts';
+import { within } from '../deadline.ts';
 
 /** The longest the app waits for the bus's first attempt before it loads without it. */
 const FIRST_ATTEMPT_WAIT_MS = 6000;
@@ -24,9 +25,7 @@ export const busPlugin = fp(
       await bus.close();
     });
     // Bounded, so a slow first attempt cannot run into fastify's plugin timeout either.
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([bus.started, new Promise((resolve) => (timer = setTimeout(resolve, FIRST_ATTEMPT_WAIT_MS)))]);
-    clearTimeout(timer);
+    await within(bus.started, FIRST_ATTEMPT_WAIT_MS);
   },
   { name: 'bus', fastify: '5.x', dependencies: ['config'] },
 );

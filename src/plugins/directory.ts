@@ -7,6 +7,7 @@
 import fp from 'fastify-plugin';
 import { CLOSE_CODES } from '../../schemas/websocket.ts';
 import type { Principal } from '../auth/api-keys.ts';
+import { within } from '../deadline.ts';
 
 /** The longest start waits for the admin bucket's contents. */
 const FIRST_LOAD_WAIT_MS = 5000;
@@ -52,9 +53,7 @@ export const directoryPlugin = fp(
       await watch.stop();
     });
     if (app.bus.connected) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([watch.loaded, new Promise((resolve) => (timer = setTimeout(resolve, FIRST_LOAD_WAIT_MS)))]);
-      clearTimeout(timer);
+      await within(watch.loaded, FIRST_LOAD_WAIT_MS);
     }
   },
   { name: 'directory', fastify: '5.x', dependencies: ['auth', 'bus', 'websocket'] },
